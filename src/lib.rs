@@ -1,0 +1,17 @@
+//! qoltanba: an NCALayer-compatible signing daemon.
+//!
+//! Web pages talk to `wss://127.0.0.1:13579` in NCALayer's JSON protocol; this crate
+//! answers them. Layers, from the wire inwards:
+//! - [`server`]: TLS, WebSocket, connection limits, shutdown; knows no method names.
+//! - [`protocol`]: the NCALayer modules (commonUtils, basics, accessory, legacy), each
+//!   turning JSON into typed requests and replies into NCALayer's exact shapes.
+//! - [`signing`]: the signing core; asks the [`ui::Prompter`] for a key, a password and
+//!   the user's consent, then signs.
+//! - [`keys`], [`crypto`], [`cms`]: key files, algorithms and signature formats,
+//!   testable without a socket.
+#![forbid(unsafe_code)]
+
+pub mod cms;
+pub mod crypto;
+pub mod keys;
+pub mod oid;
