@@ -1,1 +1,134 @@
-fn main() {}
+//! `qoltanba`: start the daemon (see `qoltanba --help`).
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use tokio::sync::watch;
+use zeroize::Zeroizing;
+
+use qoltanba::cli::{Cli, Command, ServeArgs};
+use qoltanba::keys::demo::ensure_demo_key;
+use qoltanba::protocol::Dispatcher;
+use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
+use qoltanba::signing::SigningCore;
+use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("QOLTANBA_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("qoltanba: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+/// Choose the prompter the flags ask for. Without one that can ask, signing requests
+/// get a clear error reply.
+fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<Arc<dyn Prompter>, String> {
+    if args.demo {
+        let demo = ensure_demo_key(data_dir)?;
+        println!("DEMO MODE: every signing request is approved automatically with a DEMO key.");
+        println!("  key:   {}", demo.key_file.display());
+        println!("  CA:    {} (verify demo signatures against it)", demo.ca_file.display());
+        println!("  These signatures are NOT legal signatures. Do not use demo mode with real sites.");
+        return Ok(Arc::new(HeadlessPrompter::new(demo.key_file, Zeroizing::new(String::new()), AutoAnswer::Confirm)));
+    }
+    if let Some(key) = &args.auto_key {
+        let password = Zeroizing::new(args.auto_password.clone().unwrap_or_default());
+        tracing::warn!(
+            key = %key.display(),
+            answer = ?args.auto_answer,
+            "HEADLESS MODE: requests are answered without asking anybody; anything that can reach the port gets signatures. For tests only."
+        );
+        let prompter = HeadlessPrompter::new(key.clone(), password, args.auto_answer)
+            .with_delay(std::time::Duration::from_millis(args.auto_delay_ms));
+        return Ok(Arc::new(prompter));
+    }
+    tracing::warn!("no user interface in this build: signing requests will be answered with an error");
+    Ok(Arc::new(NoPrompter))
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let data_dir = args.data_dir.clone().unwrap_or_else(qoltanba::platform::default_data_dir);
+    let prompter = match prompter(&args, &data_dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("qoltanba: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let dispatcher = Arc::new(Dispatcher::new(Arc::new(SigningCore::new(prompter))));
+    let config = ServerConfig {
+        listen: if args.listen.is_empty() { default_listen() } else { args.listen.clone() },
+        tls: !args.insecure_ws,
+        data_dir,
+        max_message_size: args.max_message_size,
+        max_connections: args.max_connections.max(1),
+    };
+    let server = match Server::bind(config, dispatcher).await {
+        Ok(server) => server,
+        Err(e @ StartError::AddressInUse(_)) => {
+            eprintln!("qoltanba: {e}");
+            return ExitCode::from(3);
+        }
+        Err(e) => {
+            eprintln!("qoltanba: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let scheme = if args.insecure_ws { "ws" } else { "wss" };
+    for addr in server.local_addrs() {
+        println!("qoltanba {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
+    }
+    if let Some(ca) = server.ca_path() {
+        println!("local CA certificate: {} (trust it once, see README)", ca.display());
+    }
+    if args.insecure_ws {
+        tracing::warn!("serving plain ws:// (--insecure-ws): for tests only");
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    server.run(stop_rx).await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

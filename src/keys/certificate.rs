@@ -7,7 +7,7 @@
 
 use der::asn1::{Any, BmpString, Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
 use der::{Decode, Encode, Tag, Tagged};
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, ExtendedKeyUsage, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 use x509_cert::name::Name;
 
 use crate::keys::KeyAlgorithm;
@@ -109,6 +109,14 @@ impl Certificate {
         match tbs.get_extension::<ExtendedKeyUsage>() {
             Ok(Some((_, eku))) => eku.0.iter().map(|o| o.to_string()).collect(),
             _ => Vec::new(),
+        }
+    }
+
+    /// The key usage extension, if present.
+    pub fn key_usage(&self) -> Option<KeyUsage> {
+        match self.parsed.tbs_certificate().get_extension::<KeyUsage>() {
+            Ok(Some((_, ku))) => Some(ku),
+            _ => None,
         }
     }
 

@@ -1,0 +1,69 @@
+//! The command line: `qoltanba [serve] [options]`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ui::AutoAnswer;
+
+/// qoltanba: an NCALayer-compatible signing service for Kazakhstan's electronic signature.
+#[derive(Debug, Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `serve`, the default command.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the signing service on wss://127.0.0.1:13579 (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on; repeat for several. Default: 127.0.0.1:13579 and [::1]:13579.
+    #[arg(long = "listen", value_name = "ADDR:PORT")]
+    pub listen: Vec<SocketAddr>,
+
+    /// Directory for the local CA, the demo key and settings.
+    /// Default: the user's configuration directory + /qoltanba.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Serve plain ws:// instead of wss:// (for tests only; browsers' pages need wss).
+    #[arg(long)]
+    pub insecure_ws: bool,
+
+    /// Demo mode: sign with a generated DEMO key (not a legal signature) without asking.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Headless answerer (tests, CI): key file used for every request.
+    #[arg(long, value_name = "FILE", env = "QOLTANBA_AUTO_KEY")]
+    pub auto_key: Option<PathBuf>,
+
+    /// Headless answerer: password of --auto-key.
+    #[arg(long, value_name = "PW", env = "QOLTANBA_AUTO_PASSWORD", hide_env_values = true)]
+    pub auto_password: Option<String>,
+
+    /// Headless answerer: confirm every request, or cancel every request.
+    #[arg(long, value_name = "confirm|cancel", env = "QOLTANBA_AUTO_ANSWER", default_value = "confirm")]
+    pub auto_answer: AutoAnswer,
+
+    /// Headless answerer: wait this long before answering the key dialog, like a person.
+    #[arg(long, value_name = "MS", env = "QOLTANBA_AUTO_DELAY_MS", default_value_t = 0)]
+    pub auto_delay_ms: u64,
+
+    /// Largest WebSocket message accepted, in bytes (default 256 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_message_size: usize,
+
+    /// Most simultaneous connections.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_connections: usize,
+}

@@ -1,0 +1,81 @@
+//! The user's language and the messages we show in it (Kazakh, Russian, English).
+//!
+//! Wire error texts that pages test for (`action.canceled`, Java exception strings)
+//! are not translated: they are part of the protocol. Everything written for a
+//! person to read goes through [`Msg::text`].
+
+/// A user interface language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Locale {
+    /// Kazakh: NCALayer's default for `basics`.
+    Kk,
+    #[default]
+    Ru,
+    En,
+}
+
+impl Locale {
+    /// Parse a locale id as pages send it (`kk`, `kz`, `ru`, `en`, `ru_RU`...).
+    /// Unknown ids give `None`: the caller keeps its current locale.
+    pub fn parse(id: &str) -> Option<Self> {
+        let lang = id.split(['_', '-']).next().unwrap_or_default().to_ascii_lowercase();
+        match lang.as_str() {
+            "kk" | "kz" => Some(Self::Kk),
+            "ru" => Some(Self::Ru),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+}
+
+/// Messages for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// No dialog can be shown: the daemon runs without a way to ask the user.
+    NoPrompter,
+    /// The chosen key's algorithm cannot sign in this version.
+    UnsupportedKey,
+    /// A feature of the request is not available in this version.
+    NotImplemented,
+    /// The password was wrong too many times.
+    WrongPassword,
+    /// The key file could not be opened.
+    KeyFileUnreadable,
+}
+
+impl Msg {
+    /// The message in `locale`.
+    pub fn text(self, locale: Locale) -> &'static str {
+        use Locale::*;
+        match (self, locale) {
+            (Msg::NoPrompter, Kk) => "qoltanba пайдаланушыдан сұрай алмайды: терезелері жоқ режимде іске қосылған. qoltanba-ны жұмыс үстелі сеансында қайта іске қосыңыз.",
+            (Msg::NoPrompter, Ru) => "qoltanba не может спросить пользователя: он запущен без окон. Перезапустите qoltanba в сеансе рабочего стола.",
+            (Msg::NoPrompter, En) => "qoltanba cannot ask the user: it runs without a way to show dialogs. Restart qoltanba in a desktop session.",
+            (Msg::UnsupportedKey, Kk) => "Бұл кілттің алгоритмімен қол қою бұл нұсқада әлі жоқ. RSA кілтін таңдаңыз немесе qoltanba-ны жаңартыңыз.",
+            (Msg::UnsupportedKey, Ru) => "Подпись ключом этого алгоритма пока не поддерживается этой версией. Выберите ключ RSA или обновите qoltanba.",
+            (Msg::UnsupportedKey, En) => "Signing with this key's algorithm is not supported by this version yet. Choose an RSA key or update qoltanba.",
+            (Msg::NotImplemented, Kk) => "Бұл мүмкіндік qoltanba-ның осы нұсқасында әлі жоқ. qoltanba-ны жаңартыңыз.",
+            (Msg::NotImplemented, Ru) => "Эта возможность пока не реализована в этой версии qoltanba. Обновите qoltanba.",
+            (Msg::NotImplemented, En) => "This feature is not available in this version of qoltanba yet. Update qoltanba.",
+            (Msg::WrongPassword, Kk) => "Құпия сөз қате. Кілт файлының құпия сөзін тексеріңіз.",
+            (Msg::WrongPassword, Ru) => "Неверный пароль. Проверьте пароль от файла ключа.",
+            (Msg::WrongPassword, En) => "Wrong password. Check the password of the key file.",
+            (Msg::KeyFileUnreadable, Kk) => "Кілт файлын ашу мүмкін емес. Файлдың NCA RK берген .p12 файлы екенін тексеріңіз.",
+            (Msg::KeyFileUnreadable, Ru) => "Не удалось открыть файл ключа. Проверьте, что это файл .p12, выданный НУЦ РК.",
+            (Msg::KeyFileUnreadable, En) => "The key file cannot be opened. Check that it is a .p12 file issued by NCA RK.",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locale_ids_pages_send() {
+        assert_eq!(Locale::parse("kz"), Some(Locale::Kk));
+        assert_eq!(Locale::parse("ru_RU"), Some(Locale::Ru));
+        assert_eq!(Locale::parse("EN"), Some(Locale::En));
+        assert_eq!(Locale::parse("de"), None);
+    }
+}

@@ -1,0 +1,46 @@
+//! Operating-system specifics: where our files live and how they are protected.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The default data directory: the per-user configuration directory + `qoltanba`
+/// (`~/.config/qoltanba` on Linux, `%APPDATA%\qoltanba` on Windows,
+/// `~/Library/Application Support/qoltanba` on macOS).
+pub fn default_data_dir() -> PathBuf {
+    dirs::config_dir().unwrap_or_else(|| PathBuf::from(".")).join("qoltanba")
+}
+
+/// Create `dir` (and parents) readable only by the user where the OS supports it.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Write a file that holds a secret: created with mode 0600 on Unix before any byte is
+/// written, replaced atomically.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Write a public file (certificates), replaced atomically.
+pub fn write_public_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,267 @@
+//! Module `kz.gov.pki.knca.basics`, method `sign` (spec §4), on NCA's apiVersion 2
+//! invoker: `args` is a named object, replies are `{"status":true,"body":{"result":…}}`,
+//! failures carry `code`/`message`/`details`, and a user who cancels gets
+//! `{"status":true,"body":{}}`.
+//!
+//! # Format
+//! ```text
+//! {"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+//!   "allowedStorages":null,"format":"cms","data":"MTEK",
+//!   "signingParams":{"decode":true,"encapsulate":false,"digested":false},
+//!   "signerParams":{"extKeyUsageOids":[]},"locale":"ru"}}
+//! ```
+
+use std::time::SystemTime;
+
+use serde_json::{Map, Value, json};
+
+use super::data::{decode_base64, encode_base64};
+use super::reply::{self, BasicsFailure};
+use super::{Dispatcher, MAX_BATCH, MODULE_BASICS, Session, describe, method_name, not_implemented};
+use crate::cms::{Content, sign_cades_bes};
+use crate::i18n::Locale;
+use crate::keys::certificate::pem_armor;
+use crate::signing::{CoreError, KeyFilter, Operation, summarize, summarize_digest};
+
+/// The Java class named in "is not defined in" errors.
+const CLASS_NAME: &str = "kz.gov.pki.knca.basics.BasicsService";
+
+/// A failure reply: which invoker code and the `details` text.
+struct Failure(BasicsFailure, String);
+
+fn json_error(text: String) -> Failure {
+    Failure(BasicsFailure::Invocation, format!("org.json.JSONException: {text}"))
+}
+
+/// Handle one basics request.
+pub async fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Value {
+    match invoke(d, session, request).await {
+        Ok(reply) => reply,
+        Err(Failure(kind, details)) => reply::basics_error(kind, &details),
+    }
+}
+
+async fn invoke(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Result<Value, Failure> {
+    let general = |details: String| Failure(BasicsFailure::General, details);
+    match request.get("apiVersion") {
+        None | Some(Value::Null) => {}
+        Some(v) if v.as_i64() == Some(2) || v.as_str() == Some("2") => {}
+        Some(_) => return Err(general("java.lang.IllegalArgumentException: Supported apiVersion is 2".into())),
+    }
+    let method = method_name(request).ok_or_else(|| general(r#"org.json.JSONException: JSONObject["method"] not found."#.into()))?;
+    if method != "sign" {
+        return Err(general(format!("java.lang.IllegalArgumentException: {method} is not defined in {CLASS_NAME}")));
+    }
+    let Some(Value::Object(args)) = request.get("args") else {
+        return Err(general(format!("java.lang.IllegalArgumentException: {method} demands arguments")));
+    };
+    let sign = SignRequest::parse(args)?;
+    if let Some(locale) = sign.locale {
+        session.context.locale = locale;
+    }
+    sign.run(d, session).await
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Cms,
+    Xml,
+    Raw,
+}
+
+/// A parsed `sign` request.
+struct SignRequest {
+    format: Format,
+    data: Vec<String>,
+    /// `data` was an array: NCALayer's result is an array either way.
+    decode: bool,
+    encapsulate: bool,
+    digested: bool,
+    tsa: bool,
+    output_cert: bool,
+    allows_files: bool,
+    filter: KeyFilter,
+    locale: Option<Locale>,
+}
+
+/// `obj[key]` as a JSON object; absent or null gives an empty one; other types fail as
+/// org.json's `getJSONObject` does.
+fn object_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, Failure> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(json_error(format!(r#"JSONObject["{key}"] is not a JSONObject."#))),
+    }
+}
+
+/// A boolean that may come as `true` or as the string `"true"` (jQuery radio values).
+fn flag(obj: Option<&Map<String, Value>>, key: &str, default: bool) -> Result<bool, Failure> {
+    match obj.and_then(|o| o.get(key)) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(json_error(format!(r#"JSONObject["{key}"] is not a Boolean."#))),
+    }
+}
+
+/// An optional string filter; `""` means no filter.
+fn text_filter(obj: Option<&Map<String, Value>>, key: &str) -> Result<Option<String>, Failure> {
+    match obj.and_then(|o| o.get(key)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(_) => Err(json_error(format!(r#"JSONObject["{key}"] is not a string."#))),
+    }
+}
+
+fn string_list(value: Option<&Value>, key: &str) -> Result<Option<Vec<String>>, Failure> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| json_error(format!(r#"JSONArray["{key}"] is not a string array."#))),
+        Some(_) => Err(json_error(format!(r#"JSONObject["{key}"] is not a JSONArray."#))),
+    }
+}
+
+impl SignRequest {
+    fn parse(args: &Map<String, Value>) -> Result<Self, Failure> {
+        let format = match args.get("format") {
+            Some(Value::String(f)) => match f.as_str() {
+                "cms" => Format::Cms,
+                "xml" => Format::Xml,
+                "raw" => Format::Raw,
+                other => return Err(Failure(BasicsFailure::Invocation, format!("java.lang.IllegalArgumentException: unknown format {other}"))),
+            },
+            Some(_) => return Err(json_error(r#"JSONObject["format"] is not a string."#.into())),
+            None => return Err(json_error(r#"JSONObject["format"] not found."#.into())),
+        };
+        let data = match args.get("data") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(v @ Value::Array(_)) => string_list(Some(v), "data")?.unwrap_or_default(),
+            Some(_) => return Err(json_error(r#"JSONObject["data"] is not a string or a JSONArray."#.into())),
+            None => return Err(json_error(r#"JSONObject["data"] not found."#.into())),
+        };
+        if data.is_empty() || data.len() > MAX_BATCH {
+            return Err(Failure(
+                BasicsFailure::Invocation,
+                format!("java.lang.IllegalArgumentException: data must hold 1 to {MAX_BATCH} documents"),
+            ));
+        }
+        let signing = object_field(args, "signingParams")?;
+        let signer = object_field(args, "signerParams")?;
+        let tsa = match signing.and_then(|s| s.get("tsaProfile")) {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(_)) => true,
+            Some(_) => return Err(json_error(r#"JSONObject["tsaProfile"] is not a JSONObject."#.into())),
+        };
+        let storages = string_list(args.get("allowedStorages"), "allowedStorages")?;
+        let filter = KeyFilter {
+            purpose: None,
+            ext_key_usage_oids: string_list(signer.and_then(|s| s.get("extKeyUsageOids")), "extKeyUsageOids")?
+                .unwrap_or_default(),
+            iin: text_filter(signer, "iin")?,
+            bin: text_filter(signer, "bin")?,
+            serial_number: text_filter(signer, "serialNumber")?,
+        };
+        Ok(Self {
+            format,
+            data,
+            decode: flag(signing, "decode", false)?,
+            encapsulate: flag(signing, "encapsulate", true)?,
+            digested: flag(signing, "digested", false)?,
+            tsa,
+            output_cert: flag(signing, "outputCert", false)?,
+            allows_files: storages.is_none_or(|s| s.iter().any(|n| n == "PKCS12")),
+            filter,
+            locale: args.get("locale").and_then(Value::as_str).and_then(Locale::parse),
+        })
+    }
+
+    /// The documents' bytes, decoded before any dialog so bad input never costs the user
+    /// a password.
+    fn documents(&self) -> Result<Vec<Vec<u8>>, Failure> {
+        self.data
+            .iter()
+            .map(|d| {
+                if self.decode || self.digested {
+                    decode_base64(d).map_err(|e| Failure(BasicsFailure::Signing, e))
+                } else {
+                    Ok(d.as_bytes().to_vec())
+                }
+            })
+            .collect()
+    }
+
+    async fn run(self, d: &Dispatcher, session: &Session) -> Result<Value, Failure> {
+        let locale = session.context.locale;
+        let unavailable = |what: &str| Failure(BasicsFailure::General, not_implemented(what, locale));
+        match self.format {
+            Format::Xml => return Err(unavailable("basics.sign format xml")),
+            _ if self.tsa => return Err(unavailable("timestamps (tsaProfile)")),
+            Format::Raw if self.digested => return Err(unavailable("raw signatures of a hash")),
+            _ => {}
+        }
+        let documents = self.documents()?;
+        if !self.allows_files {
+            // Only token storages are allowed and none is connected: the dialog would
+            // offer nothing, so the user can only cancel.
+            return Ok(reply::basics_canceled());
+        }
+        let summaries = documents
+            .iter()
+            .map(|doc| if self.digested { summarize_digest(doc) } else { summarize(doc) })
+            .collect::<Vec<_>>();
+        let context = session.context.clone();
+        let (format, attach, digested, output_cert, filter) =
+            (self.format, self.encapsulate, self.digested, self.output_cert, self.filter);
+        let outcome = d
+            .blocking(move |core| {
+                let name = format!("{MODULE_BASICS}.sign");
+                let op = Operation { context: &context, name: &name };
+                core.sign_with(op, &filter, &summaries, |key| {
+                    let signatures = documents
+                        .iter()
+                        .map(|doc| sign_one(key, format, doc, attach, digested))
+                        .collect::<Result<Vec<_>, CoreError>>()?;
+                    Ok((signatures, key.certificate().pem()))
+                })
+            })
+            .await;
+        match outcome {
+            Ok((signatures, cert_pem)) => Ok(reply::basics_ok(match (format, output_cert) {
+                (Format::Raw, true) => json!({"signatures": signatures, "certificate": cert_pem}),
+                _ => json!(signatures),
+            })),
+            Err(CoreError::Canceled) => Ok(reply::basics_canceled()),
+            Err(e @ CoreError::PrompterUnavailable(_)) => Err(Failure(BasicsFailure::General, describe(&e, locale))),
+            Err(e) => Err(Failure(BasicsFailure::Signing, describe(&e, locale))),
+        }
+    }
+}
+
+/// One document's result: PEM CMS, or a base64 raw signature.
+fn sign_one(
+    key: &dyn crate::keys::SigningKey,
+    format: Format,
+    doc: &[u8],
+    attach: bool,
+    digested: bool,
+) -> Result<String, CoreError> {
+    match format {
+        Format::Raw => Ok(encode_base64(&key.sign(doc)?)),
+        _ => {
+            let content = if digested {
+                super::common_utils::check_digest_length(key.algorithm(), doc)?;
+                Content::Digest(doc)
+            } else {
+                Content::Data { bytes: doc, attach }
+            };
+            Ok(pem_armor("CMS", &sign_cades_bes(key, content, SystemTime::now())?))
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `getActiveTokens`, `getKeyInfo` and the storage-name rules they share.
+
+use serde_json::Value;
+
+use super::{Arg, Failure, str_arg};
+use crate::protocol::{Dispatcher, MODULE_COMMON_UTILS, Session};
+use crate::signing::{KeyFilter, Operation};
+
+/// Hardware storage names NCALayer knows (spec §3.2).
+pub const TOKEN_STORAGES: &[&str] = &[
+    "AKKaztokenStore",
+    "AKKZIDCardStore",
+    "AKEToken72KStore",
+    "AKEToken5110Store",
+    "AKJaCartaStore",
+    "AKAKEYStore",
+];
+
+/// `getActiveTokens`: storage names with a token connected; never `PKCS12`.
+pub fn get_active_tokens() -> Value {
+    Value::Array(Vec::new())
+}
+
+/// Check a `storageName` before any dialog, with NCALayer's message keys.
+pub fn check_storage(name: &str) -> Result<(), Failure> {
+    match name {
+        "" => Err(Failure::Message("storageName.param.empty".into())),
+        "PKCS12" => Ok(()),
+        // No token is connected until PKCS#11 support lands: as NCALayer says when
+        // the token of that type is not plugged in.
+        n if TOKEN_STORAGES.contains(&n) || n == "JKS" => Err(Failure::Message("storage.empty".into())),
+        _ => Err(Failure::Message("storage.unknown".into())),
+    }
+}
+
+/// `getKeyInfo(storageName)`: let the user choose a key, return its 12 fields.
+pub async fn get_key_info(d: &Dispatcher, session: &Session, args: Vec<Arg>) -> Result<Value, Failure> {
+    check_storage(str_arg(&args, 0))?;
+    let context = session.context.clone();
+    let info = d
+        .blocking(move |core| {
+            let name = format!("{MODULE_COMMON_UTILS}.getKeyInfo");
+            core.key_info(Operation { context: &context, name: &name }, &KeyFilter::default())
+        })
+        .await?;
+    Ok(serde_json::to_value(info).unwrap_or_default())
+}

@@ -1,0 +1,179 @@
+//! Module `kz.gov.pki.knca.commonUtils` (spec §3).
+//!
+//! NCA's Java finds the method by name and argument count and passes the JSON values
+//! by reflection without conversion, so the error texts are Java's:
+//! `NoSuchMethodException <m>` when no method has that name and arity, and
+//! `java.lang.IllegalArgumentException: argument type mismatch. Method: <m>` when a
+//! value has the wrong JSON type. [`METHODS`] is that table; the handlers get typed
+//! [`Arg`]s. Replies: `{"code":"200","responseObject":…}` / `{"code":"500","message":…}`,
+//! plus the request's `uuid` echoed.
+
+mod cms;
+pub use cms::check_digest_length;
+mod keys;
+
+use serde_json::{Map, Value};
+
+use super::{Dispatcher, Session, describe, method_name, not_implemented, reply};
+use crate::signing::CoreError;
+
+/// The JSON type a parameter needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ArgType {
+    Str,
+    Bool,
+    StrArray,
+}
+
+/// A typed argument.
+#[derive(Debug, Clone)]
+enum Arg {
+    Str(String),
+    Bool(bool),
+    #[allow(dead_code, reason = "read by signXmls, which arrives with XMLDSig")]
+    StrArray(Vec<String>),
+}
+
+use ArgType::{Bool, Str, StrArray};
+
+/// Every method of the module with its parameter types.
+const METHODS: &[(&str, &[ArgType])] = &[
+    ("getActiveTokens", &[]),
+    ("getKeyInfo", &[Str]),
+    ("createCAdESFromBase64", &[Str, Str, Str, Bool]),
+    ("createCAdESFromBase64Hash", &[Str, Str, Str]),
+    ("createCMSSignatureFromBase64", &[Str, Str, Str, Bool]),
+    ("createCAdESFromFile", &[Str, Str, Str, Bool]),
+    ("createCMSSignatureFromFile", &[Str, Str, Str, Bool]),
+    ("applyCAdEST", &[Str, Str, Str]),
+    ("signXml", &[Str, Str, Str, Str, Str]),
+    ("signXmls", &[Str, Str, StrArray, Str, Str]),
+    ("showFileChooser", &[Str, Str]),
+    ("changeLocale", &[Str]),
+];
+
+/// Handle one commonUtils request and shape the reply.
+pub async fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Value {
+    let method = method_name(request).unwrap_or("null");
+    let args = match request.get("args") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
+    };
+    let mut reply = match typed_args(method, &args) {
+        Ok(args) => call(d, session, method, args).await,
+        Err(message) => reply::common_error(Some(&message)),
+    };
+    if let (Some(uuid), Value::Object(map)) = (uuid(request), &mut reply) {
+        map.insert("uuid".into(), uuid.into());
+    }
+    reply
+}
+
+/// The request's `uuid` as a string, if present and non-empty.
+fn uuid(request: &Map<String, Value>) -> Option<String> {
+    match request.get("uuid")? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Check name, arity and JSON types as Java reflection would.
+fn typed_args(method: &str, args: &[Value]) -> Result<Vec<Arg>, String> {
+    let Some((_, params)) = METHODS.iter().find(|(name, params)| *name == method && params.len() == args.len()) else {
+        return Err(format!("NoSuchMethodException {method}"));
+    };
+    let mismatch = || format!("java.lang.IllegalArgumentException: argument type mismatch. Method: {method}");
+    params
+        .iter()
+        .zip(args)
+        .map(|(ty, value)| match (ty, value) {
+            (Str, Value::String(s)) => Ok(Arg::Str(s.clone())),
+            (Bool, Value::Bool(b)) => Ok(Arg::Bool(*b)),
+            (StrArray, Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .map(Arg::StrArray)
+                .ok_or_else(mismatch),
+            _ => Err(mismatch()),
+        })
+        .collect()
+}
+
+async fn call(d: &Dispatcher, session: &mut Session, method: &str, args: Vec<Arg>) -> Value {
+    let locale = session.context.locale;
+    let result = match method {
+        "getActiveTokens" => Ok(keys::get_active_tokens()),
+        "getKeyInfo" => keys::get_key_info(d, session, args).await,
+        "createCAdESFromBase64" => cms::create_cades_from_base64(d, session, args).await,
+        "createCAdESFromBase64Hash" => cms::create_cades_from_base64_hash(d, session, args).await,
+        "changeLocale" => {
+            if let [Arg::Str(id)] = args.as_slice()
+                && let Some(locale) = crate::i18n::Locale::parse(id)
+            {
+                session.context.locale = locale;
+            }
+            return reply::common_ok_empty();
+        }
+        other => Err(Failure::Message(not_implemented(&format!("commonUtils.{other}"), locale))),
+    };
+    match result {
+        Ok(value) => reply::common_ok(value),
+        Err(Failure::Message(m)) => reply::common_error(Some(&m)),
+        Err(Failure::Core(e)) => reply::common_error(Some(&describe(&e, locale))),
+    }
+}
+
+/// Why a commonUtils method failed.
+enum Failure {
+    /// A message that goes to the page as is (a message key or a Java exception text).
+    Message(String),
+    /// A signing-core error, described in the user's language.
+    Core(CoreError),
+}
+
+impl From<CoreError> for Failure {
+    fn from(e: CoreError) -> Self {
+        Self::Core(e)
+    }
+}
+
+/// Positional string argument `i` (types were checked against [`METHODS`]).
+fn str_arg(args: &[Arg], i: usize) -> &str {
+    match args.get(i) {
+        Some(Arg::Str(s)) => s,
+        _ => "",
+    }
+}
+
+fn bool_arg(args: &[Arg], i: usize) -> bool {
+    matches!(args.get(i), Some(Arg::Bool(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn java_reflection_errors() {
+        assert_eq!(typed_args("noSuch", &[]).unwrap_err(), "NoSuchMethodException noSuch");
+        assert_eq!(typed_args("getKeyInfo", &[]).unwrap_err(), "NoSuchMethodException getKeyInfo");
+        let mismatch = "java.lang.IllegalArgumentException: argument type mismatch. Method: ";
+        for (method, args) in [
+            ("getKeyInfo", json!([null])),
+            ("getKeyInfo", json!([1])),
+            ("createCAdESFromBase64", json!(["PKCS12", 123, "MTEK", false])),
+            ("createCMSSignatureFromBase64", json!(["PKCS12", [7, 7, 7], "MTEK", false])),
+            ("signXml", json!(["PKCS12", "123", 555, "", ""])),
+            ("signXmls", json!(["PKCS12", "123", "<tag>data</tag>", "", ""])),
+            ("changeLocale", json!([2])),
+        ] {
+            let args = args.as_array().unwrap().clone();
+            assert_eq!(typed_args(method, &args).unwrap_err(), format!("{mismatch}{method}"));
+        }
+        assert!(typed_args("signXmls", json!(["PKCS12", "x", ["<a/>"], "", ""]).as_array().unwrap()).is_ok());
+    }
+}

@@ -1,0 +1,119 @@
+//! NCALayer's JSON protocol: request envelopes, module routing, reply shapes.
+//!
+//! One text frame carries one request `{"module":…,"method":…,"args":…}`. The module
+//! name picks a handler; no `module` means the legacy applet API. Each module file owns
+//! its methods end to end: arguments from JSON into typed values, a call to the
+//! [`SigningCore`], and the reply in that module's style ([`reply`]). The server loop
+//! above never sees a method name.
+
+mod accessory;
+mod basics;
+mod common_utils;
+pub mod data;
+mod legacy;
+pub mod reply;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::i18n::{Locale, Msg};
+use crate::signing::{CoreError, SigningCore};
+use crate::ui::RequestContext;
+
+pub const MODULE_COMMON_UTILS: &str = "kz.gov.pki.knca.commonUtils";
+pub const MODULE_BASICS: &str = "kz.gov.pki.knca.basics";
+pub const MODULE_ACCESSORY: &str = "kz.gov.pki.ncalayerservices.accessory";
+pub const MODULE_LEGACY: &str = "kz.gov.pki.knca.applet.Applet";
+
+/// Most documents one batch request may carry.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Per-connection state: who is asking and in which language.
+#[derive(Debug, Default)]
+pub struct Session {
+    pub context: RequestContext,
+}
+
+impl Session {
+    pub fn new(origin: Option<String>) -> Self {
+        Self { context: RequestContext { origin, locale: Locale::default() } }
+    }
+}
+
+/// Routes requests to modules. Cheap to share between connections.
+pub struct Dispatcher {
+    core: Arc<SigningCore>,
+}
+
+impl Dispatcher {
+    pub fn new(core: Arc<SigningCore>) -> Self {
+        Self { core }
+    }
+
+    /// Handle one text frame; `None` means "send no reply" (legacy `setLocale`).
+    pub async fn handle_text(&self, session: &mut Session, text: &str) -> Option<String> {
+        let request = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Some(reply::malformed_request("A JSONObject text must begin with '{'").to_string()),
+            Err(e) => return Some(reply::malformed_request(&e.to_string()).to_string()),
+        };
+        let reply = match request.get("module") {
+            None | Some(Value::Null) => legacy::handle(self, session, &request).await,
+            Some(Value::String(module)) => match module.as_str() {
+                MODULE_COMMON_UTILS => Some(common_utils::handle(self, session, &request).await),
+                MODULE_BASICS => Some(basics::handle(self, session, &request).await),
+                MODULE_ACCESSORY => Some(accessory::handle(&request)),
+                MODULE_LEGACY => legacy::handle(self, session, &request).await,
+                _ => Some(reply::module_not_found()),
+            },
+            Some(_) => Some(reply::module_not_found()),
+        };
+        reply.map(|r| r.to_string())
+    }
+
+    /// The reply to a binary frame: NCALayer speaks text only.
+    pub fn binary_frame_reply() -> String {
+        reply::malformed_request("binary frames are not supported; send JSON text").to_string()
+    }
+
+    /// Run a blocking signing-core call on a blocking thread. A panic inside becomes an
+    /// error reply instead of taking the connection down.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SigningCore) -> Result<T, CoreError> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let core = Arc::clone(&self.core);
+        match tokio::task::spawn_blocking(move || f(&core)).await {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::error!("signing task failed: {e}");
+                Err(CoreError::Format("internal error".into()))
+            }
+        }
+    }
+}
+
+/// A core error in words for the user, in their language.
+fn describe(error: &CoreError, locale: Locale) -> String {
+    use crate::keys::KeyFileError;
+    match error {
+        CoreError::Canceled => "action.canceled".into(),
+        CoreError::PrompterUnavailable(_) => Msg::NoPrompter.text(locale).into(),
+        CoreError::KeyFile(e) if e.is_wrong_password() => Msg::WrongPassword.text(locale).into(),
+        CoreError::KeyFile(KeyFileError::Unsupported(_)) => Msg::UnsupportedKey.text(locale).into(),
+        CoreError::Key(crate::keys::KeyError::UnsupportedAlgorithm(_)) => Msg::UnsupportedKey.text(locale).into(),
+        CoreError::KeyFile(e) => format!("{} ({e})", Msg::KeyFileUnreadable.text(locale)),
+        other => other.to_string(),
+    }
+}
+
+/// The localized "not available in this version" text with what exactly is missing.
+fn not_implemented(what: &str, locale: Locale) -> String {
+    format!("{} ({what})", Msg::NotImplemented.text(locale))
+}
+
+/// The `method` of a request, if it is a string.
+fn method_name(request: &Map<String, Value>) -> Option<&str> {
+    request.get("method").and_then(Value::as_str)
+}

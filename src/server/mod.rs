@@ -1,0 +1,240 @@
+//! Accepting connections: listeners, TLS, limits and shutdown. Knows nothing about
+//! the protocol beyond handing each upgraded connection to [`connection::serve`].
+//!
+//! Only loopback peers are served. The number of simultaneous connections is bounded
+//! (a page cannot exhaust the daemon by opening sockets), and the TLS handshake and
+//! request head must arrive within [`HANDSHAKE_TIMEOUT`]. Shutdown stops accepting,
+//! tells open connections to close, and waits briefly for them.
+
+mod connection;
+mod http;
+pub mod local_ca;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::protocol::Dispatcher;
+use local_ca::LocalCa;
+
+/// Time allowed for the TLS handshake plus the HTTP request head.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server certificate's expiry is checked.
+const RENEWAL_CHECK: Duration = Duration::from_secs(12 * 3600);
+/// How long shutdown waits for connections to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: Vec<SocketAddr>,
+    /// `false` serves plain `ws://` (tests only).
+    pub tls: bool,
+    pub data_dir: PathBuf,
+    /// Largest WebSocket message and frame, bytes.
+    pub max_message_size: usize,
+    pub max_connections: usize,
+}
+
+/// The default addresses: NCALayer's port on IPv4 and IPv6 loopback.
+pub fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 13579)), SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 13579))]
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// Another program (another qoltanba, or NCALayer) holds the port.
+    AddressInUse(SocketAddr),
+    Bind(SocketAddr, std::io::Error),
+    Tls(local_ca::CaError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AddressInUse(addr) => write!(
+                f,
+                "{addr} is already in use: qoltanba or NCALayer is already running. Quit the other one (or pass --listen with another port) and start again."
+            ),
+            Self::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            Self::Tls(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A bound, ready server. Dropping it closes the listeners.
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    config: ServerConfig,
+    tls: Option<Tls>,
+    dispatcher: Arc<Dispatcher>,
+}
+
+struct Tls {
+    ca: Arc<LocalCa>,
+    current: Arc<RwLock<Arc<rustls::ServerConfig>>>,
+}
+
+impl Server {
+    /// Bind every address and prepare TLS. An address already in use is fatal (it is
+    /// how a second instance notices the first); an unavailable IPv6 loopback is not.
+    pub async fn bind(config: ServerConfig, dispatcher: Arc<Dispatcher>) -> Result<Self, StartError> {
+        let mut listeners = Vec::new();
+        for addr in &config.listen {
+            match TcpListener::bind(addr).await {
+                Ok(l) => listeners.push(l),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(StartError::AddressInUse(*addr)),
+                Err(e) if addr.is_ipv6() && config.listen.len() > 1 => {
+                    tracing::warn!("IPv6 loopback {addr} unavailable ({e}); serving IPv4 only");
+                }
+                Err(e) => return Err(StartError::Bind(*addr, e)),
+            }
+        }
+        let tls = if config.tls {
+            crate::platform::create_private_dir(&config.data_dir)
+                .map_err(|e| StartError::Tls(local_ca::CaError(format!("data directory: {e}"))))?;
+            let ca = LocalCa::load_or_create(&config.data_dir).map_err(StartError::Tls)?;
+            let identity = ca.server_identity().map_err(StartError::Tls)?;
+            let rustls = local_ca::rustls_config(&identity).map_err(StartError::Tls)?;
+            Some(Tls { ca: Arc::new(ca), current: Arc::new(RwLock::new(rustls)) })
+        } else {
+            None
+        };
+        Ok(Self { listeners, config, tls, dispatcher })
+    }
+
+    /// The addresses actually bound (port 0 resolved).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
+    }
+
+    /// Path of the local CA certificate, when serving TLS.
+    pub fn ca_path(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(|t| t.ca.cert_path())
+    }
+
+    /// Serve until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let limit = Arc::new(Semaphore::new(self.config.max_connections));
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(self.config.max_message_size))
+            .max_frame_size(Some(self.config.max_message_size));
+        let ca_path = self.ca_path().map(|p| p.display().to_string()).unwrap_or_default();
+        let shared = Arc::new(Shared { dispatcher: self.dispatcher, ws_config, ca_path, shutdown: shutdown.clone() });
+        let tls = self.tls.map(|t| {
+            tokio::spawn(renew_periodically(Arc::clone(&t.ca), Arc::clone(&t.current), shutdown.clone()));
+            t.current
+        });
+
+        let mut accepts = tokio::task::JoinSet::new();
+        for listener in self.listeners {
+            let (limit, shared, tls) = (Arc::clone(&limit), Arc::clone(&shared), tls.clone());
+            accepts.spawn(accept_loop(listener, limit, shared, tls));
+        }
+        let _ = shutdown.wait_for(|stop| *stop).await;
+        accepts.abort_all();
+        // Connections saw the same signal and are closing; give them a moment.
+        let all = self.config.max_connections as u32;
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, limit.acquire_many(all)).await;
+    }
+}
+
+struct Shared {
+    dispatcher: Arc<Dispatcher>,
+    ws_config: WebSocketConfig,
+    ca_path: String,
+    shutdown: watch::Receiver<bool>,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    limit: Arc<Semaphore>,
+    shared: Arc<Shared>,
+    tls: Option<Arc<RwLock<Arc<rustls::ServerConfig>>>>,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if !peer.ip().is_loopback() {
+            tracing::warn!(%peer, "refused a connection from a non-loopback address");
+            continue;
+        }
+        let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
+            tracing::warn!(%peer, "connection limit reached; refusing");
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        let tls = tls.as_ref().map(|t| Arc::clone(&t.read().unwrap_or_else(|p| p.into_inner())));
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _ = stream.set_nodelay(true);
+            match tls {
+                Some(config) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => handle_stream(tls_stream, &shared).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+                None => handle_stream::<TcpStream>(stream, &shared).await,
+            }
+        });
+    }
+}
+
+async fn handle_stream<S>(mut stream: S, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let opening = match tokio::time::timeout(HANDSHAKE_TIMEOUT, http::read_opening(&mut stream)).await {
+        Ok(Ok(Some(opening))) => opening,
+        _ => return,
+    };
+    match opening {
+        http::Opening::Upgrade { key, origin, rest } => {
+            if http::write_upgrade(&mut stream, &key).await.is_err() {
+                return;
+            }
+            tracing::info!(origin = origin.as_deref().unwrap_or("-"), "page connected");
+            let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(shared.ws_config)).await;
+            connection::serve(ws, origin, Arc::clone(&shared.dispatcher), shared.shutdown.clone()).await;
+        }
+        http::Opening::Plain { method, path } => {
+            let _ = http::write_plain(&mut stream, &method, &path, &shared.ca_path).await;
+        }
+    }
+}
+
+/// Reissue the server certificate before it expires and swap it in for new connections.
+async fn renew_periodically(ca: Arc<LocalCa>, current: Arc<RwLock<Arc<rustls::ServerConfig>>>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(RENEWAL_CHECK) => {}
+            _ = shutdown.changed() => return,
+        }
+        let ca = Arc::clone(&ca);
+        let renewed = tokio::task::spawn_blocking(move || ca.server_identity().and_then(|id| local_ca::rustls_config(&id))).await;
+        match renewed {
+            Ok(Ok(config)) => *current.write().unwrap_or_else(|p| p.into_inner()) = config,
+            Ok(Err(e)) => tracing::error!("server certificate renewal failed: {e}"),
+            Err(e) => tracing::error!("server certificate renewal task failed: {e}"),
+        }
+    }
+}

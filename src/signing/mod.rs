@@ -1,0 +1,168 @@
+//! The signing core: the only path from a request to a private key.
+//!
+//! Every operation runs under one lock (one dialog at a time, whatever the number of
+//! pages asking) and goes: choose a key file → password → pick a key that passes the
+//! request's [`KeyFilter`] → (for signatures) the user's confirmation, showing the
+//! requesting origin and what is signed → sign. [`SigningCore::sign_with`] is the only
+//! way to reach a key's `sign`, so nothing can sign without the confirmation.
+//!
+//! All methods block (dialogs, key derivation, hashing): call them from a blocking
+//! thread.
+
+mod filter;
+mod summary;
+
+use std::sync::{Arc, Mutex};
+
+pub use filter::{KeyFilter, Purpose};
+pub use summary::{summarize, summarize_digest};
+
+use crate::keys::file::{load_key_bytes, needs_password, read_key_file};
+use crate::keys::{KeyError, KeyFileError, KeyInfo, SigningKey};
+use crate::ui::{
+    Confirmation, DocumentSummary, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
+    RequestContext,
+};
+
+/// Password attempts before a wrong password is reported as an error.
+const PASSWORD_ATTEMPTS: u32 = 3;
+
+/// Why an operation did not produce a result.
+#[derive(Debug)]
+pub enum CoreError {
+    /// The user cancelled (or no key could be selected and the user closed the dialog).
+    Canceled,
+    /// Nothing can ask the user.
+    PrompterUnavailable(String),
+    /// The chosen key file could not be opened.
+    KeyFile(KeyFileError),
+    /// The key could not sign.
+    Key(KeyError),
+    /// The request does not fit the chosen key (e.g. a digest of the wrong length).
+    Invalid(String),
+    /// Building the signature failed.
+    Format(String),
+}
+
+impl std::fmt::Display for CoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Canceled => f.write_str("canceled by the user"),
+            Self::PrompterUnavailable(why) => f.write_str(why),
+            Self::KeyFile(e) => e.fmt(f),
+            Self::Key(e) => e.fmt(f),
+            Self::Invalid(why) => f.write_str(why),
+            Self::Format(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for CoreError {}
+
+impl From<PromptUnavailable> for CoreError {
+    fn from(e: PromptUnavailable) -> Self {
+        Self::PrompterUnavailable(e.0)
+    }
+}
+
+impl From<KeyError> for CoreError {
+    fn from(e: KeyError) -> Self {
+        Self::Key(e)
+    }
+}
+
+impl From<crate::cms::CmsError> for CoreError {
+    fn from(e: crate::cms::CmsError) -> Self {
+        match e {
+            crate::cms::CmsError::Key(k) => Self::Key(k),
+            other => Self::Format(other.to_string()),
+        }
+    }
+}
+
+/// An operation as the dialogs name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation<'a> {
+    pub context: &'a RequestContext,
+    /// e.g. `kz.gov.pki.knca.commonUtils.createCAdESFromBase64`.
+    pub name: &'a str,
+}
+
+/// See the module documentation.
+pub struct SigningCore {
+    prompter: Arc<dyn Prompter>,
+    dialog: Mutex<()>,
+}
+
+impl SigningCore {
+    pub fn new(prompter: Arc<dyn Prompter>) -> Self {
+        Self { prompter, dialog: Mutex::new(()) }
+    }
+
+    /// Let the user choose a key and return its info (`getKeyInfo`).
+    pub fn key_info(&self, op: Operation<'_>, filter: &KeyFilter) -> Result<KeyInfo, CoreError> {
+        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
+        let key = self.choose_key(op, filter)?;
+        Ok(KeyInfo::of(key.as_ref()))
+    }
+
+    /// Let the user choose a key, show `documents` for confirmation, and on approval
+    /// run `sign` with the key.
+    pub fn sign_with<T>(
+        &self,
+        op: Operation<'_>,
+        filter: &KeyFilter,
+        documents: &[DocumentSummary],
+        sign: impl FnOnce(&dyn SigningKey) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
+        let key = self.choose_key(op, filter)?;
+        let signer = key.certificate().subject_dn();
+        let confirmation = Confirmation { context: op.context, operation: op.name, signer: &signer, documents };
+        if !self.prompter.confirm(&confirmation)? {
+            return Err(CoreError::Canceled);
+        }
+        sign(key.as_ref())
+    }
+
+    fn choose_key(&self, op: Operation<'_>, filter: &KeyFilter) -> Result<Box<dyn SigningKey>, CoreError> {
+        let request = KeyRequest { context: op.context, operation: op.name };
+        let path = match self.prompter.choose_key(&request)? {
+            KeyChoice::File(path) => path,
+            KeyChoice::Cancel => return Err(CoreError::Canceled),
+        };
+        let bytes = zeroize::Zeroizing::new(read_key_file(&path).map_err(CoreError::KeyFile)?);
+        let mut keys = self.open_with_password(op.context, &path, &bytes)?;
+        let candidates: Vec<KeyCandidate> = keys
+            .iter()
+            .map(|k| KeyCandidate {
+                label: k.certificate().subject_dn(),
+                not_selectable: filter.check(k.certificate()),
+            })
+            .collect();
+        match self.prompter.pick_key(op.context, &candidates)? {
+            Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => Ok(keys.swap_remove(i)),
+            _ => Err(CoreError::Canceled),
+        }
+    }
+
+    fn open_with_password(
+        &self,
+        context: &RequestContext,
+        path: &std::path::Path,
+        bytes: &[u8],
+    ) -> Result<Vec<Box<dyn SigningKey>>, CoreError> {
+        if !needs_password(bytes) {
+            return load_key_bytes(bytes, "").map_err(CoreError::KeyFile);
+        }
+        let mut attempt = 1;
+        loop {
+            let request = PasswordRequest { context, file: path, attempt };
+            let password = self.prompter.password(&request)?.ok_or(CoreError::Canceled)?;
+            match load_key_bytes(bytes, &password) {
+                Err(e) if e.is_wrong_password() && attempt < PASSWORD_ATTEMPTS => attempt += 1,
+                other => return other.map_err(CoreError::KeyFile),
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Prompters that never show a window.
+//!
+//! [`HeadlessPrompter`] answers every dialog from configuration: for automated tests,
+//! integrators' CI and the demo mode. It is never on by default, and the daemon logs a
+//! warning when it is, because whoever can reach the port gets signatures.
+//! [`NoPrompter`] is what runs when nothing can ask: every signing request gets a
+//! clear error.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::{
+    Confirmation, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter, RequestContext,
+};
+
+/// What the headless answerer does when asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoAnswer {
+    /// Choose the configured key, give its password and approve.
+    Confirm,
+    /// Cancel at the first dialog, as a user closing the key chooser.
+    Cancel,
+}
+
+impl std::str::FromStr for AutoAnswer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "confirm" => Ok(Self::Confirm),
+            "cancel" => Ok(Self::Cancel),
+            other => Err(format!("auto answer must be confirm or cancel, not {other:?}")),
+        }
+    }
+}
+
+/// Answers dialogs from configuration. See the module documentation.
+pub struct HeadlessPrompter {
+    key_file: PathBuf,
+    password: Zeroizing<String>,
+    answer: AutoAnswer,
+    delay: Duration,
+}
+
+impl HeadlessPrompter {
+    pub fn new(key_file: PathBuf, password: Zeroizing<String>, answer: AutoAnswer) -> Self {
+        Self { key_file, password, answer, delay: Duration::ZERO }
+    }
+
+    /// Take `delay` to answer the key dialog, like a person would: lets tests check
+    /// what happens while a request waits for the user.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+impl Prompter for HeadlessPrompter {
+    fn choose_key(&self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
+        tracing::info!(origin = request.context.origin_label(), operation = request.operation, answer = ?self.answer, "headless: key requested");
+        std::thread::sleep(self.delay);
+        Ok(match self.answer {
+            AutoAnswer::Confirm => KeyChoice::File(self.key_file.clone()),
+            AutoAnswer::Cancel => KeyChoice::Cancel,
+        })
+    }
+
+    fn password(&self, _request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
+        // A wrong configured password stays wrong; the core gives up after its
+        // attempts and reports it.
+        Ok(Some(self.password.clone()))
+    }
+
+    fn pick_key(&self, _context: &RequestContext, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
+        for key in keys {
+            if let Some(reason) = &key.not_selectable {
+                tracing::info!(key = key.label, reason, "headless: key not selectable");
+            }
+        }
+        Ok(keys.iter().position(|k| k.not_selectable.is_none()))
+    }
+
+    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
+        tracing::info!(
+            origin = confirmation.context.origin_label(),
+            operation = confirmation.operation,
+            signer = confirmation.signer,
+            documents = confirmation.documents.len(),
+            "headless: signing approved"
+        );
+        Ok(self.answer == AutoAnswer::Confirm)
+    }
+}
+
+/// The prompter of a daemon that cannot ask anybody.
+pub struct NoPrompter;
+
+impl NoPrompter {
+    fn unavailable() -> PromptUnavailable {
+        PromptUnavailable("no user interface is available to ask for a key".into())
+    }
+}
+
+impl Prompter for NoPrompter {
+    fn choose_key(&self, _: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
+        Err(Self::unavailable())
+    }
+    fn password(&self, _: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
+        Err(Self::unavailable())
+    }
+    fn pick_key(&self, _: &RequestContext, _: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
+        Err(Self::unavailable())
+    }
+    fn confirm(&self, _: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
+        Err(Self::unavailable())
+    }
+}

@@ -1,0 +1,109 @@
+//! The UI boundary: everything the signing core needs from a person.
+//!
+//! The core never draws anything; it asks a [`Prompter`] to choose a key file, to
+//! give a password or PIN, to pick one key among those in the file, and to confirm
+//! what is about to be signed, always saying which site asks. Desktop dialogs, the
+//! headless answerer for tests and a future remote UI are implementations.
+//!
+//! Calls are blocking and may take as long as the person needs; the core runs them
+//! on a blocking thread and never holds two dialogs at once.
+
+mod headless;
+
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+pub use headless::{AutoAnswer, HeadlessPrompter, NoPrompter};
+
+use crate::i18n::Locale;
+
+/// Who asks, carried into every dialog.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    /// The page's `Origin` header, if the client sent one.
+    pub origin: Option<String>,
+    /// The language to talk to the user in.
+    pub locale: Locale,
+}
+
+impl RequestContext {
+    /// The origin as shown to people.
+    pub fn origin_label(&self) -> &str {
+        self.origin.as_deref().unwrap_or("(no Origin header: a local program)")
+    }
+}
+
+/// A request to choose where the key comes from.
+#[derive(Debug)]
+pub struct KeyRequest<'a> {
+    pub context: &'a RequestContext,
+    /// What the key is for, e.g. `commonUtils.createCAdESFromBase64`.
+    pub operation: &'a str,
+}
+
+/// The answer to a [`KeyRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// A key file the user picked.
+    File(PathBuf),
+    /// The user cancelled.
+    Cancel,
+}
+
+/// A request for the password of a key file.
+#[derive(Debug)]
+pub struct PasswordRequest<'a> {
+    pub context: &'a RequestContext,
+    pub file: &'a std::path::Path,
+    /// 1 for the first try; more after a wrong password.
+    pub attempt: u32,
+}
+
+/// One key of an opened file as the chooser shows it.
+#[derive(Debug, Clone)]
+pub struct KeyCandidate {
+    /// Subject common name and identifiers, for display.
+    pub label: String,
+    /// Why the request cannot use this key; `None` when it is selectable.
+    pub not_selectable: Option<String>,
+}
+
+/// One document as the confirmation shows it.
+#[derive(Debug, Clone)]
+pub struct DocumentSummary {
+    /// Size in bytes of what is signed.
+    pub size: u64,
+    /// The start of the document as text, if it is text; otherwise a description.
+    pub preview: String,
+}
+
+/// What the user is asked to approve.
+#[derive(Debug)]
+pub struct Confirmation<'a> {
+    pub context: &'a RequestContext,
+    pub operation: &'a str,
+    /// Who signs: the signer certificate's subject.
+    pub signer: &'a str,
+    pub documents: &'a [DocumentSummary],
+}
+
+/// The prompter cannot ask at all (no display, nothing configured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptUnavailable(pub String);
+
+/// The dialogs the signing core needs. See the module documentation.
+pub trait Prompter: Send + Sync {
+    /// Ask which key file (or, later, token) to use.
+    fn choose_key(&self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable>;
+
+    /// Ask the password of `request.file`. `None` means the user cancelled.
+    fn password(&self, request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable>;
+
+    /// Show the keys of the opened file, non-selectable ones disabled with their
+    /// reason, and return the index of the chosen one (`None`: cancelled).
+    fn pick_key(&self, context: &RequestContext, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable>;
+
+    /// Ask the user to approve signing. `false` means refused.
+    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable>;
+}

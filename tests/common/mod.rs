@@ -1,0 +1,307 @@
+//! Test harness: starts the real `qoltanba` binary on a loopback port, talks to it
+//! over a real (TLS) WebSocket, and checks signatures with the real `openssl`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::WebSocketStream;
+
+/// Plain TCP or TLS.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+pub const GREETING: &str = r#"{"result":{"version":"1.4"}}"#;
+
+/// Path of a fixture file.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+pub const RSA_KEY: &str = "nca-test/keys/rsa_sign_individual.p12";
+pub const RSA_AUTH_KEY: &str = "nca-test/keys/rsa_auth_individual.p12";
+pub const PASSWORD: &str = "Qwerty12";
+
+/// A running daemon; killed (SIGTERM) on drop.
+pub struct Daemon {
+    child: Child,
+    pub addr: SocketAddr,
+    pub tls: bool,
+    pub data_dir: tempfile::TempDir,
+    pub stdout_lines: Vec<String>,
+}
+
+impl Daemon {
+    /// Start with a headless answerer over `key` (relative to fixtures).
+    pub fn headless(key: &str, password: &str, answer: &str) -> Self {
+        let key = fixture(key);
+        Self::start(&[
+            "--auto-key",
+            key.to_str().unwrap(),
+            "--auto-password",
+            password,
+            "--auto-answer",
+            answer,
+        ])
+    }
+
+    /// Start `qoltanba serve` on an ephemeral loopback port with `extra` flags.
+    pub fn start(extra: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        Self::start_in(data_dir, extra)
+    }
+
+    pub fn start_in(data_dir: tempfile::TempDir, extra: &[&str]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
+        cmd.arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .args(extra)
+            .env_remove("QOLTANBA_AUTO_KEY")
+            .env_remove("QOLTANBA_AUTO_PASSWORD")
+            .env_remove("QOLTANBA_AUTO_ANSWER")
+            .env_remove("QOLTANBA_AUTO_DELAY_MS")
+            .env_remove("QOLTANBA_DATA_DIR")
+            .env("QOLTANBA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start qoltanba");
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
+        let mut lines = Vec::new();
+        let addr = loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                panic!("qoltanba exited before listening: {lines:?}");
+            }
+            lines.push(line.trim_end().to_owned());
+            if let Some(rest) = line.trim().split("listening on ").nth(1) {
+                let addr = rest.split("://").nth(1).unwrap();
+                break addr.parse().unwrap();
+            }
+        };
+        // Keep draining stdout so the daemon never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        let tls = !extra.contains(&"--insecure-ws");
+        Daemon { child, addr, tls, data_dir, stdout_lines: lines }
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.data_dir.path().join("ca.pem")
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}://{}/", if self.tls { "wss" } else { "ws" }, self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send SIGTERM and wait for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        self.child.wait().unwrap()
+    }
+
+    /// Is the process still running?
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// A rustls client config trusting only this daemon's CA.
+    pub fn client_tls(&self) -> Arc<rustls::ClientConfig> {
+        client_tls_for(&self.ca_path())
+    }
+
+    /// Open a WebSocket (with `Origin` if given); returns it after reading the greeting.
+    pub async fn connect(&self, origin: Option<&str>) -> Ws {
+        let mut ws = self.connect_raw(origin, &self.url()).await;
+        let greeting = ws.recv_text().await.expect("greeting");
+        assert_eq!(greeting, GREETING);
+        ws
+    }
+
+    /// Open a WebSocket without reading anything.
+    pub async fn connect_raw(&self, origin: Option<&str>, url: &str) -> Ws {
+        let mut request = url.into_client_request().unwrap();
+        if let Some(o) = origin {
+            request.headers_mut().insert("Origin", o.parse().unwrap());
+        }
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        let stream = if self.tls {
+            let host = request.uri().host().unwrap().trim_matches(['[', ']']).to_owned();
+            let name = rustls::pki_types::ServerName::try_from(host).unwrap();
+            let tls = tokio_rustls::TlsConnector::from(self.client_tls()).connect(name, tcp).await.unwrap();
+            Box::new(tls) as Box<dyn Io>
+        } else {
+            Box::new(tcp) as Box<dyn Io>
+        };
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(None)
+            .max_frame_size(None);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await.unwrap();
+        Ws { inner: ws }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.is_running() {
+            self.terminate();
+        }
+    }
+}
+
+pub fn client_tls_for(ca: &Path) -> Arc<rustls::ClientConfig> {
+    let pem = std::fs::read(ca).unwrap();
+    let (_, der) = der::pem::decode_vec(&pem).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(der)).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A test WebSocket client.
+pub struct Ws {
+    pub inner: WebSocketStream<Box<dyn Io>>,
+}
+
+impl Ws {
+    pub async fn send_text(&mut self, text: &str) {
+        self.inner.send(Message::text(text)).await.unwrap();
+    }
+
+    /// Next text frame (20 s limit); `None` if the connection closed.
+    pub async fn recv_text(&mut self) -> Option<String> {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(20), self.inner.next()).await.expect("reply in time");
+            match next {
+                Some(Ok(Message::Text(t))) => return Some(t.as_str().to_owned()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Send a JSON request and parse the reply.
+    pub async fn request(&mut self, request: &Value) -> Value {
+        self.send_text(&request.to_string()).await;
+        let text = self.recv_text().await.expect("a reply");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {text}"))
+    }
+
+    /// Is no frame waiting within `ms`?
+    pub async fn silent_for(&mut self, ms: u64) -> bool {
+        tokio::time::timeout(Duration::from_millis(ms), self.inner.next()).await.is_err()
+    }
+}
+
+/// What `openssl cms -verify` says about a DER CMS.
+pub struct OpensslVerdict {
+    pub ok: bool,
+    pub output: String,
+}
+
+/// Verify a CMS with the independent verifier `openssl cms -verify`, against `content`
+/// for detached signatures, and the NCA RSA test CA at a time inside the test key's
+/// validity (`chain`), or without chain checks.
+pub fn openssl_verify(cms_der: &[u8], content: Option<&[u8]>, ca: Option<(&Path, i64)>) -> OpensslVerdict {
+    let dir = tempfile::tempdir().unwrap();
+    let sig = dir.path().join("sig.p7s");
+    std::fs::write(&sig, cms_der).unwrap();
+    let mut cmd = Command::new("openssl");
+    cmd.args(["cms", "-verify", "-inform", "DER", "-binary", "-in"]).arg(&sig);
+    if let Some(content) = content {
+        let data = dir.path().join("data.bin");
+        std::fs::write(&data, content).unwrap();
+        cmd.arg("-content").arg(data);
+    }
+    match ca {
+        Some((ca, at)) => {
+            cmd.arg("-CAfile").arg(ca).args(["-partial_chain", "-purpose", "any", "-attime"]).arg(at.to_string());
+        }
+        None => {
+            cmd.arg("-noverify");
+        }
+    }
+    let out_file = dir.path().join("out.bin");
+    cmd.arg("-out").arg(&out_file);
+    let output = cmd.output().expect("openssl is installed (apt-get install openssl)");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    OpensslVerdict { ok: output.status.success(), output: text }
+}
+
+/// The encapsulated content openssl extracts from an attached CMS.
+pub fn openssl_attached_content(cms_der: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let sig = dir.path().join("sig.p7s");
+    let out = dir.path().join("out.bin");
+    std::fs::write(&sig, cms_der).unwrap();
+    let status = Command::new("openssl")
+        .args(["cms", "-verify", "-noverify", "-inform", "DER", "-binary", "-in"])
+        .arg(&sig)
+        .arg("-out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    std::fs::read(out).unwrap()
+}
+
+/// `openssl cms -cmsout -print` of a DER CMS.
+pub fn openssl_print(cms_der: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let sig = dir.path().join("sig.p7s");
+    std::fs::write(&sig, cms_der).unwrap();
+    let out = Command::new("openssl")
+        .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+        .arg(&sig)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A time inside the validity of the RSA test key (2021-05-03).
+pub const RSA_KEY_VALID_AT: i64 = 1_620_000_000;
+
+pub fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+pub fn unb64(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+/// The DER inside a `-----BEGIN CMS-----` PEM.
+pub fn cms_pem_to_der(pem: &str) -> Vec<u8> {
+    assert!(pem.starts_with("-----BEGIN CMS-----\n"), "PEM armour: {pem}");
+    assert!(pem.ends_with("-----END CMS-----\n"), "PEM armour end: {pem}");
+    let (label, der) = der::pem::decode_vec(pem.as_bytes()).unwrap();
+    assert_eq!(label, "CMS");
+    der
+}
