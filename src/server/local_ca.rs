@@ -97,7 +97,7 @@ impl LocalCa {
         {
             return Ok(identity);
         }
-        self.issue_leaf()
+        self.issue_leaf(LEAF_VALIDITY_DAYS)
     }
 
     fn load_leaf(&self) -> Option<ServerIdentity> {
@@ -113,7 +113,7 @@ impl LocalCa {
         Some(ServerIdentity { cert_der, key_der: key_der.into(), not_after: cert.not_after_ms() / 1000 })
     }
 
-    fn issue_leaf(&self) -> Result<ServerIdentity, CaError> {
+    fn issue_leaf(&self, validity_days: i64) -> Result<ServerIdentity, CaError> {
         let leaf_key = KeyPair::generate().map_err(|e| err("generating server key")(&e))?;
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -129,7 +129,7 @@ impl LocalCa {
         params.use_authority_key_identifier_extension = true;
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(1);
-        params.not_after = now + Duration::days(LEAF_VALIDITY_DAYS);
+        params.not_after = now + Duration::days(validity_days);
         let issuer = Issuer::new(ca_params(&self.key), &self.key);
         let cert = params.signed_by(&leaf_key, &issuer).map_err(|e| err("signing server certificate")(&e))?;
         write_private_file(&self.dir.join(LEAF_KEY_FILE), leaf_key.serialize_pem().as_bytes())
@@ -187,4 +187,28 @@ pub fn rustls_config(identity: &ServerIdentity) -> Result<Arc<rustls::ServerConf
         .with_single_cert(vec![CertificateDer::from(identity.cert_der.clone())], key)
         .map_err(|e| err("TLS certificate")(&e))?;
     Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_is_kept_while_valid_and_renewed_before_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = LocalCa::load_or_create(dir.path()).unwrap();
+        let first = ca.server_identity().unwrap();
+        assert_eq!(ca.server_identity().unwrap().cert_der, first.cert_der, "kept while valid");
+
+        let soon = ca.issue_leaf(RENEW_BEFORE_DAYS - 1).unwrap();
+        let renewed = ca.server_identity().unwrap();
+        assert_ne!(renewed.cert_der, soon.cert_der, "renewed before expiry");
+        let days_left = (renewed.not_after - OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
+        assert!(days_left >= LEAF_VALIDITY_DAYS - 1, "{days_left}");
+
+        // The CA survives a reload and still issues leaves that chain to ca.pem.
+        let reloaded = LocalCa::load_or_create(dir.path()).unwrap();
+        assert_eq!(reloaded.cert_pem(), ca.cert_pem());
+        assert_eq!(reloaded.key_id_hex(), ca.key_id_hex());
+    }
 }

@@ -36,8 +36,9 @@ pub struct Daemon {
     child: Child,
     pub addr: SocketAddr,
     pub tls: bool,
-    pub data_dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
     pub stdout_lines: Vec<String>,
+    _owned_dir: Option<tempfile::TempDir>,
 }
 
 impl Daemon {
@@ -56,15 +57,18 @@ impl Daemon {
 
     /// Start `qoltanba serve` on an ephemeral loopback port with `extra` flags.
     pub fn start(extra: &[&str]) -> Self {
-        let data_dir = tempfile::tempdir().unwrap();
-        Self::start_in(data_dir, extra)
+        let dir = tempfile::tempdir().unwrap();
+        let mut daemon = Self::start_in(dir.path(), extra);
+        daemon._owned_dir = Some(dir);
+        daemon
     }
 
-    pub fn start_in(data_dir: tempfile::TempDir, extra: &[&str]) -> Self {
+    /// Start with `data_dir` as the data directory (kept after the daemon stops).
+    pub fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
+            .arg(data_dir)
             .args(extra)
             .env_remove("QOLTANBA_AUTO_KEY")
             .env_remove("QOLTANBA_AUTO_PASSWORD")
@@ -92,11 +96,11 @@ impl Daemon {
         // Keep draining stdout so the daemon never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
         let tls = !extra.contains(&"--insecure-ws");
-        Daemon { child, addr, tls, data_dir, stdout_lines: lines }
+        Daemon { child, addr, tls, data_dir: data_dir.to_owned(), stdout_lines: lines, _owned_dir: None }
     }
 
     pub fn ca_path(&self) -> PathBuf {
-        self.data_dir.path().join("ca.pem")
+        self.data_dir.join("ca.pem")
     }
 
     pub fn url(&self) -> String {

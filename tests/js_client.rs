@@ -1,0 +1,97 @@
+//! End to end with SIGEX's real `ncalayer-js-client` (npm) in Node.js, over `wss://`,
+//! trusting qoltanba's CA through `NODE_EXTRA_CA_CERTS`. The signatures the client
+//! returns are checked with `openssl cms -verify`.
+//!
+//! Needs `node` and `npm` (Debian: `apt-get install nodejs npm`); `npm ci` runs in
+//! `tests/js` on first use.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+fn js_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
+}
+
+/// Install the pinned client once (`npm ci` from package-lock.json).
+fn ensure_node_modules() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if js_dir().join("node_modules/ncalayer-js-client").exists() {
+            return;
+        }
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(js_dir())
+            .status()
+            .expect("npm is installed (apt-get install nodejs npm)");
+        assert!(status.success(), "npm ci failed in tests/js");
+    });
+}
+
+/// Run `e2e.js <mode>` against `daemon`; returns the client's results.
+fn run_client(daemon: &Daemon, mode: &str) -> Value {
+    ensure_node_modules();
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new("node")
+        .arg(js_dir().join("e2e.js"))
+        .arg(mode)
+        .arg(out.path())
+        .env("QOLTANBA_URL", format!("wss://127.0.0.1:{}", daemon.addr.port()))
+        .env("NODE_EXTRA_CA_CERTS", daemon.ca_path())
+        .output()
+        .expect("node is installed (apt-get install nodejs)");
+    assert!(
+        output.status.success(),
+        "ncalayer-js-client run failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sigex_client_signs_and_openssl_verifies() {
+    let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
+    let results = run_client(&daemon, "confirm");
+    let ca = fixture("nca-test/ca/nca_rsa_test.crt");
+    let chain = Some((ca.as_path(), RSA_KEY_VALID_AT));
+
+    assert_eq!(results["version"], "1.4");
+    assert_eq!(results["activeTokens"], serde_json::json!([]));
+
+    // basicsSignCMS with a single document resolves with one PEM string (client takes [0]).
+    let pem = results["basicsSignCMS"].as_str().expect("a single PEM string");
+    let verdict = openssl_verify(&cms_pem_to_der(pem), Some(b"11\n"), chain);
+    assert!(verdict.ok, "{}", verdict.output);
+
+    let batch = results["basicsSignCMSBatch"].as_array().expect("an array for a batch");
+    for (pem, content) in batch.iter().zip([b"11\n", b"12\n"]) {
+        assert!(openssl_verify(&cms_pem_to_der(pem.as_str().unwrap()), Some(content), chain).ok);
+    }
+
+    let detached = unb64(results["createCAdESFromBase64"].as_str().unwrap());
+    let verdict = openssl_verify(&detached, Some(b"11\n"), chain);
+    assert!(verdict.ok, "{}", verdict.output);
+    let attached = unb64(results["createCAdESFromBase64Attached"].as_str().unwrap());
+    assert_eq!(openssl_attached_content(&attached), b"11\n");
+    assert!(openssl_verify(&attached, None, chain).ok);
+
+    let from_hash = unb64(results["createCAdESFromBase64Hash"].as_str().unwrap());
+    assert!(openssl_verify(&from_hash, Some(b"11\n"), chain).ok);
+
+    assert_eq!(results["keyInfo"]["subjectCn"], "ТЕСТОВ ТЕСТ");
+}
+
+#[test]
+fn sigex_client_sees_the_cancel() {
+    let daemon = Daemon::headless(RSA_KEY, PASSWORD, "cancel");
+    let results = run_client(&daemon, "cancel");
+    assert_eq!(results["basicsCanceledByUser"], true, "{results}");
+    assert_eq!(results["basicsMessage"], "cancelled by user");
+    assert_eq!(results["commonUtilsMessage"], "500: action.canceled");
+}

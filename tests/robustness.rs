@@ -1,0 +1,174 @@
+//! Bad input never crashes the daemon: malformed and binary frames, frames over the
+//! limit, truncated frames, garbage instead of TLS, too many connections; and the
+//! process lifecycle: SIGTERM, a second instance.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The daemon still answers a fresh connection.
+async fn still_serving(daemon: &Daemon) {
+    let mut ws = daemon.connect(None).await;
+    ws.send_text("--heartbeat--").await;
+    assert_eq!(ws.recv_text().await.unwrap(), "--heartbeat--");
+}
+
+#[tokio::test]
+async fn binary_frames_get_an_error_reply() {
+    let daemon = Daemon::start(&[]);
+    let mut ws = daemon.connect(None).await;
+    ws.inner.send(Message::binary(vec![0u8, 1, 2, 3])).await.unwrap();
+    let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply["code"], "500");
+    assert!(reply["message"].as_str().unwrap().contains("binary"));
+    ws.send_text("--heartbeat--").await;
+    assert_eq!(ws.recv_text().await.unwrap(), "--heartbeat--");
+}
+
+#[tokio::test]
+async fn wrong_types_everywhere_get_replies() {
+    let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
+    let mut ws = daemon.connect(None).await;
+    let nasty = [
+        json!({"module": 5}),
+        json!({"module": "kz.gov.pki.knca.commonUtils"}),
+        json!({"module": "kz.gov.pki.knca.commonUtils", "method": null, "args": null}),
+        json!({"module": "kz.gov.pki.knca.commonUtils", "method": "getKeyInfo", "args": {"a": 1}}),
+        json!({"module": "kz.gov.pki.knca.commonUtils", "method": "getActiveTokens", "uuid": {"x": 1}}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": 7, "args": []}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": "sign", "args": []}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {"format": 1, "data": "x"}}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {"format": "cms", "data": [1, 2]}}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {"format": "cms", "data": []}}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {"format": "cms", "data": "x", "signerParams": {"extKeyUsageOids": "x"}}}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {"format": "cms", "data": "x", "signingParams": {"decode": 3}}}),
+        json!({"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {"format": "pdf", "data": "x"}}),
+        json!({"module": "kz.gov.pki.ncalayerservices.accessory", "method": "installBundle", "symname": "x"}),
+        json!({"method": 1, "args": "x"}),
+        json!({"module": "kz.gov.pki.knca.commonUtils", "method": "createCAdESFromBase64Hash", "args": ["PKCS12", "SIGNATURE", ""]}),
+    ];
+    for request in nasty {
+        let reply = ws.request(&request).await;
+        assert!(reply.is_object(), "{request} -> {reply}");
+    }
+    // Deeply nested JSON is refused by the parser's depth limit, not by a stack overflow.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    ws.send_text(&deep).await;
+    assert!(ws.recv_text().await.is_some());
+    still_serving(&daemon).await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_closes_that_connection_cleanly() {
+    let daemon = Daemon::start(&["--max-message-size", "4096"]);
+    let mut ws = daemon.connect(None).await;
+    ws.send_text(&"x".repeat(10_000)).await;
+    assert!(ws.recv_text().await.is_none(), "connection closed");
+    still_serving(&daemon).await;
+}
+
+#[tokio::test]
+async fn truncated_frames_and_garbage_do_not_hurt() {
+    let daemon = Daemon::start(&["--insecure-ws"]);
+    let addr = daemon.addr;
+    // A frame header announcing 1000 bytes, then only 3 bytes and a hang-up.
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
+    let mut buf = [0u8; 256];
+    let n = tcp.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"));
+    tcp.write_all(&[0x81, 0xFE, 0x03, 0xE8, 1, 2, 3, 4, b'a', b'b', b'c']).unwrap();
+    drop(tcp);
+    // An unmasked client frame is a protocol error.
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
+    let _ = tcp.read(&mut buf).unwrap();
+    tcp.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut rest = Vec::new();
+    let _ = tcp.read_to_end(&mut rest);
+    // Random bytes instead of HTTP, and an endless header.
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 0, 0, 0]).unwrap();
+    drop(tcp);
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    let _ = tcp.write_all(&vec![b'a'; 64 * 1024]);
+    drop(tcp);
+    still_serving(&daemon).await;
+
+    // Garbage instead of a TLS handshake on the wss port.
+    let tls_daemon = Daemon::start(&[]);
+    let mut tcp = std::net::TcpStream::connect(tls_daemon.addr).unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    drop(tcp);
+    still_serving(&tls_daemon).await;
+}
+
+#[tokio::test]
+async fn connections_are_bounded() {
+    let daemon = Daemon::start(&["--max-connections", "2"]);
+    let a = daemon.connect(None).await;
+    let _b = daemon.connect(None).await;
+    // A third connection is refused while two are open.
+    let tcp = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let third = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_rustls::TlsConnector::from(daemon.client_tls()).connect(name, tcp),
+    )
+    .await
+    .expect("refused promptly");
+    assert!(third.is_err(), "third connection must be refused");
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _c = daemon.connect(None).await;
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_and_closes_connections() {
+    let mut daemon = Daemon::start(&[]);
+    let mut ws = daemon.connect(None).await;
+    let status = daemon.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(ws.recv_text().await.is_none(), "the open connection was closed");
+}
+
+#[test]
+fn a_second_instance_on_the_same_port_exits_with_a_clear_message() {
+    let daemon = Daemon::start(&[]);
+    let output = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["--listen", &daemon.addr.to_string(), "--data-dir"])
+        .arg(&daemon.data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("already in use") && stderr.contains("already running"), "{stderr}");
+}
+
+#[test]
+fn the_ca_is_reused_across_restarts_and_its_key_is_private() {
+    let data = tempfile::tempdir().unwrap();
+    let mut first = Daemon::start_in(data.path(), &[]);
+    let ca = std::fs::read(first.ca_path()).unwrap();
+    let leaf = std::fs::read(data.path().join("localhost.pem")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for secret in ["ca-key.pem", "localhost-key.pem"] {
+            let mode = std::fs::metadata(data.path().join(secret)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{secret} is readable by others");
+        }
+    }
+    assert!(first.terminate().success());
+    let second = Daemon::start_in(data.path(), &[]);
+    assert_eq!(std::fs::read(second.ca_path()).unwrap(), ca, "same CA after restart");
+    assert_eq!(std::fs::read(data.path().join("localhost.pem")).unwrap(), leaf, "valid leaf kept");
+}
