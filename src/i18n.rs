@@ -48,21 +48,43 @@ impl Msg {
     pub fn text(self, locale: Locale) -> &'static str {
         use Locale::*;
         match (self, locale) {
-            (Msg::NoPrompter, Kk) => "qoltanba пайдаланушыдан сұрай алмайды: терезелері жоқ режимде іске қосылған. qoltanba-ны жұмыс үстелі сеансында қайта іске қосыңыз.",
-            (Msg::NoPrompter, Ru) => "qoltanba не может спросить пользователя: он запущен без окон. Перезапустите qoltanba в сеансе рабочего стола.",
-            (Msg::NoPrompter, En) => "qoltanba cannot ask the user: it runs without a way to show dialogs. Restart qoltanba in a desktop session.",
-            (Msg::UnsupportedKey, Kk) => "Бұл кілттің алгоритмімен қол қою бұл нұсқада әлі жоқ. RSA кілтін таңдаңыз немесе qoltanba-ны жаңартыңыз.",
-            (Msg::UnsupportedKey, Ru) => "Подпись ключом этого алгоритма пока не поддерживается этой версией. Выберите ключ RSA или обновите qoltanba.",
-            (Msg::UnsupportedKey, En) => "Signing with this key's algorithm is not supported by this version yet. Choose an RSA key or update qoltanba.",
+            (Msg::NoPrompter, Kk) => {
+                "qoltanba пайдаланушыдан сұрай алмайды: терезелері жоқ режимде іске қосылған. qoltanba-ны жұмыс үстелі сеансында қайта іске қосыңыз."
+            }
+            (Msg::NoPrompter, Ru) => {
+                "qoltanba не может спросить пользователя: он запущен без окон. Перезапустите qoltanba в сеансе рабочего стола."
+            }
+            (Msg::NoPrompter, En) => {
+                "qoltanba cannot ask the user: it runs without a way to show dialogs. Restart qoltanba in a desktop session."
+            }
+            (Msg::UnsupportedKey, Kk) => {
+                "Бұл кілттің алгоритмімен қол қою бұл нұсқада әлі жоқ. RSA кілтін таңдаңыз немесе qoltanba-ны жаңартыңыз."
+            }
+            (Msg::UnsupportedKey, Ru) => {
+                "Подпись ключом этого алгоритма пока не поддерживается этой версией. Выберите ключ RSA или обновите qoltanba."
+            }
+            (Msg::UnsupportedKey, En) => {
+                "Signing with this key's algorithm is not supported by this version yet. Choose an RSA key or update qoltanba."
+            }
             (Msg::NotImplemented, Kk) => "Бұл мүмкіндік qoltanba-ның осы нұсқасында әлі жоқ. qoltanba-ны жаңартыңыз.",
-            (Msg::NotImplemented, Ru) => "Эта возможность пока не реализована в этой версии qoltanba. Обновите qoltanba.",
-            (Msg::NotImplemented, En) => "This feature is not available in this version of qoltanba yet. Update qoltanba.",
+            (Msg::NotImplemented, Ru) => {
+                "Эта возможность пока не реализована в этой версии qoltanba. Обновите qoltanba."
+            }
+            (Msg::NotImplemented, En) => {
+                "This feature is not available in this version of qoltanba yet. Update qoltanba."
+            }
             (Msg::WrongPassword, Kk) => "Құпия сөз қате. Кілт файлының құпия сөзін тексеріңіз.",
             (Msg::WrongPassword, Ru) => "Неверный пароль. Проверьте пароль от файла ключа.",
             (Msg::WrongPassword, En) => "Wrong password. Check the password of the key file.",
-            (Msg::KeyFileUnreadable, Kk) => "Кілт файлын ашу мүмкін емес. Файлдың NCA RK берген .p12 файлы екенін тексеріңіз.",
-            (Msg::KeyFileUnreadable, Ru) => "Не удалось открыть файл ключа. Проверьте, что это файл .p12, выданный НУЦ РК.",
-            (Msg::KeyFileUnreadable, En) => "The key file cannot be opened. Check that it is a .p12 file issued by NCA RK.",
+            (Msg::KeyFileUnreadable, Kk) => {
+                "Кілт файлын ашу мүмкін емес. Файлдың NCA RK берген .p12 файлы екенін тексеріңіз."
+            }
+            (Msg::KeyFileUnreadable, Ru) => {
+                "Не удалось открыть файл ключа. Проверьте, что это файл .p12, выданный НУЦ РК."
+            }
+            (Msg::KeyFileUnreadable, En) => {
+                "The key file cannot be opened. Check that it is a .p12 file issued by NCA RK."
+            }
         }
     }
 }

@@ -11,14 +11,14 @@
 //!   testable without a socket.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod cms;
 pub mod crypto;
+pub mod i18n;
 pub mod keys;
 pub mod oid;
-pub mod i18n;
+pub mod platform;
+pub mod protocol;
+pub mod server;
 pub mod signing;
 pub mod ui;
-pub mod protocol;
-pub mod platform;
-pub mod server;
-pub mod cli;

@@ -39,8 +39,18 @@ async fn c1_get_key_info_matches_the_certificate() {
     assert_eq!(
         fields,
         [
-            "algorithm", "alias", "authorityKeyIdentifier", "certNotAfter", "certNotBefore", "issuerCn", "issuerDn",
-            "keyId", "pem", "serialNumber", "subjectCn", "subjectDn"
+            "algorithm",
+            "alias",
+            "authorityKeyIdentifier",
+            "certNotAfter",
+            "certNotBefore",
+            "issuerCn",
+            "issuerDn",
+            "keyId",
+            "pem",
+            "serialNumber",
+            "subjectCn",
+            "subjectDn"
         ]
     );
     assert!(info.values().all(Value::is_string));
@@ -74,7 +84,8 @@ async fn c1_get_key_info_matches_the_certificate() {
         // "notBefore=2021-01-18 13:09:14Z"
         let iso = line.split('=').nth(1).unwrap().trim().trim_end_matches('Z');
         let n: Vec<i64> = iso.split(['-', ' ', ':']).map(|p| p.parse().unwrap()).collect();
-        let date = time::Date::from_calendar_date(n[0] as i32, time::Month::try_from(n[1] as u8).unwrap(), n[2] as u8).unwrap();
+        let date = time::Date::from_calendar_date(n[0] as i32, time::Month::try_from(n[1] as u8).unwrap(), n[2] as u8)
+            .unwrap();
         let t = date.with_hms(n[3] as u8, n[4] as u8, n[5] as u8).unwrap().assume_utc();
         t.unix_timestamp() * 1000
     };
@@ -100,7 +111,9 @@ async fn c3_c4_c6_create_cades_detached_and_attached_verify_with_openssl() {
     let mut ws = daemon.connect(None).await;
     for (key_type, attach) in [("SIGNATURE", false), ("SIGNATURE", true), ("123", false)] {
         let reply = ws
-            .request(&json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12",key_type,"MTEK",attach]}))
+            .request(
+                &json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12",key_type,"MTEK",attach]}),
+            )
             .await;
         assert_eq!(reply["code"], "200", "{reply}");
         let b64 = reply["responseObject"].as_str().unwrap();
@@ -130,14 +143,18 @@ async fn c5_authentication_key_type_with_only_a_signing_key_is_cancelled() {
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
     let mut ws = daemon.connect(None).await;
     let reply = ws
-        .request(&json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12","AUTHENTICATION","MTEK",false]}))
+        .request(
+            &json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12","AUTHENTICATION","MTEK",false]}),
+        )
         .await;
     assert_eq!(reply, json!({"code":"500","message":"action.canceled"}));
 
     let auth = Daemon::headless(RSA_AUTH_KEY, PASSWORD, "confirm");
     let mut ws = auth.connect(None).await;
     let reply = ws
-        .request(&json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12","AUTHENTICATION","MTEK",false]}))
+        .request(
+            &json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12","AUTHENTICATION","MTEK",false]}),
+        )
         .await;
     assert_eq!(reply["code"], "200", "an authentication key passes: {reply}");
     let reply = ws
@@ -154,7 +171,9 @@ async fn c8_create_cades_from_hash() {
     let content = b"a document the page hashed itself";
     let digest = sha2::Sha256::digest(content);
     let reply = ws
-        .request(&json!({"module":COMMON,"method":"createCAdESFromBase64Hash","args":["PKCS12","SIGNATURE",b64(&digest)]}))
+        .request(
+            &json!({"module":COMMON,"method":"createCAdESFromBase64Hash","args":["PKCS12","SIGNATURE",b64(&digest)]}),
+        )
         .await;
     assert_eq!(reply["code"], "200", "{reply}");
     let cms = unb64(reply["responseObject"].as_str().unwrap());
@@ -216,7 +235,8 @@ async fn b1_b3_b4_b5_basics_cms() {
     assert!(openssl_verify(&cms, Some(b"11\n"), Some((&rsa_ca(), RSA_KEY_VALID_AT))).ok);
     assert!(!openssl_print(&cms).contains("signatureTimeStampToken"));
     // B3: attached.
-    let reply = ws.request(&basics_request(json!("MTEK"), json!({"decode":true,"encapsulate":true}), any_signer())).await;
+    let reply =
+        ws.request(&basics_request(json!("MTEK"), json!({"decode":true,"encapsulate":true}), any_signer())).await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
     assert_eq!(openssl_attached_content(&cms), b"11\n");
     assert!(openssl_verify(&cms, None, Some((&rsa_ca(), RSA_KEY_VALID_AT))).ok);
@@ -225,7 +245,8 @@ async fn b1_b3_b4_b5_basics_cms() {
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
     assert_eq!(openssl_attached_content(&cms), b"MTEK");
     // B5: string booleans, as jQuery pages send them.
-    let reply = ws.request(&basics_request(json!("MTEK"), json!({"decode":"true","encapsulate":"false"}), any_signer())).await;
+    let reply =
+        ws.request(&basics_request(json!("MTEK"), json!({"decode":"true","encapsulate":"false"}), any_signer())).await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
     assert!(openssl_verify(&cms, Some(b"11\n"), None).ok);
     // B14: allowedStorages absent = all.
@@ -262,7 +283,11 @@ async fn b8_digested() {
     let mut ws = daemon.connect(None).await;
     let digest = sha2::Sha256::digest(b"x");
     let reply = ws
-        .request(&basics_request(json!(b64(&digest)), json!({"decode":true,"digested":true,"encapsulate":false}), any_signer()))
+        .request(&basics_request(
+            json!(b64(&digest)),
+            json!({"decode":true,"digested":true,"encapsulate":false}),
+            any_signer(),
+        ))
         .await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
     assert!(openssl_verify(&cms, Some(b"x"), Some((&rsa_ca(), RSA_KEY_VALID_AT))).ok);
@@ -331,16 +356,19 @@ async fn d20_invalid_base64_is_a_signing_failure_before_any_dialog() {
         json!({"status":false,"code":"SIGNING_FAILURE","message":"Signing has failed.",
                "details":"java.lang.IllegalArgumentException: Illegal base64 character 2d"})
     );
-    let reply = ws.request(&json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12","SIGNATURE","-x-",false]})).await;
-    assert_eq!(reply, json!({"code":"500","message":"java.lang.IllegalArgumentException: Illegal base64 character 2d"}));
+    let reply = ws
+        .request(&json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12","SIGNATURE","-x-",false]}))
+        .await;
+    assert_eq!(
+        reply,
+        json!({"code":"500","message":"java.lang.IllegalArgumentException: Illegal base64 character 2d"})
+    );
 }
 
 #[tokio::test]
 async fn timestamp_requests_are_refused_not_silently_untimestamped() {
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
     let mut ws = daemon.connect(None).await;
-    let reply = ws
-        .request(&basics_request(json!("MTEK"), json!({"decode":true,"tsaProfile":{}}), any_signer()))
-        .await;
+    let reply = ws.request(&basics_request(json!("MTEK"), json!({"decode":true,"tsaProfile":{}}), any_signer())).await;
     assert_eq!(reply["status"], false, "{reply}");
 }

@@ -29,9 +29,8 @@ async fn t2_heartbeat_is_echoed() {
 #[tokio::test]
 async fn t3_heartbeat_answered_while_a_request_waits_for_the_user() {
     let key = fixture(RSA_KEY);
-    let daemon = Daemon::start(&[
-        "--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-delay-ms", "1500",
-    ]);
+    let daemon =
+        Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-delay-ms", "1500"]);
     let mut ws = daemon.connect(None).await;
     let sign = json!({"module":BASICS,"method":"sign","args":{"format":"cms","data":"MTEK",
         "signingParams":{"decode":true,"encapsulate":false},"signerParams":{"extKeyUsageOids":[]}}});
@@ -50,8 +49,10 @@ async fn t4_parallel_connections_get_their_own_greeting_and_replies() {
     let daemon = Daemon::start(&[]);
     let mut a = daemon.connect(None).await;
     let mut b = daemon.connect(None).await;
-    a.send_text(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens","uuid":"a"}).to_string()).await;
-    b.send_text(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens","uuid":"b"}).to_string()).await;
+    a.send_text(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens","uuid":"a"}).to_string())
+        .await;
+    b.send_text(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens","uuid":"b"}).to_string())
+        .await;
     let ra: serde_json::Value = serde_json::from_str(&a.recv_text().await.unwrap()).unwrap();
     let rb: serde_json::Value = serde_json::from_str(&b.recv_text().await.unwrap()).unwrap();
     assert_eq!(ra["uuid"], "a");
@@ -91,7 +92,15 @@ async fn t7_certificate_is_valid_for_localhost_and_ipv4() {
     assert_eq!(ws.recv_text().await.unwrap(), GREETING);
     // openssl agrees: the chain verifies for IP 127.0.0.1 with the CA and nothing else.
     let out = std::process::Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-verify_ip", "127.0.0.1", "-verify_return_error", "-CAfile"])
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-verify_ip",
+            "127.0.0.1",
+            "-verify_return_error",
+            "-CAfile",
+        ])
         .arg(daemon.ca_path())
         .stdin(std::process::Stdio::null())
         .output()
@@ -152,7 +161,10 @@ async fn d1_to_d24_dispatch_and_errors() {
     }
     // D12
     for locale in ["en", "kk", "kz"] {
-        assert_eq!(ws.request(&json!({"module":COMMON,"method":"changeLocale","args":[locale]})).await, json!({"code":"200"}));
+        assert_eq!(
+            ws.request(&json!({"module":COMMON,"method":"changeLocale","args":[locale]})).await,
+            json!({"code":"200"})
+        );
     }
     // D13, D14
     assert_eq!(
@@ -164,7 +176,9 @@ async fn d1_to_d24_dispatch_and_errors() {
         json!({"code":"200","responseObject":[],"uuid":"abc"})
     );
     // D16
-    let reply = ws.request(&json!({"module":BASICS,"method":"sign","args":{"format":"cms","data":"MTEK","signingParams":555}})).await;
+    let reply = ws
+        .request(&json!({"module":BASICS,"method":"sign","args":{"format":"cms","data":"MTEK","signingParams":555}}))
+        .await;
     assert_eq!(
         reply,
         json!({"status":false,"code":"INVOCATION_ERROR","message":"An invoked method threw an exception.",
@@ -209,7 +223,9 @@ async fn d1_to_d24_dispatch_and_errors() {
 async fn storage_names_checked_before_any_dialog() {
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
     let mut ws = daemon.connect(None).await;
-    for (storage, message) in [("AKKaztokenStore", "storage.empty"), ("FOO", "storage.unknown"), ("", "storageName.param.empty")] {
+    for (storage, message) in
+        [("AKKaztokenStore", "storage.empty"), ("FOO", "storage.unknown"), ("", "storageName.param.empty")]
+    {
         assert_eq!(
             ws.request(&json!({"module":COMMON,"method":"getKeyInfo","args":[storage]})).await,
             json!({"code":"500","message":message})

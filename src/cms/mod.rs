@@ -67,7 +67,11 @@ pub enum Content<'a> {
 
 /// Build a CAdES-BES signature of `content` with `key`, signed at `signing_time`.
 /// Returns the DER `ContentInfo`.
-pub fn sign_cades_bes(key: &dyn SigningKey, content: Content<'_>, signing_time: SystemTime) -> Result<Vec<u8>, CmsError> {
+pub fn sign_cades_bes(
+    key: &dyn SigningKey,
+    content: Content<'_>,
+    signing_time: SystemTime,
+) -> Result<Vec<u8>, CmsError> {
     let algorithm = key.algorithm();
     let (digest, econtent) = match content {
         Content::Data { bytes, attach } => {
@@ -98,9 +102,7 @@ pub fn sign_cades_bes(key: &dyn SigningKey, content: Content<'_>, signing_time: 
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::try_from(vec![with_null(algorithm.digest_oid())])?,
         encap_content_info: EncapsulatedContentInfo { econtent_type: oid::ID_DATA, econtent },
-        certificates: Some(CertificateSet(SetOfVec::try_from(vec![CertificateChoices::Certificate(
-            cert.clone(),
-        )])?)),
+        certificates: Some(CertificateSet(SetOfVec::try_from(vec![CertificateChoices::Certificate(cert.clone())])?)),
         crls: None,
         signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
     };

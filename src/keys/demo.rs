@@ -73,11 +73,8 @@ fn generate() -> Result<(Zeroizing<String>, String), Box<dyn std::error::Error>>
     leaf.distinguished_name.push(DnType::CustomDnType(vec![2, 5, 4, 5]), printable("IIN000000000000")?);
     leaf.distinguished_name.push(DnType::CountryName, printable("KZ")?);
     leaf.distinguished_name.push(DnType::CustomDnType(vec![2, 5, 4, 42]), "DEMO");
-    leaf.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    leaf.key_usages =
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment, KeyUsagePurpose::KeyEncipherment];
     leaf.extended_key_usages = vec![
         ExtendedKeyUsagePurpose::EmailProtection,
         ExtendedKeyUsagePurpose::ClientAuth,

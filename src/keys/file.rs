@@ -60,8 +60,10 @@ pub fn needs_password(bytes: &[u8]) -> bool {
     !is_pem(bytes)
 }
 
+/// PEM text (explanatory lines before the first block are allowed), as opposed to a
+/// DER PKCS#12, which starts with a SEQUENCE tag.
 fn is_pem(bytes: &[u8]) -> bool {
-    bytes.trim_ascii_start().starts_with(b"-----BEGIN")
+    bytes.first() != Some(&0x30) && bytes.windows(11).any(|w| w == b"-----BEGIN ")
 }
 
 /// Open the key file at `path` and return every key in it.
@@ -73,10 +75,8 @@ pub fn load_key_file(path: &Path, password: &str) -> Result<Vec<Box<dyn SigningK
 /// Open a key file's bytes and return every key in it.
 pub fn load_key_bytes(bytes: &[u8], password: &str) -> Result<Vec<Box<dyn SigningKey>>, KeyFileError> {
     let pairs = if is_pem(bytes) { pem_pairs(bytes)? } else { pkcs12_pairs(bytes, password)? };
-    let keys = pairs
-        .into_iter()
-        .map(|(pkcs8, cert, alias)| make_key(&pkcs8, cert, alias))
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys =
+        pairs.into_iter().map(|(pkcs8, cert, alias)| make_key(&pkcs8, cert, alias)).collect::<Result<Vec<_>, _>>()?;
     if keys.is_empty() {
         return Err(KeyFileError::NoKey);
     }
@@ -97,8 +97,8 @@ fn pkcs12_pairs(bytes: &[u8], password: &str) -> Result<Vec<KeyPair>, KeyFileErr
             .find(|c| c.local_key_id.is_some() && c.local_key_id == key.local_key_id)
             .or_else(|| contents.certs.get(index));
         let Some(cert_bag) = cert_bag else { continue };
-        let cert = Certificate::from_der(&cert_bag.der)
-            .map_err(|e| KeyFileError::Malformed(format!("certificate: {e}")))?;
+        let cert =
+            Certificate::from_der(&cert_bag.der).map_err(|e| KeyFileError::Malformed(format!("certificate: {e}")))?;
         let alias = key
             .friendly_name
             .clone()
@@ -115,8 +115,8 @@ fn pem_pairs(bytes: &[u8]) -> Result<Vec<KeyPair>, KeyFileError> {
     let mut key = None;
     let mut cert = None;
     for block in pem_blocks(text) {
-        let (label, der) = der::pem::decode_vec(block.as_bytes())
-            .map_err(|e| KeyFileError::Malformed(format!("PEM: {e}")))?;
+        let (label, der) =
+            der::pem::decode_vec(block.as_bytes()).map_err(|e| KeyFileError::Malformed(format!("PEM: {e}")))?;
         match label {
             "PRIVATE KEY" if key.is_none() => key = Some(Zeroizing::new(der)),
             "CERTIFICATE" if cert.is_none() => cert = Some(der),

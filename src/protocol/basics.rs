@@ -48,7 +48,8 @@ async fn invoke(d: &Dispatcher, session: &mut Session, request: &Map<String, Val
         Some(v) if v.as_i64() == Some(2) || v.as_str() == Some("2") => {}
         Some(_) => return Err(general("java.lang.IllegalArgumentException: Supported apiVersion is 2".into())),
     }
-    let method = method_name(request).ok_or_else(|| general(r#"org.json.JSONException: JSONObject["method"] not found."#.into()))?;
+    let method = method_name(request)
+        .ok_or_else(|| general(r#"org.json.JSONException: JSONObject["method"] not found."#.into()))?;
     if method != "sign" {
         return Err(general(format!("java.lang.IllegalArgumentException: {method} is not defined in {CLASS_NAME}")));
     }
@@ -135,7 +136,12 @@ impl SignRequest {
                 "cms" => Format::Cms,
                 "xml" => Format::Xml,
                 "raw" => Format::Raw,
-                other => return Err(Failure(BasicsFailure::Invocation, format!("java.lang.IllegalArgumentException: unknown format {other}"))),
+                other => {
+                    return Err(Failure(
+                        BasicsFailure::Invocation,
+                        format!("java.lang.IllegalArgumentException: unknown format {other}"),
+                    ));
+                }
             },
             Some(_) => return Err(json_error(r#"JSONObject["format"] is not a string."#.into())),
             None => return Err(json_error(r#"JSONObject["format"] not found."#.into())),

@@ -11,13 +11,13 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 /// Decode standard base64 (line breaks and spaces ignored, padding optional).
 /// The error text is Java's: `java.lang.IllegalArgumentException: Illegal base64 character 2d`.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    if let Some(bad) = text.bytes().find(|b| !(b.is_ascii_alphanumeric() || b"+/=".contains(b) || b.is_ascii_whitespace())) {
+    if let Some(bad) =
+        text.bytes().find(|b| !(b.is_ascii_alphanumeric() || b"+/=".contains(b) || b.is_ascii_whitespace()))
+    {
         return Err(format!("java.lang.IllegalArgumentException: Illegal base64 character {bad:x}"));
     }
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    LENIENT
-        .decode(compact.trim_end_matches('='))
-        .map_err(|e| format!("java.lang.IllegalArgumentException: {e}"))
+    LENIENT.decode(compact.trim_end_matches('=')).map_err(|e| format!("java.lang.IllegalArgumentException: {e}"))
 }
 
 /// Standard base64 on one line, as NCALayer returns DER.

@@ -29,8 +29,12 @@ enum Job {
 }
 
 /// Serve one upgraded connection until either side closes or the server shuts down.
-pub async fn serve<S>(ws: WebSocketStream<S>, origin: Option<String>, dispatcher: Arc<Dispatcher>, mut shutdown: watch::Receiver<bool>)
-where
+pub async fn serve<S>(
+    ws: WebSocketStream<S>,
+    origin: Option<String>,
+    dispatcher: Arc<Dispatcher>,
+    mut shutdown: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sink, mut stream) = ws.split();
@@ -66,7 +70,8 @@ where
         }
     });
 
-    let close = |code: CloseCode, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
+    let close =
+        |code: CloseCode, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
     loop {
         let incoming = tokio::select! {
             incoming = stream.next() => incoming,

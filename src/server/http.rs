@@ -75,7 +75,12 @@ pub async fn write_upgrade<S: AsyncWrite + Unpin>(stream: &mut S, key: &str) -> 
 }
 
 /// Answer a plain request: the status page for GET/HEAD `/`, 404 or 405 otherwise.
-pub async fn write_plain<S: AsyncWrite + Unpin>(stream: &mut S, method: &str, path: &str, ca_path: &str) -> std::io::Result<()> {
+pub async fn write_plain<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    method: &str,
+    path: &str,
+    ca_path: &str,
+) -> std::io::Result<()> {
     let (status, body) = match (method, path.split('?').next().unwrap_or("/")) {
         ("GET" | "HEAD", "/") => ("200 OK", status_page(ca_path)),
         ("GET" | "HEAD", _) => ("404 Not Found", "Not found\n".to_owned()),

@@ -223,14 +223,19 @@ where
 }
 
 /// Reissue the server certificate before it expires and swap it in for new connections.
-async fn renew_periodically(ca: Arc<LocalCa>, current: Arc<RwLock<Arc<rustls::ServerConfig>>>, mut shutdown: watch::Receiver<bool>) {
+async fn renew_periodically(
+    ca: Arc<LocalCa>,
+    current: Arc<RwLock<Arc<rustls::ServerConfig>>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(RENEWAL_CHECK) => {}
             _ = shutdown.changed() => return,
         }
         let ca = Arc::clone(&ca);
-        let renewed = tokio::task::spawn_blocking(move || ca.server_identity().and_then(|id| local_ca::rustls_config(&id))).await;
+        let renewed =
+            tokio::task::spawn_blocking(move || ca.server_identity().and_then(|id| local_ca::rustls_config(&id))).await;
         match renewed {
             Ok(Ok(config)) => *current.write().unwrap_or_else(|p| p.into_inner()) = config,
             Ok(Err(e)) => tracing::error!("server certificate renewal failed: {e}"),

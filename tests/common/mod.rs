@@ -12,9 +12,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::WebSocketStream;
 
 /// Plain TCP or TLS.
 pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
@@ -45,14 +45,7 @@ impl Daemon {
     /// Start with a headless answerer over `key` (relative to fixtures).
     pub fn headless(key: &str, password: &str, answer: &str) -> Self {
         let key = fixture(key);
-        Self::start(&[
-            "--auto-key",
-            key.to_str().unwrap(),
-            "--auto-password",
-            password,
-            "--auto-answer",
-            answer,
-        ])
+        Self::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", password, "--auto-answer", answer])
     }
 
     /// Start `qoltanba serve` on an ephemeral loopback port with `extra` flags.
@@ -280,11 +273,8 @@ pub fn openssl_print(cms_der: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let sig = dir.path().join("sig.p7s");
     std::fs::write(&sig, cms_der).unwrap();
-    let out = Command::new("openssl")
-        .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
-        .arg(&sig)
-        .output()
-        .unwrap();
+    let out =
+        Command::new("openssl").args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"]).arg(&sig).output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

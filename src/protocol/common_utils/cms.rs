@@ -47,7 +47,11 @@ pub async fn create_cades_from_base64(d: &Dispatcher, session: &Session, args: V
 
 /// `createCAdESFromBase64Hash(storageName, keyType, base64Digest)`: a detached CMS whose
 /// messageDigest is the given digest, which must fit the chosen key's hash.
-pub async fn create_cades_from_base64_hash(d: &Dispatcher, session: &Session, args: Vec<Arg>) -> Result<Value, Failure> {
+pub async fn create_cades_from_base64_hash(
+    d: &Dispatcher,
+    session: &Session,
+    args: Vec<Arg>,
+) -> Result<Value, Failure> {
     check_storage(str_arg(&args, 0))?;
     let filter = filter_for(str_arg(&args, 1));
     let digest = decode_base64(str_arg(&args, 2)).map_err(Failure::Message)?;

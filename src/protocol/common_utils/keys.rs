@@ -7,14 +7,8 @@ use crate::protocol::{Dispatcher, MODULE_COMMON_UTILS, Session};
 use crate::signing::{KeyFilter, Operation};
 
 /// Hardware storage names NCALayer knows (spec §3.2).
-pub const TOKEN_STORAGES: &[&str] = &[
-    "AKKaztokenStore",
-    "AKKZIDCardStore",
-    "AKEToken72KStore",
-    "AKEToken5110Store",
-    "AKJaCartaStore",
-    "AKAKEYStore",
-];
+pub const TOKEN_STORAGES: &[&str] =
+    &["AKKaztokenStore", "AKKZIDCardStore", "AKEToken72KStore", "AKEToken5110Store", "AKJaCartaStore", "AKAKEYStore"];
 
 /// `getActiveTokens`: storage names with a token connected; never `PKCS12`.
 pub fn get_active_tokens() -> Value {
