@@ -34,27 +34,27 @@ fn json_error(text: String) -> Failure {
 }
 
 /// Handle one basics request.
-pub async fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Value {
+pub async fn handle(d: &Dispatcher, session: &mut Session, request: Map<String, Value>) -> Value {
     match invoke(d, session, request).await {
         Ok(reply) => reply,
         Err(Failure(kind, details)) => reply::basics_error(kind, &details),
     }
 }
 
-async fn invoke(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Result<Value, Failure> {
+async fn invoke(d: &Dispatcher, session: &mut Session, mut request: Map<String, Value>) -> Result<Value, Failure> {
     let general = |details: String| Failure(BasicsFailure::General, details);
     match request.get("apiVersion") {
         None | Some(Value::Null) => {}
         Some(v) if v.as_i64() == Some(2) || v.as_str() == Some("2") => {}
         Some(_) => return Err(general("java.lang.IllegalArgumentException: Supported apiVersion is 2".into())),
     }
-    let method = method_name(request)
+    let method = method_name(&request)
         .ok_or_else(|| general(r#"org.json.JSONException: JSONObject["method"] not found."#.into()))?;
     if method != "sign" {
         return Err(general(format!("java.lang.IllegalArgumentException: {method} is not defined in {CLASS_NAME}")));
     }
-    let Some(Value::Object(args)) = request.get("args") else {
-        return Err(general(format!("java.lang.IllegalArgumentException: {method} demands arguments")));
+    let Some(Value::Object(args)) = request.remove("args") else {
+        return Err(general("java.lang.IllegalArgumentException: sign demands arguments".into()));
     };
     let sign = SignRequest::parse(args)?;
     if let Some(locale) = sign.locale {
@@ -130,7 +130,7 @@ fn string_list(value: Option<&Value>, key: &str) -> Result<Option<Vec<String>>, 
 }
 
 impl SignRequest {
-    fn parse(args: &Map<String, Value>) -> Result<Self, Failure> {
+    fn parse(mut args: Map<String, Value>) -> Result<Self, Failure> {
         let format = match args.get("format") {
             Some(Value::String(f)) => match f.as_str() {
                 "cms" => Format::Cms,
@@ -146,9 +146,16 @@ impl SignRequest {
             Some(_) => return Err(json_error(r#"JSONObject["format"] is not a string."#.into())),
             None => return Err(json_error(r#"JSONObject["format"] not found."#.into())),
         };
-        let data = match args.get("data") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(v @ Value::Array(_)) => string_list(Some(v), "data")?.unwrap_or_default(),
+        // Taken, not copied: documents can be hundreds of megabytes.
+        let data = match args.remove("data") {
+            Some(Value::String(s)) => vec![s],
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s),
+                    _ => Err(json_error(r#"JSONArray["data"] is not a string array."#.into())),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
             Some(_) => return Err(json_error(r#"JSONObject["data"] is not a string or a JSONArray."#.into())),
             None => return Err(json_error(r#"JSONObject["data"] not found."#.into())),
         };
@@ -158,8 +165,8 @@ impl SignRequest {
                 format!("java.lang.IllegalArgumentException: data must hold 1 to {MAX_BATCH} documents"),
             ));
         }
-        let signing = object_field(args, "signingParams")?;
-        let signer = object_field(args, "signerParams")?;
+        let signing = object_field(&args, "signingParams")?;
+        let signer = object_field(&args, "signerParams")?;
         let tsa = match signing.and_then(|s| s.get("tsaProfile")) {
             None | Some(Value::Null) => false,
             Some(Value::Object(_)) => true,
@@ -189,21 +196,22 @@ impl SignRequest {
     }
 
     /// The documents' bytes, decoded before any dialog so bad input never costs the user
-    /// a password.
-    fn documents(&self) -> Result<Vec<Vec<u8>>, Failure> {
-        self.data
-            .iter()
+    /// a password. Each text is released as soon as it is decoded.
+    fn documents(&mut self) -> Result<Vec<Vec<u8>>, Failure> {
+        let base64 = self.decode || self.digested;
+        std::mem::take(&mut self.data)
+            .into_iter()
             .map(|d| {
-                if self.decode || self.digested {
-                    decode_base64(d).map_err(|e| Failure(BasicsFailure::Signing, e))
+                if base64 {
+                    decode_base64(&d).map_err(|e| Failure(BasicsFailure::Signing, e))
                 } else {
-                    Ok(d.as_bytes().to_vec())
+                    Ok(d.into_bytes())
                 }
             })
             .collect()
     }
 
-    async fn run(self, d: &Dispatcher, session: &Session) -> Result<Value, Failure> {
+    async fn run(mut self, d: &Dispatcher, session: &Session) -> Result<Value, Failure> {
         let locale = session.context.locale;
         let unavailable = |what: &str| Failure(BasicsFailure::General, not_implemented(what, locale));
         match self.format {

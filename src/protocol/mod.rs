@@ -52,22 +52,27 @@ impl Dispatcher {
     }
 
     /// Handle one text frame; `None` means "send no reply" (legacy `setLocale`).
-    pub async fn handle_text(&self, session: &mut Session, text: &str) -> Option<String> {
-        let request = match serde_json::from_str::<Value>(text) {
+    /// The frame is dropped as soon as it is parsed: with documents of hundreds of
+    /// megabytes, every copy counts.
+    pub async fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
+        let parsed = serde_json::from_str::<Value>(text.as_ref());
+        drop(text);
+        let request = match parsed {
             Ok(Value::Object(map)) => map,
             Ok(_) => return Some(reply::malformed_request("A JSONObject text must begin with '{'").to_string()),
             Err(e) => return Some(reply::malformed_request(&e.to_string()).to_string()),
         };
-        let reply = match request.get("module") {
-            None | Some(Value::Null) => legacy::handle(self, session, &request).await,
-            Some(Value::String(module)) => match module.as_str() {
-                MODULE_COMMON_UTILS => Some(common_utils::handle(self, session, &request).await),
-                MODULE_BASICS => Some(basics::handle(self, session, &request).await),
-                MODULE_ACCESSORY => Some(accessory::handle(&request)),
-                MODULE_LEGACY => legacy::handle(self, session, &request).await,
-                _ => Some(reply::module_not_found()),
-            },
-            Some(_) => Some(reply::module_not_found()),
+        let module = match request.get("module") {
+            None | Some(Value::Null) => MODULE_LEGACY,
+            Some(Value::String(module)) => module.as_str(),
+            Some(_) => "",
+        };
+        let reply = match module {
+            MODULE_COMMON_UTILS => Some(common_utils::handle(self, session, request).await),
+            MODULE_BASICS => Some(basics::handle(self, session, request).await),
+            MODULE_ACCESSORY => Some(accessory::handle(&request)),
+            MODULE_LEGACY => legacy::handle(self, session, &request).await,
+            _ => Some(reply::module_not_found()),
         };
         reply.map(|r| r.to_string())
     }

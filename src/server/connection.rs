@@ -24,7 +24,8 @@ use crate::protocol::{Dispatcher, Session};
 const MAX_QUEUED: usize = 32;
 
 enum Job {
-    Text(String),
+    /// The frame's own buffer, not a copy.
+    Text(tokio_tungstenite::tungstenite::Utf8Bytes),
     Binary,
 }
 
@@ -59,7 +60,7 @@ pub async fn serve<S>(
         let mut session = Session::new(origin);
         while let Some(job) = job_rx.recv().await {
             let reply = match job {
-                Job::Text(text) => dispatcher.handle_text(&mut session, &text).await,
+                Job::Text(text) => dispatcher.handle_text(&mut session, text).await,
                 Job::Binary => Some(Dispatcher::binary_frame_reply()),
             };
             if let Some(reply) = reply
@@ -85,7 +86,7 @@ pub async fn serve<S>(
                 let _ = out_tx.send(Message::text(HEARTBEAT)).await;
                 continue;
             }
-            Some(Ok(Message::Text(text))) => Job::Text(text.as_str().to_owned()),
+            Some(Ok(Message::Text(text))) => Job::Text(text),
             Some(Ok(Message::Binary(_))) => Job::Binary,
             Some(Ok(Message::Close(_))) | None => break,
             Some(Ok(_)) => continue, // ping/pong are answered by tungstenite

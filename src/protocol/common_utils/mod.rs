@@ -53,18 +53,18 @@ const METHODS: &[(&str, &[ArgType])] = &[
 ];
 
 /// Handle one commonUtils request and shape the reply.
-pub async fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Value {
-    let method = method_name(request).unwrap_or("null");
-    let args = match request.get("args") {
+pub async fn handle(d: &Dispatcher, session: &mut Session, mut request: Map<String, Value>) -> Value {
+    let args = match request.remove("args") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(other) => vec![other.clone()],
+        Some(Value::Array(a)) => a,
+        Some(other) => vec![other],
     };
-    let mut reply = match typed_args(method, &args) {
+    let method = method_name(&request).unwrap_or("null");
+    let mut reply = match typed_args(method, args) {
         Ok(args) => call(d, session, method, args).await,
         Err(message) => reply::common_error(Some(&message)),
     };
-    if let (Some(uuid), Value::Object(map)) = (uuid(request), &mut reply) {
+    if let (Some(uuid), Value::Object(map)) = (uuid(&request), &mut reply) {
         map.insert("uuid".into(), uuid.into());
     }
     reply
@@ -79,8 +79,9 @@ fn uuid(request: &Map<String, Value>) -> Option<String> {
     }
 }
 
-/// Check name, arity and JSON types as Java reflection would.
-fn typed_args(method: &str, args: &[Value]) -> Result<Vec<Arg>, String> {
+/// Check name, arity and JSON types as Java reflection would; takes the values over
+/// without copying them.
+fn typed_args(method: &str, args: Vec<Value>) -> Result<Vec<Arg>, String> {
     let Some((_, params)) = METHODS.iter().find(|(name, params)| *name == method && params.len() == args.len()) else {
         return Err(format!("NoSuchMethodException {method}"));
     };
@@ -89,11 +90,14 @@ fn typed_args(method: &str, args: &[Value]) -> Result<Vec<Arg>, String> {
         .iter()
         .zip(args)
         .map(|(ty, value)| match (ty, value) {
-            (Str, Value::String(s)) => Ok(Arg::Str(s.clone())),
-            (Bool, Value::Bool(b)) => Ok(Arg::Bool(*b)),
+            (Str, Value::String(s)) => Ok(Arg::Str(s)),
+            (Bool, Value::Bool(b)) => Ok(Arg::Bool(b)),
             (StrArray, Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
                 .collect::<Option<Vec<_>>>()
                 .map(Arg::StrArray)
                 .ok_or_else(mismatch),
@@ -159,8 +163,8 @@ mod tests {
 
     #[test]
     fn java_reflection_errors() {
-        assert_eq!(typed_args("noSuch", &[]).unwrap_err(), "NoSuchMethodException noSuch");
-        assert_eq!(typed_args("getKeyInfo", &[]).unwrap_err(), "NoSuchMethodException getKeyInfo");
+        assert_eq!(typed_args("noSuch", vec![]).unwrap_err(), "NoSuchMethodException noSuch");
+        assert_eq!(typed_args("getKeyInfo", vec![]).unwrap_err(), "NoSuchMethodException getKeyInfo");
         let mismatch = "java.lang.IllegalArgumentException: argument type mismatch. Method: ";
         for (method, args) in [
             ("getKeyInfo", json!([null])),
@@ -172,8 +176,8 @@ mod tests {
             ("changeLocale", json!([2])),
         ] {
             let args = args.as_array().unwrap().clone();
-            assert_eq!(typed_args(method, &args).unwrap_err(), format!("{mismatch}{method}"));
+            assert_eq!(typed_args(method, args).unwrap_err(), format!("{mismatch}{method}"));
         }
-        assert!(typed_args("signXmls", json!(["PKCS12", "x", ["<a/>"], "", ""]).as_array().unwrap()).is_ok());
+        assert!(typed_args("signXmls", json!(["PKCS12", "x", ["<a/>"], "", ""]).as_array().unwrap().clone()).is_ok());
     }
 }
