@@ -7,49 +7,18 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
 use serde_json::Value;
 
-fn js_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
-}
-
-/// Install the pinned client once (`npm ci` from package-lock.json).
-fn ensure_node_modules() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if js_dir().join("node_modules/ncalayer-js-client").exists() {
-            return;
-        }
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(js_dir())
-            .status()
-            .expect("npm is installed (apt-get install nodejs npm)");
-        assert!(status.success(), "npm ci failed in tests/js");
-    });
-}
-
 /// Run `e2e.js <mode>` against `daemon`; returns the client's results.
 fn run_client(daemon: &Daemon, mode: &str) -> Value {
-    ensure_node_modules();
     let out = tempfile::tempdir().unwrap();
-    let output = Command::new("node")
-        .arg(js_dir().join("e2e.js"))
-        .arg(mode)
-        .arg(out.path())
-        .env("QOLTANBA_URL", format!("wss://127.0.0.1:{}", daemon.addr.port()))
-        .env("NODE_EXTRA_CA_CERTS", daemon.ca_path())
-        .output()
-        .expect("node is installed (apt-get install nodejs)");
-    assert!(
-        output.status.success(),
-        "ncalayer-js-client run failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let url = format!("wss://127.0.0.1:{}", daemon.addr.port());
+    let ca = daemon.ca_path();
+    run_node(
+        "e2e.js",
+        &[mode.as_ref(), out.path().as_os_str()],
+        &[("QOLTANBA_URL", url.as_ref()), ("NODE_EXTRA_CA_CERTS", ca.as_os_str())],
     );
     serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap()
 }

@@ -299,3 +299,43 @@ pub fn cms_pem_to_der(pem: &str) -> Vec<u8> {
     assert_eq!(label, "CMS");
     der
 }
+
+/// `tests/js`: the Node.js side of the end-to-end tests.
+pub fn js_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
+}
+
+/// Install the pinned npm packages of `tests/js` once (`npm ci` from package-lock.json).
+pub fn ensure_node_modules() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let modules = js_dir().join("node_modules");
+        if modules.join("ncalayer-js-client").exists() && modules.join("playwright-core").exists() {
+            return;
+        }
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(js_dir())
+            .status()
+            .expect("npm is installed (apt-get install nodejs npm)");
+        assert!(status.success(), "npm ci failed in tests/js");
+    });
+}
+
+/// Run a Node.js script of `tests/js` with `args` and `env`; panics with its output if
+/// it fails.
+pub fn run_node(script: &str, args: &[&std::ffi::OsStr], env: &[(&str, &std::ffi::OsStr)]) {
+    ensure_node_modules();
+    let mut cmd = Command::new("node");
+    cmd.arg(js_dir().join(script)).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().expect("node is installed (apt-get install nodejs)");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
