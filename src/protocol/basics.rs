@@ -21,7 +21,7 @@ use super::{Dispatcher, MAX_BATCH, MODULE_BASICS, Session, describe, method_name
 use crate::cms::{Content, sign_cades_bes};
 use crate::i18n::Locale;
 use crate::keys::certificate::pem_armor;
-use crate::signing::{CoreError, KeyFilter, Operation, summarize, summarize_digest};
+use crate::signing::{CoreError, KeyFilter, summarize, summarize_digest};
 
 /// The Java class named in "is not defined in" errors.
 const CLASS_NAME: &str = "kz.gov.pki.knca.basics.BasicsService";
@@ -230,20 +230,14 @@ impl SignRequest {
             .iter()
             .map(|doc| if self.digested { summarize_digest(doc) } else { summarize(doc) })
             .collect::<Vec<_>>();
-        let context = session.context.clone();
-        let (format, attach, digested, output_cert, filter) =
-            (self.format, self.encapsulate, self.digested, self.output_cert, self.filter);
+        let (format, attach, digested, output_cert) = (self.format, self.encapsulate, self.digested, self.output_cert);
         let outcome = d
-            .blocking(move |core| {
-                let name = format!("{MODULE_BASICS}.sign");
-                let op = Operation { context: &context, name: &name };
-                core.sign_with(op, &filter, &summaries, |key| {
-                    let signatures = documents
-                        .iter()
-                        .map(|doc| sign_one(key, format, doc, attach, digested))
-                        .collect::<Result<Vec<_>, CoreError>>()?;
-                    Ok((signatures, key.certificate().pem()))
-                })
+            .sign(session.context.clone(), format!("{MODULE_BASICS}.sign"), self.filter, summaries, move |key| {
+                let signatures = documents
+                    .iter()
+                    .map(|doc| sign_one(key, format, doc, attach, digested))
+                    .collect::<Result<Vec<_>, CoreError>>()?;
+                Ok((signatures, key.certificate().pem()))
             })
             .await;
         match outcome {

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::i18n::{Locale, Msg};
-use crate::signing::{CoreError, SigningCore};
-use crate::ui::RequestContext;
+use crate::keys::{KeyInfo, SigningKey};
+use crate::signing::{CoreError, KeyFilter, Operation, SigningCore};
+use crate::ui::{DocumentSummary, RequestContext};
 
 pub const MODULE_COMMON_UTILS: &str = "kz.gov.pki.knca.commonUtils";
 pub const MODULE_BASICS: &str = "kz.gov.pki.knca.basics";
@@ -80,6 +81,32 @@ impl Dispatcher {
     /// The reply to a binary frame: NCALayer speaks text only.
     pub fn binary_frame_reply() -> String {
         reply::malformed_request("binary frames are not supported; send JSON text").to_string()
+    }
+
+    /// Let the user choose a key for `operation` and return its info, on a blocking thread.
+    async fn key_info(
+        &self,
+        context: RequestContext,
+        operation: String,
+        filter: KeyFilter,
+    ) -> Result<KeyInfo, CoreError> {
+        self.blocking(move |core| core.key_info(Operation { context: &context, name: &operation }, &filter)).await
+    }
+
+    /// [`SigningCore::sign_with`] on a blocking thread: key choice, confirmation of
+    /// `documents`, then `sign` with the chosen key.
+    async fn sign<T: Send + 'static>(
+        &self,
+        context: RequestContext,
+        operation: String,
+        filter: KeyFilter,
+        documents: Vec<DocumentSummary>,
+        sign: impl FnOnce(&dyn SigningKey) -> Result<T, CoreError> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        self.blocking(move |core| {
+            core.sign_with(Operation { context: &context, name: &operation }, &filter, &documents, sign)
+        })
+        .await
     }
 
     /// Run a blocking signing-core call on a blocking thread. A panic inside becomes an

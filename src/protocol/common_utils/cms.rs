@@ -10,7 +10,7 @@ use super::{Arg, Failure, bool_arg, str_arg};
 use crate::cms::{Content, sign_cades_bes};
 use crate::protocol::data::{decode_base64, encode_base64};
 use crate::protocol::{Dispatcher, MODULE_COMMON_UTILS, Session, not_implemented};
-use crate::signing::{CoreError, KeyFilter, Operation, Purpose, summarize, summarize_digest};
+use crate::signing::{CoreError, KeyFilter, Purpose, summarize, summarize_digest};
 
 /// The key filter of a commonUtils `keyType`.
 fn filter_for(key_type: &str) -> KeyFilter {
@@ -32,14 +32,11 @@ pub async fn create_cades_from_base64(d: &Dispatcher, session: &Session, args: V
         return Err(Failure::Message(not_implemented("co-signing an existing CMS", session.context.locale)));
     }
     let attach = bool_arg(&args, 3);
-    let context = session.context.clone();
+    let operation = format!("{MODULE_COMMON_UTILS}.createCAdESFromBase64");
+    let documents = vec![summarize(&data)];
     let cms = d
-        .blocking(move |core| {
-            let name = format!("{MODULE_COMMON_UTILS}.createCAdESFromBase64");
-            let op = Operation { context: &context, name: &name };
-            core.sign_with(op, &filter, &[summarize(&data)], |key| {
-                Ok(sign_cades_bes(key, Content::Data { bytes: &data, attach }, SystemTime::now())?)
-            })
+        .sign(session.context.clone(), operation, filter, documents, move |key| {
+            Ok(sign_cades_bes(key, Content::Data { bytes: &data, attach }, SystemTime::now())?)
         })
         .await?;
     Ok(Value::String(encode_base64(&cms)))
@@ -58,15 +55,12 @@ pub async fn create_cades_from_base64_hash(
     if digest.is_empty() {
         return Err(Failure::Message("java.lang.IllegalArgumentException: empty hash".into()));
     }
-    let context = session.context.clone();
+    let operation = format!("{MODULE_COMMON_UTILS}.createCAdESFromBase64Hash");
+    let documents = vec![summarize_digest(&digest)];
     let cms = d
-        .blocking(move |core| {
-            let name = format!("{MODULE_COMMON_UTILS}.createCAdESFromBase64Hash");
-            let op = Operation { context: &context, name: &name };
-            core.sign_with(op, &filter, &[summarize_digest(&digest)], |key| {
-                check_digest_length(key.algorithm(), &digest)?;
-                Ok(sign_cades_bes(key, Content::Digest(&digest), SystemTime::now())?)
-            })
+        .sign(session.context.clone(), operation, filter, documents, move |key| {
+            check_digest_length(key.algorithm(), &digest)?;
+            Ok(sign_cades_bes(key, Content::Digest(&digest), SystemTime::now())?)
         })
         .await?;
     Ok(Value::String(encode_base64(&cms)))

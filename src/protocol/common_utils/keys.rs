@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{Arg, Failure, str_arg};
 use crate::protocol::{Dispatcher, MODULE_COMMON_UTILS, Session};
-use crate::signing::{KeyFilter, Operation};
+use crate::signing::KeyFilter;
 
 /// Hardware storage names NCALayer knows (spec §3.2).
 pub const TOKEN_STORAGES: &[&str] =
@@ -30,12 +30,7 @@ pub fn check_storage(name: &str) -> Result<(), Failure> {
 /// `getKeyInfo(storageName)`: let the user choose a key, return its 12 fields.
 pub async fn get_key_info(d: &Dispatcher, session: &Session, args: Vec<Arg>) -> Result<Value, Failure> {
     check_storage(str_arg(&args, 0))?;
-    let context = session.context.clone();
-    let info = d
-        .blocking(move |core| {
-            let name = format!("{MODULE_COMMON_UTILS}.getKeyInfo");
-            core.key_info(Operation { context: &context, name: &name }, &KeyFilter::default())
-        })
-        .await?;
+    let operation = format!("{MODULE_COMMON_UTILS}.getKeyInfo");
+    let info = d.key_info(session.context.clone(), operation, KeyFilter::default()).await?;
     Ok(serde_json::to_value(info).unwrap_or_default())
 }

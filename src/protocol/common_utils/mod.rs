@@ -165,19 +165,11 @@ mod tests {
     fn java_reflection_errors() {
         assert_eq!(typed_args("noSuch", vec![]).unwrap_err(), "NoSuchMethodException noSuch");
         assert_eq!(typed_args("getKeyInfo", vec![]).unwrap_err(), "NoSuchMethodException getKeyInfo");
-        let mismatch = "java.lang.IllegalArgumentException: argument type mismatch. Method: ";
-        for (method, args) in [
-            ("getKeyInfo", json!([null])),
-            ("getKeyInfo", json!([1])),
-            ("createCAdESFromBase64", json!(["PKCS12", 123, "MTEK", false])),
-            ("createCMSSignatureFromBase64", json!(["PKCS12", [7, 7, 7], "MTEK", false])),
-            ("signXml", json!(["PKCS12", "123", 555, "", ""])),
-            ("signXmls", json!(["PKCS12", "123", "<tag>data</tag>", "", ""])),
-            ("changeLocale", json!([2])),
-        ] {
-            let args = args.as_array().unwrap().clone();
-            assert_eq!(typed_args(method, args).unwrap_err(), format!("{mismatch}{method}"));
-        }
+        // The full table of captured mismatches runs over a real socket in tests/wire.rs.
+        assert_eq!(
+            typed_args("getKeyInfo", vec![json!(null)]).unwrap_err(),
+            "java.lang.IllegalArgumentException: argument type mismatch. Method: getKeyInfo"
+        );
         assert!(typed_args("signXmls", json!(["PKCS12", "x", ["<a/>"], "", ""]).as_array().unwrap().clone()).is_ok());
     }
 }
