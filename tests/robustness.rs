@@ -132,12 +132,14 @@ async fn connections_are_bounded() {
 }
 
 #[tokio::test]
-async fn sigterm_shuts_down_cleanly_and_closes_connections() {
-    let mut daemon = Daemon::start(&[]);
-    let mut ws = daemon.connect(None).await;
-    let status = daemon.terminate();
-    assert!(status.success(), "exit status {status:?}");
-    assert!(ws.recv_text().await.is_none(), "the open connection was closed");
+async fn sigterm_and_ctrl_c_shut_down_cleanly_and_close_connections() {
+    for signal in ["TERM", "INT"] {
+        let mut daemon = Daemon::start(&[]);
+        let mut ws = daemon.connect(None).await;
+        let status = daemon.signal(signal);
+        assert!(status.success(), "SIG{signal}: exit status {status:?}");
+        assert!(ws.recv_text().await.is_none(), "SIG{signal}: the open connection was closed");
+    }
 }
 
 #[test]

@@ -87,7 +87,8 @@ impl Prompter for HeadlessPrompter {
             operation = confirmation.operation,
             signer = confirmation.signer,
             documents = confirmation.documents.len(),
-            "headless: signing approved"
+            answer = ?self.answer,
+            "headless: signing confirmation answered"
         );
         Ok(self.answer == AutoAnswer::Confirm)
     }

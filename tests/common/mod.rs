@@ -106,7 +106,12 @@ impl Daemon {
 
     /// Send SIGTERM and wait for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.signal("TERM")
+    }
+
+    /// Send signal `name` (`TERM`, `INT`) and wait for the exit status.
+    pub fn signal(&mut self, name: &str) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
