@@ -63,9 +63,17 @@ fn truncations_and_bit_flips_never_panic() {
 }
 
 #[test]
-fn rsa_keys_load_for_signing_gost_keys_say_not_yet() {
-    let keys = load_key_file(&fixture("nca-test/keys/rsa_sign_individual.p12"), "Qwerty12").unwrap();
-    assert_eq!(keys[0].alias(), "e3fe35adda3b45cbea3a3f1ed48f263dc55c556e");
-    let gost = load_key_file(&fixture("nca-test/keys2026/individual.p12"), "Qwerty12");
-    assert!(matches!(gost, Err(KeyFileError::Unsupported(_))));
+fn every_key_type_loads_with_its_algorithm() {
+    use qoltanba::keys::KeyAlgorithm;
+    for (file, password, algorithm) in [
+        ("nca-test/keys/rsa_sign_individual.p12", "Qwerty12", KeyAlgorithm::Rsa),
+        ("nca-test/keys/gost2004_ceo.p12", "Qwerty12", KeyAlgorithm::Gost2004),
+        ("nca-test/keys2026/individual.p12", "Qwerty12", KeyAlgorithm::Gost2015_512),
+    ] {
+        let keys = load_key_file(&fixture(file), password).unwrap();
+        assert_eq!(keys[0].algorithm(), algorithm, "{file}");
+        assert_eq!(keys[0].certificate().key_algorithm(), Some(algorithm), "{file}");
+    }
+    let wrong = load_key_file(&fixture("nca-test/keys2026/individual.p12"), "nope").err().unwrap();
+    assert!(matches!(wrong, KeyFileError::Pkcs12(Pkcs12Error::WrongPassword)));
 }

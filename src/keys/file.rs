@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::certificate::{Certificate, hex};
 use super::pkcs12::{self, Pkcs12Error};
-use super::software::RsaFileKey;
+use super::software::{GostFileKey, RsaFileKey};
 use super::{KeyAlgorithm, SigningKey};
 
 /// Why a key file could not be opened.
@@ -159,7 +159,11 @@ fn make_key(pkcs8: &[u8], cert: Certificate, alias: String) -> Result<Box<dyn Si
             }
             Ok(Box::new(key))
         }
-        Some(other) => Err(KeyFileError::Unsupported(format!("{other:?}"))),
+        Some(gost) => {
+            let key = GostFileKey::new(gost, info.private_key.as_bytes(), cert, alias)
+                .map_err(|e| KeyFileError::Malformed(e.to_string()))?;
+            Ok(Box::new(key))
+        }
         None => Err(KeyFileError::Unsupported(info.algorithm.oid.to_string())),
     }
 }

@@ -53,3 +53,74 @@ impl SigningKey for RsaFileKey {
         Ok(sig)
     }
 }
+
+/// A GOST key (34.310-2004 or 34.10-2015) from a key file. The private scalar is kept
+/// big-endian in a zeroizing buffer, whatever the file's byte order.
+pub struct GostFileKey {
+    scalar: zeroize::Zeroizing<Vec<u8>>,
+    algorithm: KeyAlgorithm,
+    certificate: Certificate,
+    alias: String,
+}
+
+impl GostFileKey {
+    /// Build from the PKCS#8 `privateKey` octets. NCA files differ by generation:
+    /// GOST 2015 keys hold an OCTET STRING with the scalar little-endian, GOST 2004 keys
+    /// a DER INTEGER (big-endian). The parse branches on the key algorithm.
+    pub fn new(
+        algorithm: KeyAlgorithm,
+        private_key: &[u8],
+        certificate: Certificate,
+        alias: String,
+    ) -> Result<Self, KeyError> {
+        use der::Decode;
+        let size = match algorithm {
+            KeyAlgorithm::Gost2015_512 => 64,
+            KeyAlgorithm::Gost2004 | KeyAlgorithm::Gost2015_256 => 32,
+            KeyAlgorithm::Rsa => return Err(KeyError::Failed("not a GOST key".into())),
+        };
+        let bad = || KeyError::Failed("malformed GOST private key".into());
+        let mut scalar = zeroize::Zeroizing::new(Vec::with_capacity(size));
+        match private_key.first() {
+            Some(0x04) => {
+                let octets = <&der::asn1::OctetStringRef>::from_der(private_key).map_err(|_| bad())?;
+                scalar.extend(octets.as_bytes().iter().rev());
+            }
+            Some(0x02) => {
+                let int = der::asn1::UintRef::from_der(private_key).map_err(|_| bad())?;
+                scalar.extend_from_slice(int.as_bytes());
+            }
+            _ => return Err(bad()),
+        }
+        let first = scalar.iter().position(|b| *b != 0).ok_or_else(bad)?;
+        scalar.drain(..first);
+        if scalar.len() > size {
+            return Err(bad());
+        }
+        Ok(Self { scalar, algorithm, certificate, alias })
+    }
+
+    /// The private scalar, big-endian without leading zeros.
+    #[allow(dead_code, reason = "the GOST signer uses it")]
+    pub(crate) fn scalar(&self) -> &[u8] {
+        &self.scalar
+    }
+}
+
+impl SigningKey for GostFileKey {
+    fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    fn alias(&self) -> &str {
+        &self.alias
+    }
+
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
+    }
+
+    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Err(KeyError::UnsupportedAlgorithm(format!("{:?}", self.algorithm)))
+    }
+}

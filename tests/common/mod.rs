@@ -344,3 +344,62 @@ pub fn run_node(script: &str, args: &[&std::ffi::OsStr], env: &[(&str, &std::ffi
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `openssl x509 -noout <args>` on a PEM certificate.
+pub fn openssl_x509(pem: &str, args: &[&str]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl is installed");
+    child.stdin.take().unwrap().write_all(pem.as_bytes()).unwrap();
+    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+}
+
+/// Epoch milliseconds of openssl's `-dateopt iso_8601` line (`notBefore=2021-01-18 13:09:14Z`).
+pub fn openssl_date_ms(line: &str) -> i64 {
+    let iso = line.split('=').nth(1).unwrap().trim().trim_end_matches('Z');
+    let n: Vec<i64> = iso.split(['-', ' ', ':']).map(|p| p.parse().unwrap()).collect();
+    let date = time::Date::from_calendar_date(n[0] as i32, time::Month::try_from(n[1] as u8).unwrap(), n[2] as u8)
+        .unwrap();
+    date.with_hms(n[3] as u8, n[4] as u8, n[5] as u8).unwrap().assume_utc().unix_timestamp() * 1000
+}
+
+/// The key info fields openssl reports for a certificate, in NCALayer's notation:
+/// (subjectDn, issuerDn, serial lower hex, notBefore ms, notAfter ms, AKI hex, SKI hex).
+pub fn openssl_key_facts(pem: &str) -> [String; 7] {
+    let names = openssl_x509(pem, &["-subject", "-issuer", "-nameopt", "utf8,sep_comma_plus,esc_2253,sname"]);
+    let kalkan = |dn: &str| {
+        dn.split(',')
+            .map(|rdn| {
+                let (k, v) = rdn.split_once('=').unwrap_or((rdn, ""));
+                let k = match k {
+                    "SN" => "SURNAME",
+                    "serialNumber" => "SERIALNUMBER",
+                    "GN" => "G",
+                    "ST" => "S",
+                    "emailAddress" => "E",
+                    other => other,
+                };
+                if v.is_empty() && !rdn.contains('=') { rdn.to_owned() } else { format!("{k}={v}") }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut lines = names.lines();
+    let subject = kalkan(lines.next().unwrap().trim_start_matches("subject="));
+    let issuer = kalkan(lines.next().unwrap().trim_start_matches("issuer="));
+    let serial = openssl_x509(pem, &["-serial"]).trim().trim_start_matches("serial=").to_lowercase();
+    let dates = openssl_x509(pem, &["-startdate", "-enddate", "-dateopt", "iso_8601"]);
+    let mut dates = dates.lines();
+    let not_before = openssl_date_ms(dates.next().unwrap()).to_string();
+    let not_after = openssl_date_ms(dates.next().unwrap()).to_string();
+    let ext = |name: &str| {
+        let out = openssl_x509(pem, &["-ext", name]);
+        out.lines().nth(1).unwrap_or_default().trim().trim_start_matches("keyid:").replace(':', "").to_lowercase()
+    };
+    [subject, issuer, serial, not_before, not_after, ext("authorityKeyIdentifier"), ext("subjectKeyIdentifier")]
+}
