@@ -77,3 +77,40 @@ fn every_key_type_loads_with_its_algorithm() {
     let wrong = load_key_file(&fixture("nca-test/keys2026/individual.p12"), "nope").err().unwrap();
     assert!(matches!(wrong, KeyFileError::Pkcs12(Pkcs12Error::WrongPassword)));
 }
+
+/// Re-export an NCA key the way a user would with OpenSSL 3 defaults (PBES2:
+/// PBKDF2-HMAC-SHA256 + AES-256-CBC, MAC HMAC-SHA256), with a non-ASCII password.
+fn openssl3_reexport(dir: &std::path::Path, password: &str) -> std::path::PathBuf {
+    let pem = dir.join("key.pem");
+    let out = dir.join("reexport.p12");
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl").args(args).output().unwrap();
+        assert!(status.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+    };
+    let src = fixture("nca-test/keys/rsa_sign_individual.p12");
+    run(&["pkcs12", "-legacy", "-in", src.to_str().unwrap(), "-passin", "pass:Qwerty12", "-nodes", "-out", pem.to_str().unwrap()]);
+    run(&["pkcs12", "-export", "-in", pem.to_str().unwrap(), "-passout", &format!("pass:{password}"), "-out", out.to_str().unwrap()]);
+    let info = std::process::Command::new("openssl")
+        .args(["pkcs12", "-info", "-noout", "-in", out.to_str().unwrap(), "-passin", &format!("pass:{password}")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&info.stderr).contains("PBES2, PBKDF2, AES-256-CBC"), "OpenSSL 3 defaults");
+    out
+}
+
+#[test]
+fn a_pbes2_reexport_from_openssl3_opens_and_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = openssl3_reexport(dir.path(), "Пароль-1");
+    let keys = load_key_file(&file, "Пароль-1").unwrap();
+    let original = load_key_file(&fixture("nca-test/keys/rsa_sign_individual.p12"), "Qwerty12").unwrap();
+    assert_eq!(keys[0].certificate().der(), original[0].certificate().der());
+    assert_eq!(keys[0].sign(b"x").unwrap(), original[0].sign(b"x").unwrap(), "same key (PKCS#1 v1.5 is deterministic)");
+
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(pkcs12::open(&bytes, "Пароль-2").err(), Some(Pkcs12Error::WrongPassword));
+    let mut tampered = bytes.clone();
+    let n = tampered.len();
+    tampered[n - 20] ^= 1; // inside the SHA-256 MAC value
+    assert_eq!(pkcs12::open(&tampered, "Пароль-1").err(), Some(Pkcs12Error::Tampered));
+}

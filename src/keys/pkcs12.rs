@@ -6,6 +6,10 @@
 //! pbeWithSHAAnd3-KeyTripleDES-CBC and an `encryptedData` holding the certificate with
 //! pbeWithSHAAnd40BitRC2-CBC; the password enters the KDF as a BMPString.
 //!
+//! Files re-exported by OpenSSL 3 use PBES2 instead (PBKDF2-HMAC-SHA256 + AES-256-CBC,
+//! MAC HMAC-SHA256, RFC 9579); those are read too. PBES2 takes the password as UTF-8,
+//! the PKCS#12 KDF as a BMPString, so [`Password`] carries both.
+//!
 //! Everything secret (password bytes, derived keys, decrypted PKCS#8) lives in
 //! [`Zeroizing`] buffers. Sizes and counts are bounded so a hostile file cannot make us
 //! allocate or spin without limit.
@@ -198,9 +202,9 @@ pub fn open(file: &[u8], password: &str) -> Result<Pkcs12Contents, Pkcs12Error> 
         )));
     }
     let auth_safe = pfx.auth_safe.content.as_bytes();
-    let password = bmp_password(password);
+    let password = Password::new(password);
     let mac_ok = match &pfx.mac_data {
-        Some(mac) => verify_mac(mac, auth_safe, &password)?,
+        Some(mac) => verify_mac(mac, auth_safe, &password.bmp)?,
         None => true,
     };
     let contents = decrypt_auth_safe(auth_safe, &password);
@@ -211,6 +215,20 @@ pub fn open(file: &[u8], password: &str) -> Result<Pkcs12Contents, Pkcs12Error> 
         (false, Ok(_)) => Err(Pkcs12Error::Tampered),
         (false, Err(Pkcs12Error::Unsupported(what))) => Err(Pkcs12Error::Unsupported(what)),
         (false, Err(_)) => Err(Pkcs12Error::WrongPassword),
+    }
+}
+
+/// The password in the two encodings PKCS#12 uses.
+struct Password {
+    /// For the PKCS#12 KDF (MAC and PKCS#12 PBE schemes).
+    bmp: Zeroizing<Vec<u8>>,
+    /// For PBES2.
+    utf8: Zeroizing<Vec<u8>>,
+}
+
+impl Password {
+    fn new(password: &str) -> Self {
+        Self { bmp: bmp_password(password), utf8: Zeroizing::new(password.as_bytes().to_vec()) }
     }
 }
 
@@ -252,7 +270,7 @@ fn bounded_iterations(n: u32) -> Result<u32, Pkcs12Error> {
     Ok(n)
 }
 
-fn decrypt_auth_safe(auth_safe: &[u8], password: &[u8]) -> Result<Pkcs12Contents, Pkcs12Error> {
+fn decrypt_auth_safe(auth_safe: &[u8], password: &Password) -> Result<Pkcs12Contents, Pkcs12Error> {
     let infos = Vec::<ContentInfo>::from_ber(auth_safe)?;
     let mut contents = Pkcs12Contents::default();
     for info in infos.iter().take(MAX_BAGS) {
@@ -274,7 +292,7 @@ fn decrypt_auth_safe(auth_safe: &[u8], password: &[u8]) -> Result<Pkcs12Contents
     Ok(contents)
 }
 
-fn read_bag(bag: &SafeBag, password: &[u8], out: &mut Pkcs12Contents) -> Result<(), Pkcs12Error> {
+fn read_bag(bag: &SafeBag, password: &Password, out: &mut Pkcs12Contents) -> Result<(), Pkcs12Error> {
     let (local_key_id, friendly_name) = bag_attributes(bag);
     if bag.bag_id == oid::PKCS8_SHROUDED_KEY_BAG {
         let epki: EncryptedPrivateKeyInfo = ber(&bag.value)?;
@@ -306,13 +324,17 @@ fn bag_attributes(bag: &SafeBag) -> (Option<Vec<u8>>, Option<String>) {
     (local_key_id, friendly_name)
 }
 
-/// Decrypt with one of the PKCS#12 password-based schemes (RFC 7292 App. C).
+/// Decrypt with one of the PKCS#12 password-based schemes (RFC 7292 App. C) or PBES2.
 /// Bad padding means the derived key is wrong: reported as [`Pkcs12Error::WrongPassword`].
 fn pbe_decrypt(
     alg: &AlgorithmIdentifierOwned,
     ciphertext: &[u8],
-    password: &[u8],
+    password: &Password,
 ) -> Result<Zeroizing<Vec<u8>>, Pkcs12Error> {
+    if alg.oid == oid::PBES2 {
+        return pbes2_decrypt(alg, ciphertext, &password.utf8);
+    }
+    let password = password.bmp.as_slice();
     let params: Pkcs12PbeParams = match &alg.parameters {
         Some(p) => ber(p)?,
         None => return Err(Pkcs12Error::Malformed("PBE without parameters".into())),
@@ -337,6 +359,25 @@ fn pbe_decrypt(
         return Err(Pkcs12Error::Unsupported(alg.oid.to_string()));
     };
     plain.map(Zeroizing::new).map_err(|_| Pkcs12Error::WrongPassword)
+}
+
+/// PBES2 (RFC 8018) as OpenSSL 3 writes it: PBKDF2 with an HMAC-SHA-2 PRF and AES-CBC.
+fn pbes2_decrypt(alg: &AlgorithmIdentifierOwned, ciphertext: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Pkcs12Error> {
+    let der = der::Encode::to_der(alg)?;
+    let scheme = pkcs5::EncryptionScheme::try_from(der.as_slice())
+        .map_err(|e| Pkcs12Error::Unsupported(format!("PBES2 parameters: {e}")))?;
+    if let pkcs5::EncryptionScheme::Pbes2(params) = &scheme {
+        match &params.kdf {
+            pkcs5::pbes2::Kdf::Pbkdf2(kdf) => {
+                bounded_iterations(kdf.iteration_count)?;
+            }
+            _ => return Err(Pkcs12Error::Unsupported("PBES2 key derivation other than PBKDF2".into())),
+        }
+    }
+    scheme.decrypt(password, ciphertext).map(Zeroizing::new).map_err(|e| match e {
+        pkcs5::Error::DecryptFailed => Pkcs12Error::WrongPassword,
+        other => Pkcs12Error::Unsupported(format!("PBES2: {other}")),
+    })
 }
 
 /// The PKCS#12 key derivation function (RFC 7292 Appendix B.2).
