@@ -22,6 +22,28 @@ pub struct Cli {
 pub enum Command {
     /// Run the signing service on wss://127.0.0.1:13579 (the default).
     Serve(ServeArgs),
+    /// Look into key files.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print what NCALayer's getKeyInfo reports for each key in a key file.
+    Info(KeysInfoArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct KeysInfoArgs {
+    /// The key file (.p12 as NCA RK issues it, or a PEM bundle).
+    pub file: PathBuf,
+    /// Read the password from the first line of standard input instead of asking.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Print exactly the JSON getKeyInfo puts in `responseObject` (an array if the
+    /// file holds several keys).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod commands;
 pub mod cms;
 pub mod crypto;
 pub mod i18n;

@@ -8,7 +8,7 @@ use clap::Parser;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use qoltanba::cli::{Cli, Command, ServeArgs};
+use qoltanba::cli::{Cli, Command, KeysCommand, ServeArgs};
 use qoltanba::keys::demo::ensure_demo_key;
 use qoltanba::protocol::Dispatcher;
 use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Keys(KeysCommand::Info(args))) => return qoltanba::commands::keys_info(&args),
         None => cli.serve,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
