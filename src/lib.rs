@@ -12,8 +12,8 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
-pub mod commands;
 pub mod cms;
+pub mod commands;
 pub mod crypto;
 pub mod i18n;
 pub mod keys;

@@ -30,7 +30,8 @@ async fn json_is_exactly_what_get_key_info_returns_on_the_wire() {
 
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
     let mut ws = daemon.connect(None).await;
-    let wire = ws.request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["PKCS12"]})).await;
+    let wire =
+        ws.request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["PKCS12"]})).await;
     assert_eq!(cli, wire["responseObject"]);
 }
 

@@ -88,8 +88,27 @@ fn openssl3_reexport(dir: &std::path::Path, password: &str) -> std::path::PathBu
         assert!(status.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&status.stderr));
     };
     let src = fixture("nca-test/keys/rsa_sign_individual.p12");
-    run(&["pkcs12", "-legacy", "-in", src.to_str().unwrap(), "-passin", "pass:Qwerty12", "-nodes", "-out", pem.to_str().unwrap()]);
-    run(&["pkcs12", "-export", "-in", pem.to_str().unwrap(), "-passout", &format!("pass:{password}"), "-out", out.to_str().unwrap()]);
+    run(&[
+        "pkcs12",
+        "-legacy",
+        "-in",
+        src.to_str().unwrap(),
+        "-passin",
+        "pass:Qwerty12",
+        "-nodes",
+        "-out",
+        pem.to_str().unwrap(),
+    ]);
+    run(&[
+        "pkcs12",
+        "-export",
+        "-in",
+        pem.to_str().unwrap(),
+        "-passout",
+        &format!("pass:{password}"),
+        "-out",
+        out.to_str().unwrap(),
+    ]);
     let info = std::process::Command::new("openssl")
         .args(["pkcs12", "-info", "-noout", "-in", out.to_str().unwrap(), "-passin", &format!("pass:{password}")])
         .output()

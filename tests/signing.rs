@@ -64,8 +64,9 @@ async fn c1_get_key_info_matches_the_certificate() {
 
     // The same facts from openssl.
     let facts = openssl_key_facts(info["pem"].as_str().unwrap());
-    let ours = ["subjectDn", "issuerDn", "serialNumber", "certNotBefore", "certNotAfter", "authorityKeyIdentifier", "keyId"]
-        .map(|f| info[f].as_str().unwrap().to_owned());
+    let ours =
+        ["subjectDn", "issuerDn", "serialNumber", "certNotBefore", "certNotAfter", "authorityKeyIdentifier", "keyId"]
+            .map(|f| info[f].as_str().unwrap().to_owned());
     assert_eq!(ours, facts);
 }
 

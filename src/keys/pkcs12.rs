@@ -362,7 +362,11 @@ fn pbe_decrypt(
 }
 
 /// PBES2 (RFC 8018) as OpenSSL 3 writes it: PBKDF2 with an HMAC-SHA-2 PRF and AES-CBC.
-fn pbes2_decrypt(alg: &AlgorithmIdentifierOwned, ciphertext: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Pkcs12Error> {
+fn pbes2_decrypt(
+    alg: &AlgorithmIdentifierOwned,
+    ciphertext: &[u8],
+    password: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Pkcs12Error> {
     let der = der::Encode::to_der(alg)?;
     let scheme = pkcs5::EncryptionScheme::try_from(der.as_slice())
         .map_err(|e| Pkcs12Error::Unsupported(format!("PBES2 parameters: {e}")))?;

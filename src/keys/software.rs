@@ -4,6 +4,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 
 use super::{Certificate, KeyAlgorithm, KeyError, SigningKey};
+use crate::crypto::gost::GostCurve;
 
 /// An RSA key from a key file. `ring` keeps the private key and signs in constant time
 /// with blinding.
@@ -97,13 +98,30 @@ impl GostFileKey {
         if scalar.len() > size {
             return Err(bad());
         }
-        Ok(Self { scalar, algorithm, certificate, alias })
+        let key = Self { scalar, algorithm, certificate, alias };
+        key.check_matches_certificate()?;
+        Ok(key)
     }
 
-    /// The private scalar, big-endian without leading zeros.
-    #[allow(dead_code, reason = "the GOST signer uses it")]
-    pub(crate) fn scalar(&self) -> &[u8] {
-        &self.scalar
+    fn curve(&self) -> GostCurve {
+        match self.algorithm {
+            KeyAlgorithm::Gost2004 => GostCurve::CryptoProA,
+            KeyAlgorithm::Gost2015_256 => GostCurve::Tc26_256A,
+            _ => GostCurve::Tc26_512A,
+        }
+    }
+
+    /// d·G must be the certificate's public key: a file whose key and certificate
+    /// disagree would produce signatures nobody can verify.
+    fn check_matches_certificate(&self) -> Result<(), KeyError> {
+        let spki = self.certificate.parsed().tbs_certificate().subject_public_key_info();
+        let expected = crate::crypto::verify::gost_public_octets(spki);
+        let actual = self.curve().public_key(&self.scalar).map_err(|e| KeyError::Failed(e.to_string()))?;
+        if expected.as_deref() == Some(actual.as_slice()) {
+            Ok(())
+        } else {
+            Err(KeyError::Failed("the private key does not match the certificate".into()))
+        }
     }
 }
 
@@ -120,7 +138,8 @@ impl SigningKey for GostFileKey {
         self.algorithm
     }
 
-    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        Err(KeyError::UnsupportedAlgorithm(format!("{:?}", self.algorithm)))
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let digest = self.algorithm.digest(message)?;
+        self.curve().sign(&self.scalar, &digest).map_err(|e| KeyError::Failed(e.to_string()))
     }
 }

@@ -363,8 +363,8 @@ pub fn openssl_x509(pem: &str, args: &[&str]) -> String {
 pub fn openssl_date_ms(line: &str) -> i64 {
     let iso = line.split('=').nth(1).unwrap().trim().trim_end_matches('Z');
     let n: Vec<i64> = iso.split(['-', ' ', ':']).map(|p| p.parse().unwrap()).collect();
-    let date = time::Date::from_calendar_date(n[0] as i32, time::Month::try_from(n[1] as u8).unwrap(), n[2] as u8)
-        .unwrap();
+    let date =
+        time::Date::from_calendar_date(n[0] as i32, time::Month::try_from(n[1] as u8).unwrap(), n[2] as u8).unwrap();
     date.with_hms(n[3] as u8, n[4] as u8, n[5] as u8).unwrap().assume_utc().unix_timestamp() * 1000
 }
 

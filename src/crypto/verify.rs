@@ -1,0 +1,120 @@
+//! Checking a signature made by someone else's key: certificates, CRLs, CMS signer
+//! infos, XML signatures. One entry point for every algorithm NCA RK uses.
+
+use der::asn1::ObjectIdentifier;
+use spki::SubjectPublicKeyInfoOwned;
+
+use super::Hasher;
+use super::gost::GostCurve;
+use crate::keys::KeyAlgorithm;
+
+/// Why a signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyError {
+    /// The signature does not match.
+    Invalid,
+    /// The algorithm or key is one we do not know.
+    Unsupported(String),
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid => f.write_str("the signature does not match"),
+            Self::Unsupported(what) => write!(f, "unsupported algorithm {what}"),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// The signature algorithms we verify, by OID.
+fn digest_of_signature(oid: &ObjectIdentifier) -> Option<&'static str> {
+    Some(match oid.to_string().as_str() {
+        "1.2.840.113549.1.1.11" => "2.16.840.1.101.3.4.2.1",
+        "1.2.840.113549.1.1.5" => "1.3.14.3.2.26",
+        "1.2.398.3.10.1.1.1.2" => "1.2.398.3.10.1.3.1",
+        "1.2.398.3.10.1.1.2.3.1" => "1.2.398.3.10.1.3.2",
+        "1.2.398.3.10.1.1.2.3.2" => "1.2.398.3.10.1.3.3",
+        _ => return None,
+    })
+}
+
+/// The GOST curve of a public key, from its algorithm and parameters.
+pub fn gost_curve(spki: &SubjectPublicKeyInfoOwned) -> Option<GostCurve> {
+    match KeyAlgorithm::from_key_oid(&spki.algorithm.oid)? {
+        KeyAlgorithm::Gost2004 => Some(GostCurve::CryptoProA),
+        KeyAlgorithm::Gost2015_256 => Some(GostCurve::Tc26_256A),
+        KeyAlgorithm::Gost2015_512 => Some(GostCurve::Tc26_512A),
+        KeyAlgorithm::Rsa => None,
+    }
+}
+
+/// A GOST public key's `X_LE ‖ Y_LE` octets (the BIT STRING holds a DER OCTET STRING).
+pub fn gost_public_octets(spki: &SubjectPublicKeyInfoOwned) -> Option<Vec<u8>> {
+    use der::Decode;
+    let bits = spki.subject_public_key.as_bytes()?;
+    let inner = der::asn1::OctetString::from_der(bits).ok()?;
+    Some(inner.as_bytes().to_vec())
+}
+
+/// Verify `signature` over `message` with `signer`'s key, for the signature algorithm
+/// `algorithm` (e.g. a certificate's `signatureAlgorithm`).
+pub fn verify(
+    signer: &SubjectPublicKeyInfoOwned,
+    algorithm: &ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let digest_oid = digest_of_signature(algorithm).ok_or_else(|| VerifyError::Unsupported(algorithm.to_string()))?;
+    let digest_oid = ObjectIdentifier::new_unwrap(digest_oid);
+    match KeyAlgorithm::from_key_oid(&signer.algorithm.oid) {
+        Some(KeyAlgorithm::Rsa) => verify_rsa(signer, &digest_oid, message, signature),
+        Some(_) => {
+            let hasher =
+                Hasher::for_oid(&digest_oid).ok_or_else(|| VerifyError::Unsupported(digest_oid.to_string()))?;
+            verify_gost_digest(signer, &hasher.digest(message), signature)
+        }
+        None => Err(VerifyError::Unsupported(signer.algorithm.oid.to_string())),
+    }
+}
+
+/// Verify a GOST signature (`r_LE ‖ s_LE`) over an already computed digest.
+pub fn verify_gost_digest(
+    signer: &SubjectPublicKeyInfoOwned,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let curve = gost_curve(signer).ok_or_else(|| VerifyError::Unsupported(signer.algorithm.oid.to_string()))?;
+    let public = gost_public_octets(signer).ok_or(VerifyError::Unsupported("malformed GOST public key".into()))?;
+    if curve.verify(&public, digest, signature) { Ok(()) } else { Err(VerifyError::Invalid) }
+}
+
+fn verify_rsa(
+    signer: &SubjectPublicKeyInfoOwned,
+    digest_oid: &ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    use ring::signature::{
+        RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey,
+    };
+    let params = match digest_oid.to_string().as_str() {
+        "2.16.840.1.101.3.4.2.1" => &RSA_PKCS1_2048_8192_SHA256,
+        "1.3.14.3.2.26" => &RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        other => return Err(VerifyError::Unsupported(other.to_string())),
+    };
+    let key = signer.subject_public_key.raw_bytes();
+    UnparsedPublicKey::new(params, key).verify(message, signature).map_err(|_| VerifyError::Invalid)
+}
+
+/// Verify that `cert` was signed by the key of `issuer`.
+pub fn verify_certificate(
+    cert: &x509_cert::Certificate,
+    issuer: &SubjectPublicKeyInfoOwned,
+) -> Result<(), VerifyError> {
+    use der::Encode;
+    let tbs = cert.tbs_certificate().to_der().map_err(|e| VerifyError::Unsupported(e.to_string()))?;
+    let signature = cert.signature().as_bytes().ok_or(VerifyError::Invalid)?;
+    verify(issuer, &cert.signature_algorithm().oid, &tbs, signature)
+}
