@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::fixture;
+use common::{engine_verifies, fixture};
 use der::{Decode, Encode};
 use qoltanba::crypto::verify::{verify, verify_certificate, verify_gost_digest};
 use qoltanba::keys::{KeyAlgorithm, load_key_file};
@@ -115,68 +115,6 @@ fn our_gost_signatures_verify_under_the_certificate_of_every_fixture_key() {
         assert_eq!(verify(spki(cert), &algorithm.signature_oid(), message, &sig), Ok(()), "{file}");
         assert!(verify(spki(cert), &algorithm.signature_oid(), b"other", &sig).is_err(), "{file}");
     }
-}
-
-/// A Russian SubjectPublicKeyInfo (RFC 4491/9215) around KZ public key octets, the way
-/// Debian's GOST engine can read it (crypto-and-formats.md §4.2 step 1).
-fn russian_spki_pem(curve: qoltanba::crypto::gost::GostCurve, public_le: &[u8]) -> String {
-    use der::asn1::{BitString, ObjectIdentifier as Oid, OctetString};
-    use qoltanba::crypto::gost::GostCurve;
-    let (alg, params): (&str, Vec<Oid>) = match curve {
-        GostCurve::Tc26_512A => ("1.2.643.7.1.1.1.2", vec![Oid::new_unwrap("1.2.643.7.1.2.1.2.1")]),
-        GostCurve::Tc26_256A => ("1.2.643.7.1.1.1.1", vec![Oid::new_unwrap("1.2.643.7.1.2.1.1.1")]),
-        GostCurve::CryptoProA => {
-            ("1.2.643.2.2.19", vec![Oid::new_unwrap("1.2.643.2.2.35.1"), Oid::new_unwrap("1.2.643.2.2.30.1")])
-        }
-    };
-    let spki = spki::SubjectPublicKeyInfoOwned {
-        algorithm: spki::AlgorithmIdentifierOwned {
-            oid: Oid::new_unwrap(alg),
-            parameters: Some(der::Any::encode_from(&params).unwrap()),
-        },
-        subject_public_key: BitString::from_bytes(&OctetString::new(public_le).unwrap().to_der().unwrap()).unwrap(),
-    };
-    der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, &spki.to_der().unwrap()).unwrap()
-}
-
-/// Ask Debian's GOST engine whether `signature` (KZ order) is valid for `data`.
-fn engine_verifies(curve: qoltanba::crypto::gost::GostCurve, public_le: &[u8], data: &[u8], signature: &[u8]) -> bool {
-    use qoltanba::crypto::gost::GostCurve;
-    let dir = tempfile::tempdir().unwrap();
-    let path = |n: &str| dir.path().join(n);
-    std::fs::write(path("pub.pem"), russian_spki_pem(curve, public_le)).unwrap();
-    // KZ r_LE‖s_LE reversed is RFC 4491's s_BE‖r_BE.
-    std::fs::write(path("sig.rev"), signature.iter().rev().copied().collect::<Vec<u8>>()).unwrap();
-    let mut cmd = std::process::Command::new("openssl");
-    match curve {
-        GostCurve::CryptoProA => {
-            // The engine's md_gost94 uses the CryptoPro S-box, not NCA's: give it the digest.
-            let digest = qoltanba::crypto::Hasher::for_algorithm(KeyAlgorithm::Gost2004).unwrap().digest(data);
-            std::fs::write(path("digest"), digest).unwrap();
-            cmd.args(["pkeyutl", "-engine", "gost", "-verify", "-pubin", "-inkey"])
-                .arg(path("pub.pem"))
-                .arg("-in")
-                .arg(path("digest"))
-                .arg("-sigfile")
-                .arg(path("sig.rev"));
-        }
-        _ => {
-            let md = if curve == GostCurve::Tc26_512A { "-md_gost12_512" } else { "-md_gost12_256" };
-            std::fs::write(path("data"), data).unwrap();
-            cmd.args(["dgst", "-engine", "gost", md, "-verify"])
-                .arg(path("pub.pem"))
-                .arg("-signature")
-                .arg(path("sig.rev"))
-                .arg(path("data"));
-        }
-    }
-    let out = cmd.output().expect("openssl with libengine-gost-openssl (apt-get install libengine-gost-openssl)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("could not load the shared library"),
-        "GOST engine missing: apt-get install libengine-gost-openssl"
-    );
-    text.contains("Verified OK") || text.contains("Signature Verified Successfully")
 }
 
 #[test]
