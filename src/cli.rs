@@ -81,6 +81,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", env = "QOLTANBA_AUTO_DELAY_MS", default_value_t = 0)]
     pub auto_delay_ms: u64,
 
+    /// Never download anything (NCA RK's CA certificates, CRLs); use only the cache.
+    #[arg(long, env = "QOLTANBA_OFFLINE")]
+    pub offline: bool,
+
+    /// Where to download NCA RK's CA certificates from (repeatable; replaces the
+    /// published addresses, e.g. for a local mirror).
+    #[arg(long, value_name = "URL")]
+    pub nca_ca_url: Vec<String>,
+
     /// Largest WebSocket message accepted, in bytes (default 256 MiB).
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     pub max_message_size: usize,

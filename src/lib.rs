@@ -22,4 +22,5 @@ pub mod platform;
 pub mod protocol;
 pub mod server;
 pub mod signing;
+pub mod trust;
 pub mod ui;

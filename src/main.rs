@@ -13,6 +13,7 @@ use qoltanba::keys::demo::ensure_demo_key;
 use qoltanba::protocol::Dispatcher;
 use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
+use qoltanba::trust::TrustStore;
 use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter};
 
 fn main() -> ExitCode {
@@ -71,7 +72,18 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let dispatcher = Arc::new(Dispatcher::new(Arc::new(SigningCore::new(prompter))));
+    let ca_urls: Vec<String> = if args.nca_ca_url.is_empty() {
+        qoltanba::trust::NCA_CA_URLS.iter().map(|u| u.to_string()).collect()
+    } else {
+        args.nca_ca_url.clone()
+    };
+    let trust = Arc::new(TrustStore::new(Some(data_dir.join("trust")), ca_urls, !args.offline));
+    if !args.offline {
+        // In the background: start-up never waits for the network.
+        let trust = Arc::clone(&trust);
+        std::thread::spawn(move || trust.refresh_ca_certificates());
+    }
+    let dispatcher = Arc::new(Dispatcher::new(Arc::new(SigningCore::new(prompter, trust))));
     let config = ServerConfig {
         listen: if args.listen.is_empty() { default_listen() } else { args.listen.clone() },
         tls: !args.insecure_ws,

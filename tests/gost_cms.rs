@@ -19,14 +19,26 @@ fn signed_data(cms_der: &[u8]) -> cms::signed_data::SignedData {
 #[tokio::test]
 async fn basics_cms_with_gost_keys_is_accepted_by_the_gost_engine() {
     for (key, password, curve, digest_oid, sig_oid) in [
-        ("nca-test/keys2026/legal_head.p12", "Qwerty12", GostCurve::Tc26_512A, "1.2.398.3.10.1.3.3", "1.2.398.3.10.1.1.2.3.2"),
-        ("nca-test/keys/gost2004_ceo.p12", "Qwerty12", GostCurve::CryptoProA, "1.2.398.3.10.1.3.1", "1.2.398.3.10.1.1.1.2"),
+        (
+            "nca-test/keys2026/legal_head.p12",
+            "Qwerty12",
+            GostCurve::Tc26_512A,
+            "1.2.398.3.10.1.3.3",
+            "1.2.398.3.10.1.1.2.3.2",
+        ),
+        (
+            "nca-test/keys/gost2004_ceo.p12",
+            "Qwerty12",
+            GostCurve::CryptoProA,
+            "1.2.398.3.10.1.3.1",
+            "1.2.398.3.10.1.1.1.2",
+        ),
     ] {
         let daemon = Daemon::headless(key, password, "confirm");
         let mut ws = daemon.connect(Some("https://sigex.kz")).await;
         let reply = ws
             .request(&json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
-                "format":"cms","data":"MTEK","signingParams":{"decode":true,"encapsulate":true},
+                "format":"cms","data":"MTEK","signingParams":{"decode":true,"encapsulate":true,"allowExpired":true},
                 "signerParams":{"extKeyUsageOids":[],"chain":[]}}}))
             .await;
         let cms_der = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{key}: {reply}")));
@@ -39,9 +51,11 @@ async fn basics_cms_with_gost_keys_is_accepted_by_the_gost_engine() {
 
         let attrs = si.signed_attrs.as_ref().unwrap();
         let digest_attr = attrs.iter().find(|a| a.oid.to_string() == "1.2.840.113549.1.9.4").unwrap();
-        let md = der::asn1::OctetString::from_der(&digest_attr.values.iter().next().unwrap().to_der().unwrap()).unwrap();
-        let expected =
-            qoltanba::crypto::Hasher::for_oid(&der::asn1::ObjectIdentifier::new_unwrap(digest_oid)).unwrap().digest(b"11\n");
+        let md =
+            der::asn1::OctetString::from_der(&digest_attr.values.iter().next().unwrap().to_der().unwrap()).unwrap();
+        let expected = qoltanba::crypto::Hasher::for_oid(&der::asn1::ObjectIdentifier::new_unwrap(digest_oid))
+            .unwrap()
+            .digest(b"11\n");
         assert_eq!(md.as_bytes(), expected.as_slice(), "{key}: messageDigest in natural byte order");
 
         let cert = match sd.certificates.as_ref().unwrap().0.iter().next().unwrap() {
@@ -50,7 +64,10 @@ async fn basics_cms_with_gost_keys_is_accepted_by_the_gost_engine() {
         };
         let public = gost_public_octets(cert.tbs_certificate().subject_public_key_info()).unwrap();
         let signed = attrs.to_der().unwrap();
-        assert!(engine_verifies(curve, &public, &signed, si.signature.as_bytes()), "{key}: engine rejected the CMS signature");
+        assert!(
+            engine_verifies(curve, &public, &signed, si.signature.as_bytes()),
+            "{key}: engine rejected the CMS signature"
+        );
         let mut other = signed.clone();
         other[5] ^= 1;
         assert!(!engine_verifies(curve, &public, &other, si.signature.as_bytes()));

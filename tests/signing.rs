@@ -19,12 +19,15 @@ fn basics_request(data: Value, signing: Value, signer: Value) -> Value {
         "signingParams":signing,"signerParams":signer,"locale":"ru"}})
 }
 
+/// The RSA test key expired in 2022: these tests allow expired keys (the expiry rule
+/// has its own tests in tests/trust.rs).
 fn base_params() -> Value {
-    json!({"decode":true,"encapsulate":false,"digested":false})
+    json!({"decode":true,"encapsulate":false,"digested":false,"allowExpired":true})
 }
 
+/// Any key, test CAs' too (`chain: []`).
 fn any_signer() -> Value {
-    json!({"extKeyUsageOids":[]})
+    json!({"extKeyUsageOids":[],"chain":[]})
 }
 
 #[tokio::test]
@@ -208,18 +211,28 @@ async fn b1_b3_b4_b5_basics_cms() {
     assert!(openssl_verify(&cms, Some(b"11\n"), Some((&rsa_ca(), RSA_KEY_VALID_AT))).ok);
     assert!(!openssl_print(&cms).contains("signatureTimeStampToken"));
     // B3: attached.
-    let reply =
-        ws.request(&basics_request(json!("MTEK"), json!({"decode":true,"encapsulate":true}), any_signer())).await;
+    let reply = ws
+        .request(&basics_request(
+            json!("MTEK"),
+            json!({"decode":true,"encapsulate":true,"allowExpired":true}),
+            any_signer(),
+        ))
+        .await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
     assert_eq!(openssl_attached_content(&cms), b"11\n");
     assert!(openssl_verify(&cms, None, Some((&rsa_ca(), RSA_KEY_VALID_AT))).ok);
     // B4: defaults: attached, over the literal ASCII "MTEK".
-    let reply = ws.request(&basics_request(json!("MTEK"), json!({}), any_signer())).await;
+    let reply = ws.request(&basics_request(json!("MTEK"), json!({"allowExpired":true}), any_signer())).await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
     assert_eq!(openssl_attached_content(&cms), b"MTEK");
     // B5: string booleans, as jQuery pages send them.
-    let reply =
-        ws.request(&basics_request(json!("MTEK"), json!({"decode":"true","encapsulate":"false"}), any_signer())).await;
+    let reply = ws
+        .request(&basics_request(
+            json!("MTEK"),
+            json!({"decode":"true","encapsulate":"false","allowExpired":"true"}),
+            any_signer(),
+        ))
+        .await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
     assert!(openssl_verify(&cms, Some(b"11\n"), None).ok);
     // B14: allowedStorages absent = all.
@@ -258,7 +271,7 @@ async fn b8_digested() {
     let reply = ws
         .request(&basics_request(
             json!(b64(&digest)),
-            json!({"decode":true,"digested":true,"encapsulate":false}),
+            json!({"decode":true,"digested":true,"encapsulate":false,"allowExpired":true}),
             any_signer(),
         ))
         .await;
@@ -271,16 +284,16 @@ async fn b11_b12_b13_filters_that_exclude_the_key_end_in_cancel() {
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
     let mut ws = daemon.connect(None).await;
     let canceled = json!({"status":true,"body":{}});
-    let auth = json!({"extKeyUsageOids":["1.3.6.1.5.5.7.3.2"]});
+    let auth = json!({"extKeyUsageOids":["1.3.6.1.5.5.7.3.2"],"chain":[]});
     assert_eq!(ws.request(&basics_request(json!("MTEK"), base_params(), auth)).await, canceled);
-    let other_iin = json!({"extKeyUsageOids":[],"iin":"000000000000"});
+    let other_iin = json!({"extKeyUsageOids":[],"iin":"000000000000","chain":[]});
     assert_eq!(ws.request(&basics_request(json!("MTEK"), base_params(), other_iin)).await, canceled);
     let mut tokens_only = basics_request(json!("MTEK"), base_params(), any_signer());
     tokens_only["args"]["allowedStorages"] = json!(["AKKaztokenStore"]);
     assert_eq!(ws.request(&tokens_only).await, canceled);
     // The matching values pass.
     let matching = json!({"extKeyUsageOids":["1.3.6.1.5.5.7.3.4","1.2.398.3.3.4.1.1"],"iin":"123456789011",
-                          "serialNumber":"4279390A141F5353A62947B61ED65E81741467D1"});
+                          "serialNumber":"4279390A141F5353A62947B61ED65E81741467D1","chain":[]});
     let reply = ws.request(&basics_request(json!("MTEK"), base_params(), matching)).await;
     assert_eq!(reply["status"], true);
     assert!(reply["body"]["result"].is_array(), "{reply}");
@@ -290,7 +303,8 @@ async fn b11_b12_b13_filters_that_exclude_the_key_end_in_cancel() {
 async fn b15_raw_with_output_cert() {
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
     let mut ws = daemon.connect(None).await;
-    let mut request = basics_request(json!("MTEK"), json!({"decode":true,"outputCert":true}), any_signer());
+    let mut request =
+        basics_request(json!("MTEK"), json!({"decode":true,"outputCert":true,"allowExpired":true}), any_signer());
     request["args"]["format"] = json!("raw");
     let reply = ws.request(&request).await;
     let result = &reply["body"]["result"];

@@ -33,7 +33,8 @@ async fn t3_heartbeat_answered_while_a_request_waits_for_the_user() {
         Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-delay-ms", "1500"]);
     let mut ws = daemon.connect(None).await;
     let sign = json!({"module":BASICS,"method":"sign","args":{"format":"cms","data":"MTEK",
-        "signingParams":{"decode":true,"encapsulate":false},"signerParams":{"extKeyUsageOids":[]}}});
+        "signingParams":{"decode":true,"encapsulate":false,"allowExpired":true},
+        "signerParams":{"extKeyUsageOids":[],"chain":[]}}});
     ws.send_text(&sign.to_string()).await;
     ws.send_text("--heartbeat--").await;
     let started = std::time::Instant::now();

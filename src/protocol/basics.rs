@@ -22,6 +22,7 @@ use crate::cms::{Content, sign_cades_bes};
 use crate::i18n::Locale;
 use crate::keys::certificate::pem_armor;
 use crate::signing::{CoreError, KeyFilter, summarize, summarize_digest};
+use crate::trust::{ChainRule, Requirements};
 
 /// The Java class named in "is not defined in" errors.
 const CLASS_NAME: &str = "kz.gov.pki.knca.basics.BasicsService";
@@ -129,6 +130,30 @@ fn string_list(value: Option<&Value>, key: &str) -> Result<Option<Vec<String>>, 
     }
 }
 
+/// `signerParams.chain`: absent or null = NCA RK's CAs only, `[]` = any, else a list of
+/// CA certificates (PEM, or bare base64 DER).
+fn chain_rule(value: Option<&Value>) -> Result<ChainRule, Failure> {
+    let Some(list) = string_list(value, "chain")? else { return Ok(ChainRule::NcaProduction) };
+    if list.is_empty() {
+        return Ok(ChainRule::Any);
+    }
+    let parse = |text: &String| -> Option<x509_cert::Certificate> {
+        use der::Decode;
+        let der = match der::pem::decode_vec(text.trim().as_bytes()) {
+            Ok((_, der)) => der,
+            Err(_) => decode_base64(text).ok()?,
+        };
+        x509_cert::Certificate::from_der(&der).ok()
+    };
+    list.iter()
+        .map(|t| {
+            parse(t)
+                .ok_or_else(|| json_error(r#"JSONArray["chain"] holds something that is not a certificate."#.into()))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(ChainRule::Listed)
+}
+
 impl SignRequest {
     fn parse(mut args: Map<String, Value>) -> Result<Self, Failure> {
         let format = match args.get("format") {
@@ -173,6 +198,11 @@ impl SignRequest {
             Some(_) => return Err(json_error(r#"JSONObject["tsaProfile"] is not a JSONObject."#.into())),
         };
         let storages = string_list(args.get("allowedStorages"), "allowedStorages")?;
+        let trust = Requirements {
+            chain: chain_rule(signer.and_then(|s| s.get("chain")))?,
+            allow_expired: flag(signing, "allowExpired", false)?,
+            allow_revoked: flag(signing, "allowRevoked", false)?,
+        };
         let filter = KeyFilter {
             purpose: None,
             ext_key_usage_oids: string_list(signer.and_then(|s| s.get("extKeyUsageOids")), "extKeyUsageOids")?
@@ -180,6 +210,7 @@ impl SignRequest {
             iin: text_filter(signer, "iin")?,
             bin: text_filter(signer, "bin")?,
             serial_number: text_filter(signer, "serialNumber")?,
+            trust: Some(trust),
         };
         Ok(Self {
             format,

@@ -5,6 +5,7 @@
 
 use crate::keys::Certificate;
 use crate::oid::{EKU_CLIENT_AUTH, EKU_EMAIL_PROTECTION};
+use crate::trust::Requirements;
 
 /// What a commonUtils `keyType` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +39,7 @@ impl Purpose {
 }
 
 /// The conditions a key must meet to be selectable.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct KeyFilter {
     pub purpose: Option<Purpose>,
     /// Every listed OID must be in the certificate's extended key usage.
@@ -47,6 +48,8 @@ pub struct KeyFilter {
     pub bin: Option<String>,
     /// Certificate serial number, hex (case and leading zeros ignored).
     pub serial_number: Option<String>,
+    /// Chain, validity and revocation requirements (basics); `None`: none (commonUtils).
+    pub trust: Option<Requirements>,
 }
 
 impl KeyFilter {

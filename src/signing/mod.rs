@@ -19,6 +19,7 @@ pub use summary::{summarize, summarize_digest};
 
 use crate::keys::file::{load_key_bytes, needs_password, read_key_file};
 use crate::keys::{KeyError, KeyFileError, KeyInfo, SigningKey};
+use crate::trust::TrustStore;
 use crate::ui::{
     Confirmation, DocumentSummary, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
     RequestContext,
@@ -91,12 +92,13 @@ pub struct Operation<'a> {
 /// See the module documentation.
 pub struct SigningCore {
     prompter: Arc<dyn Prompter>,
+    trust: Arc<TrustStore>,
     dialog: Mutex<()>,
 }
 
 impl SigningCore {
-    pub fn new(prompter: Arc<dyn Prompter>) -> Self {
-        Self { prompter, dialog: Mutex::new(()) }
+    pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>) -> Self {
+        Self { prompter, trust, dialog: Mutex::new(()) }
     }
 
     /// Let the user choose a key and return its info (`getKeyInfo`).
@@ -133,11 +135,20 @@ impl SigningCore {
         };
         let bytes = zeroize::Zeroizing::new(read_key_file(&path).map_err(CoreError::KeyFile)?);
         let mut keys = self.open_with_password(op.context, &path, &bytes)?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
         let candidates: Vec<KeyCandidate> = keys
             .iter()
-            .map(|k| KeyCandidate {
-                label: k.certificate().subject_dn(),
-                not_selectable: filter.check(k.certificate()),
+            .map(|k| {
+                let cert = k.certificate();
+                let trust = filter.trust.as_ref().map(|req| self.trust.assess(cert, req, now_ms)).unwrap_or_default();
+                KeyCandidate {
+                    label: cert.subject_dn(),
+                    not_selectable: filter.check(cert).or(trust.refusal),
+                    notes: trust.notes,
+                }
             })
             .collect();
         match self.prompter.pick_key(op.context, &candidates)? {

@@ -77,6 +77,9 @@ impl Prompter for HeadlessPrompter {
             if let Some(reason) = &key.not_selectable {
                 tracing::info!(key = key.label, reason, "headless: key not selectable");
             }
+            for note in &key.notes {
+                tracing::info!(key = key.label, note, "headless: note on key");
+            }
         }
         Ok(keys.iter().position(|k| k.not_selectable.is_none()))
     }

@@ -67,6 +67,9 @@ pub struct KeyCandidate {
     pub label: String,
     /// Why the request cannot use this key; `None` when it is selectable.
     pub not_selectable: Option<String>,
+    /// What the user should know about the key even when it is selectable (e.g. that
+    /// revocation could not be checked offline).
+    pub notes: Vec<String>,
 }
 
 /// One document as the confirmation shows it.

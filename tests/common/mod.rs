@@ -60,7 +60,7 @@ impl Daemon {
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
         cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", "127.0.0.1:0", "--offline", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env_remove("QOLTANBA_AUTO_KEY")
@@ -428,7 +428,12 @@ pub fn russian_spki_pem(curve: qoltanba::crypto::gost::GostCurve, public_le: &[u
 }
 
 /// Ask Debian's GOST engine whether `signature` (KZ order) is valid for `data`.
-pub fn engine_verifies(curve: qoltanba::crypto::gost::GostCurve, public_le: &[u8], data: &[u8], signature: &[u8]) -> bool {
+pub fn engine_verifies(
+    curve: qoltanba::crypto::gost::GostCurve,
+    public_le: &[u8],
+    data: &[u8],
+    signature: &[u8],
+) -> bool {
     use qoltanba::crypto::gost::GostCurve;
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n);
@@ -439,7 +444,8 @@ pub fn engine_verifies(curve: qoltanba::crypto::gost::GostCurve, public_le: &[u8
     match curve {
         GostCurve::CryptoProA => {
             // The engine's md_gost94 uses the CryptoPro S-box, not NCA's: give it the digest.
-            let digest = qoltanba::crypto::Hasher::for_algorithm(qoltanba::keys::KeyAlgorithm::Gost2004).unwrap().digest(data);
+            let digest =
+                qoltanba::crypto::Hasher::for_algorithm(qoltanba::keys::KeyAlgorithm::Gost2004).unwrap().digest(data);
             std::fs::write(path("digest"), digest).unwrap();
             cmd.args(["pkeyutl", "-engine", "gost", "-verify", "-pubin", "-inkey"])
                 .arg(path("pub.pem"))
@@ -466,4 +472,3 @@ pub fn engine_verifies(curve: qoltanba::crypto::gost::GostCurve, public_le: &[u8
     );
     text.contains("Verified OK") || text.contains("Signature Verified Successfully")
 }
-
