@@ -90,6 +90,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub nca_ca_url: Vec<String>,
 
+    /// Judge certificate validity and revocation at this Unix time instead of now
+    /// (reproducible tests).
+    #[arg(long, value_name = "UNIX_SECONDS", hide = true)]
+    pub check_time: Option<i64>,
+
     /// Largest WebSocket message accepted, in bytes (default 256 MiB).
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     pub max_message_size: usize,

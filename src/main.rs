@@ -83,7 +83,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
         let trust = Arc::clone(&trust);
         std::thread::spawn(move || trust.refresh_ca_certificates());
     }
-    let dispatcher = Arc::new(Dispatcher::new(Arc::new(SigningCore::new(prompter, trust))));
+    let core = SigningCore::new(prompter, trust).with_check_time(args.check_time.map(|s| s * 1000));
+    let dispatcher = Arc::new(Dispatcher::new(Arc::new(core)));
     let config = ServerConfig {
         listen: if args.listen.is_empty() { default_listen() } else { args.listen.clone() },
         tls: !args.insecure_ws,

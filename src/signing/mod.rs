@@ -94,11 +94,29 @@ pub struct SigningCore {
     prompter: Arc<dyn Prompter>,
     trust: Arc<TrustStore>,
     dialog: Mutex<()>,
+    /// Judge certificates at this time (epoch ms) instead of now.
+    fixed_time: Option<i64>,
 }
 
 impl SigningCore {
     pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>) -> Self {
-        Self { prompter, trust, dialog: Mutex::new(()) }
+        Self { prompter, trust, dialog: Mutex::new(()), fixed_time: None }
+    }
+
+    /// Judge certificate validity and revocation at `epoch_ms` instead of the current
+    /// time (for reproducible tests and for checking what a key looked like then).
+    pub fn with_check_time(mut self, epoch_ms: Option<i64>) -> Self {
+        self.fixed_time = epoch_ms;
+        self
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.fixed_time.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or_default()
+        })
     }
 
     /// Let the user choose a key and return its info (`getKeyInfo`).
@@ -135,10 +153,7 @@ impl SigningCore {
         };
         let bytes = zeroize::Zeroizing::new(read_key_file(&path).map_err(CoreError::KeyFile)?);
         let mut keys = self.open_with_password(op.context, &path, &bytes)?;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default();
+        let now_ms = self.now_ms();
         let candidates: Vec<KeyCandidate> = keys
             .iter()
             .map(|k| {
