@@ -216,7 +216,7 @@ async fn d1_to_d24_dispatch_and_errors() {
     assert!(ws.silent_for(300).await);
     assert_eq!(ws.request(&json!({"module":"no.such","method":"x"})).await, not_found);
     // L9: another legacy method gets an errorCode reply, never silence.
-    let legacy = ws.request(&json!({"method":"getKeys","args":["PKCS12","/x.p12","pw","ALL"]})).await;
+    let legacy = ws.request(&json!({"method":"loadSlotList","args":["AKKaztokenStore"]})).await;
     assert_eq!(legacy["errorCode"], "COMMON");
 }
 

@@ -50,6 +50,17 @@ impl Certificate {
         first_value(self.parsed.tbs_certificate().issuer(), "2.5.4.3").unwrap_or_default()
     }
 
+    /// Every value of subject attribute `oid` (dotted), in encoding order.
+    pub fn subject_values(&self, oid: &str) -> Vec<String> {
+        self.parsed
+            .tbs_certificate()
+            .subject()
+            .iter()
+            .filter(|atv| atv.oid.to_string() == oid)
+            .filter_map(|atv| attribute_text(&atv.value))
+            .collect()
+    }
+
     /// The individual identification number from `SERIALNUMBER=IIN…`, if any.
     pub fn iin(&self) -> Option<String> {
         first_value(self.parsed.tbs_certificate().subject(), "2.5.4.5")

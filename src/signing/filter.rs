@@ -27,7 +27,7 @@ impl Purpose {
     /// Does `cert` serve this purpose? NCA marks signing certificates with the
     /// emailProtection EKU (and nonRepudiation), authentication ones with clientAuth;
     /// keys issued since 2024 serve both and carry keyAgreement instead of clientAuth.
-    fn allows(self, cert: &Certificate) -> bool {
+    pub fn allows(self, cert: &Certificate) -> bool {
         let ekus = cert.extended_key_usages();
         let has = |oid: &str| ekus.iter().any(|e| e == oid);
         let usage = cert.key_usage();

@@ -12,6 +12,8 @@
 mod filter;
 mod summary;
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use filter::{KeyFilter, Purpose};
@@ -96,11 +98,25 @@ pub struct SigningCore {
     dialog: Mutex<()>,
     /// Judge certificates at this time (epoch ms) instead of now.
     fixed_time: Option<i64>,
+    /// Wrong passwords per key file named by pages: (count, first failure).
+    guesses: Mutex<HashMap<PathBuf, (u32, std::time::Instant)>>,
+}
+
+/// Wrong passwords allowed per key file named by a page…
+pub const GUESS_LIMIT: u32 = 5;
+/// …within this window.
+pub const GUESS_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Why a key file named by a page could not be opened.
+#[derive(Debug)]
+pub enum NamedKeyError {
+    WrongPassword { attempts_left: u32 },
+    Unreadable(KeyFileError),
 }
 
 impl SigningCore {
     pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>) -> Self {
-        Self { prompter, trust, dialog: Mutex::new(()), fixed_time: None }
+        Self { prompter, trust, dialog: Mutex::new(()), fixed_time: None, guesses: Mutex::new(HashMap::new()) }
     }
 
     /// Judge certificate validity and revocation at `epoch_ms` instead of the current
@@ -117,6 +133,61 @@ impl SigningCore {
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or_default()
         })
+    }
+
+    /// Open a key file a page named with a password it supplied (the legacy applet API).
+    /// Wrong passwords are counted per file: after [`GUESS_LIMIT`] in
+    /// [`GUESS_WINDOW`] the file is locked for the rest of the window, so a page cannot
+    /// turn the daemon into an online password-guessing oracle.
+    pub fn open_named_key_file(&self, path: &Path, password: &str) -> Result<Vec<Box<dyn SigningKey>>, NamedKeyError> {
+        let key = path.to_path_buf();
+        if self.guesses_left(&key) == 0 {
+            return Err(NamedKeyError::WrongPassword { attempts_left: 0 });
+        }
+        match crate::keys::load_key_file(path, password) {
+            Ok(keys) => {
+                self.guesses.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                Ok(keys)
+            }
+            Err(e) if e.is_wrong_password() => {
+                let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = guesses.entry(key.clone()).or_insert((0, std::time::Instant::now()));
+                entry.0 += 1;
+                drop(guesses);
+                Err(NamedKeyError::WrongPassword { attempts_left: self.guesses_left(&key) })
+            }
+            Err(e) => Err(NamedKeyError::Unreadable(e)),
+        }
+    }
+
+    fn guesses_left(&self, path: &Path) -> u32 {
+        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+        match guesses.get(path) {
+            Some((_, since)) if since.elapsed() > GUESS_WINDOW => {
+                guesses.remove(path);
+                GUESS_LIMIT
+            }
+            Some((n, _)) => GUESS_LIMIT.saturating_sub(*n),
+            None => GUESS_LIMIT,
+        }
+    }
+
+    /// Show `documents` for confirmation and on approval run `sign` with a key the
+    /// request itself named (legacy API): the confirmation is never skipped.
+    pub fn sign_with_key<T>(
+        &self,
+        op: Operation<'_>,
+        key: &dyn SigningKey,
+        documents: &[DocumentSummary],
+        sign: impl FnOnce(&dyn SigningKey) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
+        let signer = key.certificate().subject_dn();
+        let confirmation = Confirmation { context: op.context, operation: op.name, signer: &signer, documents };
+        if !self.prompter.confirm(&confirmation)? {
+            return Err(CoreError::Canceled);
+        }
+        sign(key)
     }
 
     /// Let the user choose a key and return its info (`getKeyInfo`).

@@ -10,6 +10,11 @@ use crate::signing::KeyFilter;
 pub const TOKEN_STORAGES: &[&str] =
     &["AKKaztokenStore", "AKKZIDCardStore", "AKEToken72KStore", "AKEToken5110Store", "AKJaCartaStore", "AKAKEYStore"];
 
+/// Is `name` one of NCALayer's hardware storage types?
+pub fn is_token_storage(name: &str) -> bool {
+    TOKEN_STORAGES.contains(&name)
+}
+
 /// `getActiveTokens`: storage names with a token connected; never `PKCS12`.
 pub fn get_active_tokens() -> Value {
     Value::Array(Vec::new())
@@ -22,7 +27,7 @@ pub fn check_storage(name: &str) -> Result<(), Failure> {
         "PKCS12" => Ok(()),
         // No token is connected until PKCS#11 support lands: as NCALayer says when
         // the token of that type is not plugged in.
-        n if TOKEN_STORAGES.contains(&n) || n == "JKS" => Err(Failure::Message("storage.empty".into())),
+        n if is_token_storage(n) || n == "JKS" => Err(Failure::Message("storage.empty".into())),
         _ => Err(Failure::Message("storage.unknown".into())),
     }
 }

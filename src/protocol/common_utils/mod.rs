@@ -10,6 +10,7 @@
 
 mod cms;
 pub use cms::check_digest_length;
+pub use keys::is_token_storage;
 mod keys;
 
 use serde_json::{Map, Value};
