@@ -181,3 +181,31 @@ async fn the_rules_over_the_wire() {
     let reply = ws.request(&sign(json!({}), json!({"extKeyUsageOids":[],"chain":["garbage"]}))).await;
     assert_eq!(reply["code"], "INVOCATION_ERROR");
 }
+
+#[tokio::test]
+async fn bin_and_serial_filters_pass_the_right_key_and_refuse_others() {
+    let key = fixture("nca-test/keys2026/legal_head.p12");
+    let now = (NOW / 1000).to_string();
+    let daemon = Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", "Qwerty12", "--check-time", &now]);
+    let mut ws = daemon.connect(None).await;
+    let sign = |signer: serde_json::Value| {
+        json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+            "format":"cms","data":"MTEK","signingParams":{"decode":true},"signerParams":signer}})
+    };
+    let canceled = json!({"status":true,"body":{}});
+    let head = ["1.3.6.1.5.5.7.3.4", "1.2.398.3.3.4.1.2", "1.2.398.3.3.4.1.2.1"];
+    for (signer, passes) in [
+        (json!({"extKeyUsageOids":head,"bin":"123456789021","chain":[]}), true),
+        (json!({"extKeyUsageOids":[],"bin":"999999999999","chain":[]}), false),
+        (json!({"extKeyUsageOids":[],"serialNumber":"303eebdf17969f3edede9bd9828fb1355aabbe4e","chain":[]}), true),
+        (json!({"extKeyUsageOids":[],"serialNumber":"303eebdf17969f3edede9bd9828fb1355aabbe4f","chain":[]}), false),
+        (json!({"extKeyUsageOids":["1.2.398.3.3.4.1.2.5"],"chain":[]}), false), // employee, not head
+    ] {
+        let reply = ws.request(&sign(signer.clone())).await;
+        if passes {
+            assert!(reply["body"]["result"].is_array(), "{signer} should pass: {reply}");
+        } else {
+            assert_eq!(reply, canceled, "{signer} should be refused");
+        }
+    }
+}
