@@ -97,6 +97,13 @@ fn nca_tsa_token_verifies() {
     let attrs = si.signed_attrs.as_ref().unwrap().to_der().unwrap();
     let digest = qoltanba::crypto::Hasher::for_oid(&si.digest_alg.oid).unwrap().digest(&attrs);
     assert_eq!(verify_gost_digest(spki(&tsa), &digest, si.signature.as_bytes()), Ok(()));
+    // Kalkan puts the hash in messageDigest in its natural byte order.
+    let econtent = sd.encap_content_info.econtent.as_ref().unwrap();
+    let content = der::asn1::OctetString::from_der(&econtent.to_der().unwrap()).unwrap();
+    let expected = qoltanba::crypto::Hasher::for_oid(&si.digest_alg.oid).unwrap().digest(content.as_bytes());
+    let md = si.signed_attrs.as_ref().unwrap().iter().find(|a| a.oid.to_string() == "1.2.840.113549.1.9.4").unwrap();
+    let md = der::asn1::OctetString::from_der(&md.values.iter().next().unwrap().to_der().unwrap()).unwrap();
+    assert_eq!(md.as_bytes(), expected.as_slice());
 }
 
 #[test]
