@@ -11,11 +11,7 @@ use qoltanba::crypto::verify::{verify, verify_certificate, verify_gost_digest};
 use qoltanba::keys::{KeyAlgorithm, load_key_file};
 
 fn cert(path: &str) -> x509_cert::Certificate {
-    let bytes = std::fs::read(fixture(path)).unwrap();
-    match der::pem::decode_vec(&bytes) {
-        Ok((_, der)) => x509_cert::Certificate::from_der(&der).unwrap(),
-        Err(_) => x509_cert::Certificate::from_der(&bytes).unwrap(),
-    }
+    qoltanba::keys::certificate::parse_x509(&std::fs::read(fixture(path)).unwrap()).unwrap()
 }
 
 fn spki(c: &x509_cert::Certificate) -> &spki::SubjectPublicKeyInfoOwned {

@@ -16,13 +16,8 @@ fn cert_of(file: &str) -> Certificate {
     load_key_file(&fixture(file), password).unwrap()[0].certificate().clone()
 }
 
-fn ca(file: &str) -> x509_cert::Certificate {
-    use der::Decode;
-    let bytes = std::fs::read(fixture(file)).unwrap();
-    match der::pem::decode_vec(&bytes) {
-        Ok((_, der)) => x509_cert::Certificate::from_der(&der).unwrap(),
-        Err(_) => x509_cert::Certificate::from_der(&bytes).unwrap(),
-    }
+fn ca(path: &str) -> x509_cert::Certificate {
+    qoltanba::keys::certificate::parse_x509(&std::fs::read(fixture(path)).unwrap()).unwrap()
 }
 
 /// 2026-11-23 (inside the 2026 keys' validity and the 2026 CRL's period).
@@ -186,7 +181,8 @@ async fn the_rules_over_the_wire() {
 async fn bin_and_serial_filters_pass_the_right_key_and_refuse_others() {
     let key = fixture("nca-test/keys2026/legal_head.p12");
     let now = (NOW / 1000).to_string();
-    let daemon = Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", "Qwerty12", "--check-time", &now]);
+    let daemon =
+        Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", "Qwerty12", "--check-time", &now]);
     let mut ws = daemon.connect(None).await;
     let sign = |signer: serde_json::Value| {
         json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{

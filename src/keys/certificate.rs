@@ -147,6 +147,14 @@ impl Certificate {
     }
 }
 
+/// Parse a certificate given as PEM or DER.
+pub fn parse_x509(bytes: &[u8]) -> Option<x509_cert::Certificate> {
+    match der::pem::decode_vec(bytes) {
+        Ok((_, der)) => x509_cert::Certificate::from_der(&der).ok(),
+        Err(_) => x509_cert::Certificate::from_der(bytes).ok(),
+    }
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -20,7 +20,7 @@ use super::reply::{self, BasicsFailure};
 use super::{Dispatcher, MAX_BATCH, MODULE_BASICS, Session, describe, method_name, not_implemented};
 use crate::cms::{Content, sign_cades_bes};
 use crate::i18n::Locale;
-use crate::keys::certificate::pem_armor;
+use crate::keys::certificate::{parse_x509, pem_armor};
 use crate::signing::{CoreError, KeyFilter, summarize, summarize_digest};
 use crate::trust::{ChainRule, Requirements};
 
@@ -138,12 +138,7 @@ fn chain_rule(value: Option<&Value>) -> Result<ChainRule, Failure> {
         return Ok(ChainRule::Any);
     }
     let parse = |text: &String| -> Option<x509_cert::Certificate> {
-        use der::Decode;
-        let der = match der::pem::decode_vec(text.trim().as_bytes()) {
-            Ok((_, der)) => der,
-            Err(_) => decode_base64(text).ok()?,
-        };
-        x509_cert::Certificate::from_der(&der).ok()
+        parse_x509(text.trim().as_bytes()).or_else(|| parse_x509(&decode_base64(text).ok()?))
     };
     list.iter()
         .map(|t| {

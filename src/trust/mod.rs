@@ -17,12 +17,12 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use der::Decode;
 use x509_cert::ext::pkix::CrlDistributionPoints;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 
 use crate::crypto::verify::verify_certificate;
 use crate::keys::Certificate;
+use crate::keys::certificate::parse_x509;
 use crl::{Crl, Status};
 
 /// Where NCA RK publishes its production CA certificates.
@@ -84,13 +84,6 @@ pub struct TrustStore {
     test_cas: Vec<x509_cert::Certificate>,
 }
 
-fn parse_cert(bytes: &[u8]) -> Option<x509_cert::Certificate> {
-    match der::pem::decode_vec(bytes) {
-        Ok((_, der)) => x509_cert::Certificate::from_der(&der).ok(),
-        Err(_) => x509_cert::Certificate::from_der(bytes).ok(),
-    }
-}
-
 fn date(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000).map(|t| t.date().to_string()).unwrap_or_default()
 }
@@ -103,7 +96,7 @@ impl TrustStore {
             ca_urls,
             online,
             production: RwLock::new(Vec::new()),
-            test_cas: TEST_CAS.iter().filter_map(|b| parse_cert(b)).collect(),
+            test_cas: TEST_CAS.iter().filter_map(|b| parse_x509(b)).collect(),
         };
         store.load_cached_cas();
         store
@@ -128,7 +121,7 @@ impl TrustStore {
             .ca_urls
             .iter()
             .filter_map(|url| std::fs::read(fetch::cache_path(&dir, url)).ok())
-            .filter_map(|bytes| parse_cert(&bytes))
+            .filter_map(|bytes| parse_x509(&bytes))
             .collect();
         *self.production.write().unwrap_or_else(|p| p.into_inner()) = certs;
     }
@@ -146,7 +139,7 @@ impl TrustStore {
                 continue;
             }
             match fetch::download(url) {
-                Ok(bytes) if parse_cert(&bytes).is_some() => {
+                Ok(bytes) if parse_x509(&bytes).is_some() => {
                     let _ = crate::platform::write_public_file(&path, &bytes);
                     tracing::info!(url, "cached an NCA RK CA certificate");
                 }
