@@ -92,6 +92,10 @@ async fn pages_cannot_map_the_disk_or_guess_passwords_or_sign_unconfirmed() {
     assert_eq!(left, [json!(4), json!(3), json!(2), json!(1), json!(0)]);
     let locked = ws.request(&json!({"method":"getKeys","args":["PKCS12",rsa,PASSWORD,"ALL"]})).await;
     assert_eq!(locked, json!({"result":0,"errorCode":"WRONG_PASSWORD"}));
+    // Another spelling of the same path is the same file.
+    let respelled = rsa.replace("/keys/", "/keys/./");
+    let locked = ws.request(&json!({"method":"getKeys","args":["PKCS12",respelled,PASSWORD,"ALL"]})).await;
+    assert_eq!(locked, json!({"result":0,"errorCode":"WRONG_PASSWORD"}));
     // With the right password (another file), signing still needs the user: here, refused.
     let gost = path("nca-test/keys2026/individual.p12");
     let reply = ws.request(&json!({"method":"signPlainData","args":["PKCS12",gost,"","Qwerty12","x"]})).await;

@@ -140,7 +140,8 @@ impl SigningCore {
     /// [`GUESS_WINDOW`] the file is locked for the rest of the window, so a page cannot
     /// turn the daemon into an online password-guessing oracle.
     pub fn open_named_key_file(&self, path: &Path, password: &str) -> Result<Vec<Box<dyn SigningKey>>, NamedKeyError> {
-        let key = path.to_path_buf();
+        // Count per file, however the page spells its path.
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if self.guesses_left(&key) == 0 {
             return Err(NamedKeyError::WrongPassword { attempts_left: 0 });
         }
