@@ -25,6 +25,25 @@ pub enum Command {
     /// Look into key files.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check signatures.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Check every signer of a CMS signature (DER, PEM or base64): exit status 1 if any
+    /// signature is invalid.
+    Cms(VerifyCmsArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VerifyCmsArgs {
+    /// The CMS file.
+    pub file: PathBuf,
+    /// The signed document, for a detached signature.
+    #[arg(long, value_name = "DATA")]
+    pub content: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,9 +96,17 @@ pub struct ServeArgs {
     #[arg(long, value_name = "confirm|cancel", env = "QOLTANBA_AUTO_ANSWER", default_value = "confirm")]
     pub auto_answer: AutoAnswer,
 
+    /// Headless answerer: the file its file chooser picks.
+    #[arg(long, value_name = "FILE", env = "QOLTANBA_AUTO_FILE")]
+    pub auto_file: Option<PathBuf>,
+
     /// Headless answerer: wait this long before answering the key dialog, like a person.
     #[arg(long, value_name = "MS", env = "QOLTANBA_AUTO_DELAY_MS", default_value_t = 0)]
     pub auto_delay_ms: u64,
+
+    /// The RFC 3161 timestamp authority (http://) for CAdES-T.
+    #[arg(long, value_name = "URL", env = "QOLTANBA_TSA_URL", default_value = qoltanba_tsa_default())]
+    pub tsa_url: String,
 
     /// Never download anything (NCA RK's CA certificates, CRLs); use only the cache.
     #[arg(long, env = "QOLTANBA_OFFLINE")]
@@ -102,4 +129,8 @@ pub struct ServeArgs {
     /// Most simultaneous connections.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_connections: usize,
+}
+
+fn qoltanba_tsa_default() -> &'static str {
+    crate::cms::tsp::DEFAULT_TSA_URL
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use crate::cli::KeysInfoArgs;
+use crate::cli::{KeysInfoArgs, VerifyCmsArgs};
 use crate::keys::file::{needs_password, read_key_file};
 use crate::keys::{KeyInfo, load_key_file};
 
@@ -97,4 +97,47 @@ fn print_human(info: &KeyInfo) {
         println!("{name:<23} {value}");
     }
     print!("{}", info.pem);
+}
+
+/// `qoltanba verify cms FILE [--content DATA]`: one block per signer; exit 0 if every
+/// signer is valid, 1 if any is not, 2 if the file cannot be read as CMS.
+pub fn verify_cms(args: &VerifyCmsArgs) -> ExitCode {
+    let cms = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("qoltanba: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut content = match &args.content {
+        Some(path) => match std::fs::File::open(path) {
+            Ok(f) => Some(std::io::BufReader::new(f)),
+            Err(e) => {
+                eprintln!("qoltanba: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let reader = content.as_mut().map(|r| r as &mut dyn std::io::Read);
+    let report = match crate::cms::verify::verify_cms(&cms, reader) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qoltanba: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{} signer(s), content {}", report.signers.len(), if report.attached { "attached" } else { "detached" });
+    for (i, signer) in report.signers.iter().enumerate() {
+        println!();
+        println!("signer {}: {}", i + 1, if signer.is_valid() { "VALID" } else { "INVALID" });
+        println!("  subject:        {}", signer.subject);
+        println!("  algorithm:      {}", signer.algorithm);
+        println!("  signing time:   {}", signer.signing_time.as_deref().unwrap_or("-"));
+        println!("  timestamp time: {}", signer.timestamp_time.as_deref().unwrap_or("-"));
+        for problem in &signer.problems {
+            println!("  problem:        {problem}");
+        }
+    }
+    if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

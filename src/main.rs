@@ -8,7 +8,8 @@ use clap::Parser;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use qoltanba::cli::{Cli, Command, KeysCommand, ServeArgs};
+use qoltanba::cli::{Cli, Command, KeysCommand, ServeArgs, VerifyCommand};
+use qoltanba::cms::tsp::TsaConfig;
 use qoltanba::keys::demo::ensure_demo_key;
 use qoltanba::protocol::Dispatcher;
 use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Keys(KeysCommand::Info(args))) => return qoltanba::commands::keys_info(&args),
+        Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
         None => cli.serve,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -56,7 +58,8 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<Arc<dyn Prom
             "HEADLESS MODE: requests are answered without asking anybody; anything that can reach the port gets signatures. For tests only."
         );
         let prompter = HeadlessPrompter::new(key.clone(), password, args.auto_answer)
-            .with_delay(std::time::Duration::from_millis(args.auto_delay_ms));
+            .with_delay(std::time::Duration::from_millis(args.auto_delay_ms))
+            .with_document(args.auto_file.clone());
         return Ok(Arc::new(prompter));
     }
     tracing::warn!("no user interface in this build: signing requests will be answered with an error");
@@ -84,7 +87,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
         std::thread::spawn(move || trust.refresh_ca_certificates());
     }
     let core = SigningCore::new(prompter, trust).with_check_time(args.check_time.map(|s| s * 1000));
-    let dispatcher = Arc::new(Dispatcher::new(Arc::new(core)));
+    let tsa = TsaConfig { url: args.tsa_url.clone(), ..TsaConfig::default() };
+    let dispatcher = Arc::new(Dispatcher::new(Arc::new(core), tsa));
     let config = ServerConfig {
         listen: if args.listen.is_empty() { default_listen() } else { args.listen.clone() },
         tls: !args.insecure_ws,

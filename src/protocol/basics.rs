@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::data::{decode_base64, encode_base64};
 use super::reply::{self, BasicsFailure};
 use super::{Dispatcher, MAX_BATCH, MODULE_BASICS, Session, describe, method_name, not_implemented};
+use crate::cms::tsp::{TsaConfig, add_timestamps};
 use crate::cms::{Content, sign_cades_bes};
 use crate::i18n::Locale;
 use crate::keys::certificate::{parse_x509, pem_armor};
@@ -242,7 +243,7 @@ impl SignRequest {
         let unavailable = |what: &str| Failure(BasicsFailure::General, not_implemented(what, locale));
         match self.format {
             Format::Xml => return Err(unavailable("basics.sign format xml")),
-            _ if self.tsa => return Err(unavailable("timestamps (tsaProfile)")),
+            Format::Raw if self.tsa => return Err(unavailable("timestamps on raw signatures (use format cms)")),
             Format::Raw if self.digested => return Err(unavailable("raw signatures of a hash")),
             _ => {}
         }
@@ -257,11 +258,12 @@ impl SignRequest {
             .map(|doc| if self.digested { summarize_digest(doc) } else { summarize(doc) })
             .collect::<Vec<_>>();
         let (format, attach, digested, output_cert) = (self.format, self.encapsulate, self.digested, self.output_cert);
+        let tsa = self.tsa.then(|| d.tsa.clone());
         let outcome = d
             .sign(session.context.clone(), format!("{MODULE_BASICS}.sign"), self.filter, summaries, move |key| {
                 let signatures = documents
                     .iter()
-                    .map(|doc| sign_one(key, format, doc, attach, digested))
+                    .map(|doc| sign_one(key, format, doc, attach, digested, tsa.as_ref()))
                     .collect::<Result<Vec<_>, CoreError>>()?;
                 Ok((signatures, key.certificate().pem()))
             })
@@ -278,13 +280,15 @@ impl SignRequest {
     }
 }
 
-/// One document's result: PEM CMS, or a base64 raw signature.
+/// One document's result: PEM CMS (timestamped when `tsa` is given), or a base64 raw
+/// signature.
 fn sign_one(
     key: &dyn crate::keys::SigningKey,
     format: Format,
     doc: &[u8],
     attach: bool,
     digested: bool,
+    tsa: Option<&TsaConfig>,
 ) -> Result<String, CoreError> {
     match format {
         Format::Raw => Ok(encode_base64(&key.sign(doc)?)),
@@ -295,7 +299,11 @@ fn sign_one(
             } else {
                 Content::Data { bytes: doc, attach }
             };
-            Ok(pem_armor("CMS", &sign_cades_bes(key, content, SystemTime::now())?))
+            let mut cms = sign_cades_bes(key, content, SystemTime::now())?;
+            if let Some(tsa) = tsa {
+                cms = add_timestamps(&cms, tsa)?;
+            }
+            Ok(pem_armor("CMS", &cms))
         }
     }
 }

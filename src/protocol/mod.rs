@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::cms::tsp::TsaConfig;
 use crate::i18n::{Locale, Msg};
 use crate::keys::{KeyInfo, SigningKey};
 use crate::signing::{CoreError, KeyFilter, Operation, SigningCore};
@@ -45,11 +46,13 @@ impl Session {
 /// Routes requests to modules. Cheap to share between connections.
 pub struct Dispatcher {
     core: Arc<SigningCore>,
+    /// The timestamp authority for CAdES-T.
+    tsa: TsaConfig,
 }
 
 impl Dispatcher {
-    pub fn new(core: Arc<SigningCore>) -> Self {
-        Self { core }
+    pub fn new(core: Arc<SigningCore>, tsa: TsaConfig) -> Self {
+        Self { core, tsa }
     }
 
     /// Handle one text frame; `None` means "send no reply" (legacy `setLocale`).

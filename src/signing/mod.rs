@@ -23,8 +23,8 @@ use crate::keys::file::{load_key_bytes, needs_password, read_key_file};
 use crate::keys::{KeyError, KeyFileError, KeyInfo, SigningKey};
 use crate::trust::TrustStore;
 use crate::ui::{
-    Confirmation, DocumentSummary, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
-    RequestContext,
+    Confirmation, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest,
+    PromptUnavailable, Prompter, RequestContext,
 };
 
 /// Password attempts before a wrong password is reported as an error.
@@ -100,6 +100,8 @@ pub struct SigningCore {
     fixed_time: Option<i64>,
     /// Wrong passwords per key file named by pages: (count, first failure).
     guesses: Mutex<HashMap<PathBuf, (u32, std::time::Instant)>>,
+    /// Documents the user picked in our file chooser during this run.
+    chosen_files: Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 /// Wrong passwords allowed per key file named by a page…
@@ -116,7 +118,14 @@ pub enum NamedKeyError {
 
 impl SigningCore {
     pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>) -> Self {
-        Self { prompter, trust, dialog: Mutex::new(()), fixed_time: None, guesses: Mutex::new(HashMap::new()) }
+        Self {
+            prompter,
+            trust,
+            dialog: Mutex::new(()),
+            fixed_time: None,
+            guesses: Mutex::new(HashMap::new()),
+            chosen_files: Mutex::new(Default::default()),
+        }
     }
 
     /// Judge certificate validity and revocation at `epoch_ms` instead of the current
@@ -189,6 +198,28 @@ impl SigningCore {
             return Err(CoreError::Canceled);
         }
         sign(key)
+    }
+
+    /// Let the user pick a document in our file chooser (`showFileChooser`); the file is
+    /// remembered as chosen, so `…FromFile` may read it without asking again which file.
+    pub fn choose_file(
+        &self,
+        context: &RequestContext,
+        extension: &str,
+        directory: &str,
+    ) -> Result<PathBuf, CoreError> {
+        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
+        let request = FileRequest { context, extension, directory };
+        let path = self.prompter.choose_file(&request)?.ok_or(CoreError::Canceled)?;
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
+        Ok(path)
+    }
+
+    /// Did the user pick `path` in our chooser during this run?
+    pub fn was_chosen(&self, path: &Path) -> bool {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).contains(&path)
     }
 
     /// Let the user choose a key and return its info (`getKeyInfo`).

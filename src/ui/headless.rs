@@ -12,7 +12,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::{
-    Confirmation, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter, RequestContext,
+    Confirmation, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
+    RequestContext,
 };
 
 /// What the headless answerer does when asked.
@@ -41,11 +42,18 @@ pub struct HeadlessPrompter {
     password: Zeroizing<String>,
     answer: AutoAnswer,
     delay: Duration,
+    document: Option<PathBuf>,
 }
 
 impl HeadlessPrompter {
     pub fn new(key_file: PathBuf, password: Zeroizing<String>, answer: AutoAnswer) -> Self {
-        Self { key_file, password, answer, delay: Duration::ZERO }
+        Self { key_file, password, answer, delay: Duration::ZERO, document: None }
+    }
+
+    /// The file the file chooser "picks".
+    pub fn with_document(mut self, document: Option<PathBuf>) -> Self {
+        self.document = document;
+        self
     }
 
     /// Take `delay` to answer the key dialog, like a person would: lets tests check
@@ -95,6 +103,18 @@ impl Prompter for HeadlessPrompter {
         );
         Ok(self.answer == AutoAnswer::Confirm)
     }
+
+    fn choose_file(&self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
+        tracing::info!(
+            origin = request.context.origin_label(),
+            extension = request.extension,
+            "headless: file requested"
+        );
+        Ok(match self.answer {
+            AutoAnswer::Confirm => self.document.clone(),
+            AutoAnswer::Cancel => None,
+        })
+    }
 }
 
 /// The prompter of a daemon that cannot ask anybody.
@@ -117,6 +137,9 @@ impl Prompter for NoPrompter {
         Err(Self::unavailable())
     }
     fn confirm(&self, _: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
+        Err(Self::unavailable())
+    }
+    fn choose_file(&self, _: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
         Err(Self::unavailable())
     }
 }

@@ -60,6 +60,16 @@ pub struct PasswordRequest<'a> {
     pub attempt: u32,
 }
 
+/// A request to pick a document file (`showFileChooser`).
+#[derive(Debug)]
+pub struct FileRequest<'a> {
+    pub context: &'a RequestContext,
+    /// The extension filter the page asked for (`ALL` for any).
+    pub extension: &'a str,
+    /// The directory to start in, if the page gave one.
+    pub directory: &'a str,
+}
+
 /// One key of an opened file as the chooser shows it.
 #[derive(Debug, Clone)]
 pub struct KeyCandidate {
@@ -109,4 +119,7 @@ pub trait Prompter: Send + Sync {
 
     /// Ask the user to approve signing. `false` means refused.
     fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable>;
+
+    /// Let the user pick a file; `None` means cancelled.
+    fn choose_file(&self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable>;
 }

@@ -533,3 +533,153 @@ impl Drop for FileServer {
         }
     }
 }
+
+/// A loopback RFC 3161 TSA: `openssl ts -reply` behind a tiny HTTP server, with its own
+/// certificate made by openssl. Stopped on drop.
+pub struct Tsa {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Tsa {
+    pub fn start() -> Self {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_owned();
+        let status = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=qoltanba test TSA"])
+            .args(["-addext", "extendedKeyUsage=critical,timeStamping", "-keyout"])
+            .arg(d.join("tsa.key"))
+            .arg("-out")
+            .arg(d.join("tsa.crt"))
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        std::fs::write(d.join("serial"), "01\n").unwrap();
+        std::fs::write(
+            d.join("tsa.cnf"),
+            format!(
+                "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\ndir = {}\nserial = $dir/serial\nsigner_cert = $dir/tsa.crt\n\
+                 signer_key = $dir/tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.398.3.3.2.6.2\n\
+                 other_policies = 1.2.398.3.3.2.6.4, 1.2.398.3.3.2.6.1\ndigests = sha256, sha1\naccuracy = secs:1\n\
+                 ordering = no\ntsa_name = no\ness_cert_id_chain = no\ness_cert_id_alg = sha256\ncrypto_device = builtin\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                // Read the head, then Content-Length bytes of body.
+                let mut data = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body_start = loop {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break None;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break Some(i + 4);
+                    }
+                };
+                let Some(body_start) = body_start else { continue };
+                let head = String::from_utf8_lossy(&data[..body_start]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                    .unwrap_or(0);
+                while data.len() < body_start + len {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                }
+                std::fs::write(d.join("q.tsq"), &data[body_start..]).unwrap();
+                let reply = Command::new("openssl")
+                    .args(["ts", "-reply", "-config"])
+                    .arg(d.join("tsa.cnf"))
+                    .arg("-queryfile")
+                    .arg(d.join("q.tsq"))
+                    .arg("-out")
+                    .arg(d.join("r.tsr"))
+                    .output()
+                    .unwrap();
+                let body = if reply.status.success() { std::fs::read(d.join("r.tsr")).unwrap() } else { Vec::new() };
+                let head = format!(
+                    "HTTP/1.1 {}\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    if reply.status.success() { "200 OK" } else { "500 Internal Server Error" },
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        Tsa { dir, addr, stop, thread: Some(thread) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn cert(&self) -> PathBuf {
+        self.dir.path().join("tsa.crt")
+    }
+}
+
+impl Drop for Tsa {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The signature value and the timestamp token (DER) of each signer of a CMS.
+pub fn signer_tokens(cms_der: &[u8]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    use der::{Decode, Encode};
+    let ci = cms::content_info::ContentInfo::from_der(cms_der).unwrap();
+    let sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+    sd.signer_infos
+        .0
+        .iter()
+        .map(|si| {
+            let token = si.unsigned_attrs.as_ref().and_then(|attrs| {
+                attrs
+                    .iter()
+                    .find(|a| a.oid.to_string() == "1.2.840.113549.1.9.16.2.14")
+                    .map(|a| a.values.iter().next().unwrap().to_der().unwrap())
+            });
+            (si.signature.as_bytes().to_vec(), token)
+        })
+        .collect()
+}
+
+/// `openssl ts -verify` of a token over the signature value it stamps.
+pub fn openssl_ts_verify(signature: &[u8], token: &[u8], tsa_cert: &Path) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sig"), signature).unwrap();
+    std::fs::write(dir.path().join("token"), token).unwrap();
+    let out = Command::new("openssl")
+        .args(["ts", "-verify", "-token_in", "-in"])
+        .arg(dir.path().join("token"))
+        .arg("-data")
+        .arg(dir.path().join("sig"))
+        .arg("-CAfile")
+        .arg(tsa_cert)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("Verification: OK")
+}

@@ -112,8 +112,13 @@ async fn call(d: &Dispatcher, session: &mut Session, method: &str, args: Vec<Arg
     let result = match method {
         "getActiveTokens" => Ok(keys::get_active_tokens()),
         "getKeyInfo" => keys::get_key_info(d, session, args).await,
-        "createCAdESFromBase64" => cms::create_cades_from_base64(d, session, args).await,
-        "createCAdESFromBase64Hash" => cms::create_cades_from_base64_hash(d, session, args).await,
+        "createCAdESFromBase64" => cms::sign_base64(d, session, args, method, false).await,
+        "createCMSSignatureFromBase64" => cms::sign_base64(d, session, args, method, true).await,
+        "createCAdESFromBase64Hash" => cms::sign_hash(d, session, args).await,
+        "createCAdESFromFile" => cms::sign_file(d, session, args, method, false).await,
+        "createCMSSignatureFromFile" => cms::sign_file(d, session, args, method, true).await,
+        "applyCAdEST" => cms::apply_cades_t(d, args).await,
+        "showFileChooser" => cms::show_file_chooser(d, session, args).await,
         "changeLocale" => {
             if let [Arg::Str(id)] = args.as_slice()
                 && let Some(locale) = crate::i18n::Locale::parse(id)
