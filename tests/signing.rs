@@ -168,11 +168,8 @@ async fn unfinished_methods_reply_with_an_error_not_silence() {
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
     let mut ws = daemon.connect(None).await;
     for (method, args) in [
-        ("createCMSSignatureFromBase64", json!(["PKCS12", "SIGNATURE", "MTEK", false])),
-        ("createCAdESFromFile", json!(["PKCS12", "SIGNATURE", "/etc/hostname", false])),
-        ("applyCAdEST", json!(["PKCS12", "SIGNATURE", "MTEK"])),
         ("signXml", json!(["PKCS12", "SIGNATURE", "<a/>", "", ""])),
-        ("showFileChooser", json!(["ALL", ""])),
+        ("signXmls", json!(["PKCS12", "SIGNATURE", ["<a/>"], "", ""])),
     ] {
         let reply = ws.request(&json!({"module":COMMON,"method":method,"args":args})).await;
         assert_eq!(reply["code"], "500", "{method}: {reply}");
@@ -350,12 +347,4 @@ async fn d20_invalid_base64_is_a_signing_failure_before_any_dialog() {
         reply,
         json!({"code":"500","message":"java.lang.IllegalArgumentException: Illegal base64 character 2d"})
     );
-}
-
-#[tokio::test]
-async fn timestamp_requests_are_refused_not_silently_untimestamped() {
-    let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
-    let mut ws = daemon.connect(None).await;
-    let reply = ws.request(&basics_request(json!("MTEK"), json!({"decode":true,"tsaProfile":{}}), any_signer())).await;
-    assert_eq!(reply["status"], false, "{reply}");
 }
