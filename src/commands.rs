@@ -132,7 +132,7 @@ pub fn verify_cms(args: &VerifyCmsArgs) -> ExitCode {
         println!();
         println!("signer {}: {}", i + 1, if signer.is_valid() { "VALID" } else { "INVALID" });
         println!("  subject:        {}", signer.subject);
-        println!("  algorithm:      {}", signer.algorithm);
+        println!("  algorithm:      {} ({})", algorithm_name(&signer.algorithm), signer.algorithm);
         println!("  signing time:   {}", signer.signing_time.as_deref().unwrap_or("-"));
         println!("  timestamp time: {}", signer.timestamp_time.as_deref().unwrap_or("-"));
         for problem in &signer.problems {
@@ -140,4 +140,16 @@ pub fn verify_cms(args: &VerifyCmsArgs) -> ExitCode {
         }
     }
     if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// A signature algorithm's name for people.
+fn algorithm_name(oid: &str) -> &'static str {
+    match oid {
+        "1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.1" => "RSA with SHA-256",
+        "1.2.840.113549.1.1.5" => "RSA with SHA-1",
+        "1.2.398.3.10.1.1.2.3.2" => "GOST 34.10-2015 512-bit with GOST 34.11-2015",
+        "1.2.398.3.10.1.1.2.3.1" => "GOST 34.10-2015 256-bit with GOST 34.11-2015",
+        "1.2.398.3.10.1.1.1.2" => "GOST 34.310-2004 with GOST 34.311-95",
+        _ => "unknown algorithm",
+    }
 }

@@ -25,7 +25,10 @@ fn run_client(daemon: &Daemon, mode: &str) -> Value {
 
 #[test]
 fn sigex_client_signs_and_openssl_verifies() {
-    let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
+    let tsa = Tsa::start();
+    let key = fixture(RSA_KEY);
+    let daemon =
+        Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--tsa-url", &tsa.url()]);
     let results = run_client(&daemon, "confirm");
     let ca = fixture("nca-test/ca/nca_rsa_test.crt");
     let chain = Some((ca.as_path(), RSA_KEY_VALID_AT));
@@ -37,6 +40,12 @@ fn sigex_client_signs_and_openssl_verifies() {
     let pem = results["basicsSignCMS"].as_str().expect("a single PEM string");
     let verdict = openssl_verify(&cms_pem_to_der(pem), Some(b"11\n"), chain);
     assert!(verdict.ok, "{}", verdict.output);
+
+    // With the timestamp preset: the token stamps the signature, says openssl ts -verify.
+    let stamped = cms_pem_to_der(results["basicsSignCMSWithTSP"].as_str().unwrap());
+    assert!(openssl_verify(&stamped, Some(b"11\n"), chain).ok);
+    let signers = signer_tokens(&stamped);
+    assert!(openssl_ts_verify(&signers[0].0, signers[0].1.as_ref().expect("a timestamp"), &tsa.cert()));
 
     let batch = results["basicsSignCMSBatch"].as_array().expect("an array for a batch");
     for (pem, content) in batch.iter().zip([b"11\n", b"12\n"]) {

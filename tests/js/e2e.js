@@ -26,6 +26,10 @@ async function confirmRun() {
   results.basicsSignCMSBatch = await client.basicsSignCMS(
     NCALayerClient.basicsStorageAll, ['MTEK', 'MTIK'], detached, signer,
   );
+  // The preset with a timestamp (tsaProfile: {}): the test runs a TSA for it.
+  results.basicsSignCMSWithTSP = await client.basicsSignCMS(
+    NCALayerClient.basicsStorageAll, 'MTEK', { ...NCALayerClient.basicsCMSParamsDetached, allowExpired: true }, signer,
+  );
   results.createCAdESFromBase64 = await client.createCAdESFromBase64('PKCS12', 'MTEK');
   results.createCAdESFromBase64Attached = await client.createCAdESFromBase64('PKCS12', 'MTEK', 'SIGNATURE', true);
   const hash = require('crypto').createHash('sha256').update('11\n').digest('base64');
