@@ -35,6 +35,14 @@ pub enum VerifyCommand {
     /// Check every signer of a CMS signature (DER, PEM or base64): exit status 1 if any
     /// signature is invalid.
     Cms(VerifyCmsArgs),
+    /// Check every XML signature in a document: exit status 1 if any is invalid.
+    Xml(VerifyXmlArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VerifyXmlArgs {
+    /// The signed XML file.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use crate::cli::{KeysInfoArgs, VerifyCmsArgs};
+use crate::cli::{KeysInfoArgs, VerifyCmsArgs, VerifyXmlArgs};
 use crate::keys::file::{needs_password, read_key_file};
 use crate::keys::{KeyInfo, load_key_file};
 
@@ -152,4 +152,38 @@ fn algorithm_name(oid: &str) -> &'static str {
         "1.2.398.3.10.1.1.1.2" => "GOST 34.310-2004 with GOST 34.311-95",
         _ => "unknown algorithm",
     }
+}
+
+/// `qoltanba verify xml FILE`: one block per signature; exit 0 if all are valid, 1 if
+/// any is not (or there is none), 2 if the file cannot be read as XML.
+pub fn verify_xml(args: &VerifyXmlArgs) -> ExitCode {
+    let text = match std::fs::read(&args.file).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(_)) => {
+            eprintln!("qoltanba: {}: only UTF-8 XML files are read", args.file.display());
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("qoltanba: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let reports = match crate::xmldsig::verify_xml(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qoltanba: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{} signature(s)", reports.len());
+    for (i, r) in reports.iter().enumerate() {
+        println!();
+        println!("signature {}: {}", i + 1, if r.is_valid() { "VALID" } else { "INVALID" });
+        println!("  subject:   {}", r.subject);
+        println!("  algorithm: {}", r.algorithm);
+        for problem in &r.problems {
+            println!("  problem:   {problem}");
+        }
+    }
+    if !reports.is_empty() && reports.iter().all(|r| r.is_valid()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

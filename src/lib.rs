@@ -24,3 +24,4 @@ pub mod server;
 pub mod signing;
 pub mod trust;
 pub mod ui;
+pub mod xmldsig;

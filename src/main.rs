@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => args,
         Some(Command::Keys(KeysCommand::Info(args))) => return qoltanba::commands::keys_info(&args),
         Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
+        Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
         None => cli.serve,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

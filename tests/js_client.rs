@@ -63,6 +63,16 @@ fn sigex_client_signs_and_openssl_verifies() {
     assert!(openssl_verify(&from_hash, Some(b"11\n"), chain).ok);
 
     assert_eq!(results["keyInfo"]["subjectCn"], "ТЕСТОВ ТЕСТ");
+
+    // XML: signXml resolves with the document, signXmls with an array, basicsSignXML
+    // with an array of one (the client does not unwrap XML results).
+    assert!(xmlsec_verify(results["signXml"].as_str().unwrap(), None));
+    let many = results["signXmls"].as_array().unwrap();
+    assert_eq!(many.len(), 2);
+    assert!(many.iter().all(|x| xmlsec_verify(x.as_str().unwrap(), None)));
+    let basics = results["basicsSignXML"].as_array().expect("an array for XML");
+    assert_eq!(basics.len(), 1);
+    assert!(xmlsec_verify(basics[0].as_str().unwrap(), None));
 }
 
 #[test]

@@ -164,20 +164,6 @@ async fn c8_create_cades_from_hash() {
 }
 
 #[tokio::test]
-async fn unfinished_methods_reply_with_an_error_not_silence() {
-    let daemon = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
-    let mut ws = daemon.connect(None).await;
-    for (method, args) in [
-        ("signXml", json!(["PKCS12", "SIGNATURE", "<a/>", "", ""])),
-        ("signXmls", json!(["PKCS12", "SIGNATURE", ["<a/>"], "", ""])),
-    ] {
-        let reply = ws.request(&json!({"module":COMMON,"method":method,"args":args})).await;
-        assert_eq!(reply["code"], "500", "{method}: {reply}");
-        assert!(!reply["message"].as_str().unwrap().is_empty());
-    }
-}
-
-#[tokio::test]
 async fn wrong_password_and_missing_prompter_give_clear_errors() {
     let daemon = Daemon::headless(RSA_KEY, "not-the-password", "confirm");
     let mut ws = daemon.connect(None).await;

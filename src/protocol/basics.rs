@@ -242,12 +242,19 @@ impl SignRequest {
         let locale = session.context.locale;
         let unavailable = |what: &str| Failure(BasicsFailure::General, not_implemented(what, locale));
         match self.format {
-            Format::Xml => return Err(unavailable("basics.sign format xml")),
+            Format::Xml if self.tsa => return Err(unavailable("timestamps on XML signatures")),
             Format::Raw if self.tsa => return Err(unavailable("timestamps on raw signatures (use format cms)")),
             Format::Raw if self.digested => return Err(unavailable("raw signatures of a hash")),
             _ => {}
         }
         let documents = self.documents()?;
+        if self.format == Format::Xml {
+            for doc in &documents {
+                let text = std::str::from_utf8(doc)
+                    .map_err(|_| Failure(BasicsFailure::Signing, "the XML is not UTF-8".into()))?;
+                crate::xmldsig::check(text, "", "").map_err(|e| Failure(BasicsFailure::Signing, e.to_string()))?;
+            }
+        }
         if !self.allows_files {
             // Only token storages are allowed and none is connected: the dialog would
             // offer nothing, so the user can only cancel.
@@ -292,6 +299,10 @@ fn sign_one(
 ) -> Result<String, CoreError> {
     match format {
         Format::Raw => Ok(encode_base64(&key.sign(doc)?)),
+        Format::Xml => {
+            let text = std::str::from_utf8(doc).map_err(|_| CoreError::Invalid("the XML is not UTF-8".into()))?;
+            Ok(crate::xmldsig::sign_xml(key, text, "", "", crate::xmldsig::Layout::Compact)?)
+        }
         _ => {
             let content = if digested {
                 super::common_utils::check_digest_length(key.algorithm(), doc)?;

@@ -19,6 +19,7 @@ use crate::i18n::Locale;
 use crate::keys::{Certificate, KeyAlgorithm, SigningKey};
 use crate::signing::{CoreError, NamedKeyError, Operation, Purpose, SigningCore, summarize};
 use crate::ui::RequestContext;
+use crate::xmldsig::{self, Layout};
 
 const KEY_METHODS: &[&str] = &[
     "getKeys",
@@ -30,6 +31,8 @@ const KEY_METHODS: &[&str] = &[
     "signPlainData",
     "verifyPlainData",
     "createCMSSignature",
+    "signXml",
+    "signXmlByElementId",
 ];
 
 /// Handle one legacy request; `None` means no reply.
@@ -52,6 +55,8 @@ pub async fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String,
         outcome.unwrap_or_else(|e| reply::legacy_error("COMMON", Some(describe(&e, locale).into())))
     } else if method == "getHash" {
         get_hash(&args)
+    } else if method == "verifyXml" {
+        verify_xml(&args)
     } else {
         reply::legacy_error("COMMON", Some(not_implemented(&format!("legacy API {method}"), locale).into()))
     };
@@ -166,8 +171,21 @@ fn verify_plain_data(key: &dyn SigningKey, args: &[Value]) -> Value {
     reply::legacy_ok(ok.into())
 }
 
-/// `signPlainData [..., data]` (raw signature) and `createCMSSignature [..., data,
-/// attached]` (CAdES-BES), after the user's confirmation.
+/// The XPaths of `signXmlByElementId [..., xml, elementName, idAttrName, parentElement]`.
+fn by_element_id_xpaths(args: &[Value]) -> Result<(String, String), String> {
+    let element = text(args, 5).unwrap_or_default();
+    let id_attr = text(args, 6).unwrap_or("Id");
+    if !["Id", "ID", "id"].contains(&id_attr) {
+        return Err(format!("only Id, ID or id attributes can be referenced, not {id_attr}"));
+    }
+    let as_path =
+        |name: &str| if name.is_empty() || name.starts_with('/') { name.to_owned() } else { format!("//{name}") };
+    Ok((as_path(element), as_path(text(args, 7).unwrap_or_default())))
+}
+
+/// `signPlainData [..., data]` (raw signature), `createCMSSignature [..., data,
+/// attached]` (CAdES-BES), `signXml [..., xml]` and `signXmlByElementId`, after the
+/// user's confirmation. Binary results come back as base64, XML as the document.
 fn sign_for_page(
     core: &SigningCore,
     context: &RequestContext,
@@ -177,17 +195,43 @@ fn sign_for_page(
 ) -> Value {
     let Some(data) = text(args, 4) else { return bad_args(method) };
     let attached = args.get(5).and_then(Value::as_bool).unwrap_or(false);
+    let xpaths = match method {
+        "signXml" => Some((String::new(), String::new())),
+        "signXmlByElementId" => match by_element_id_xpaths(args) {
+            Ok(p) => Some(p),
+            Err(why) => return reply::legacy_error("XML_PARSE_EXCEPTION", Some(why.into())),
+        },
+        _ => None,
+    };
+    if let Some((tbs, parent)) = &xpaths
+        && let Err(e) = xmldsig::check(data, tbs, parent)
+    {
+        return reply::legacy_error("XML_PARSE_EXCEPTION", Some(e.to_string().into()));
+    }
     let name = format!("legacy.{method}");
     let op = Operation { context, name: &name };
-    let data = data.as_bytes();
-    let signed = core.sign_with_key(op, key, &[summarize(data)], |key| match method {
-        "signPlainData" => Ok(key.sign(data)?),
-        _ => Ok(sign_cades_bes(key, Content::Data { bytes: data, attach: attached }, SystemTime::now())?),
+    let bytes = data.as_bytes();
+    let signed = core.sign_with_key(op, key, &[summarize(bytes)], |key| match (&xpaths, method) {
+        (Some((tbs, parent)), _) => Ok(xmldsig::sign_xml(key, data, tbs, parent, Layout::Santuario)?),
+        (None, "signPlainData") => Ok(encode_base64(&key.sign(bytes)?)),
+        _ => Ok(encode_base64(&sign_cades_bes(key, Content::Data { bytes, attach: attached }, SystemTime::now())?)),
     });
     match signed {
-        Ok(bytes) => reply::legacy_ok(encode_base64(&bytes).into()),
+        Ok(result) => reply::legacy_ok(result.into()),
         Err(CoreError::Canceled) => reply::legacy_error("COMMON", Some("action.canceled".into())),
         Err(e) => reply::legacy_error("COMMON", Some(describe(&e, context.locale).into())),
+    }
+}
+
+/// `verifyXml [xml]` (or `[xml, idAttrName, parent]`): true iff every signature verifies.
+fn verify_xml(args: &[Value]) -> Value {
+    let Some(xml) = text(args, 0) else { return bad_args("verifyXml") };
+    match xmldsig::verify_xml(xml) {
+        Ok(reports) if reports.is_empty() => {
+            reply::legacy_error("SIGNATURE_VALIDATION_ERROR", Some("no signature in the document".into()))
+        }
+        Ok(reports) => reply::legacy_ok(reports.iter().all(|r| r.is_valid()).into()),
+        Err(e) => reply::legacy_error("XML_PARSE_EXCEPTION", Some(e.to_string().into())),
     }
 }
 

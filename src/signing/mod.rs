@@ -74,6 +74,15 @@ impl From<KeyError> for CoreError {
     }
 }
 
+impl From<crate::xmldsig::XmlDsigError> for CoreError {
+    fn from(e: crate::xmldsig::XmlDsigError) -> Self {
+        match e {
+            crate::xmldsig::XmlDsigError::Key(k) => Self::Key(k),
+            crate::xmldsig::XmlDsigError::Xml(x) => Self::Invalid(x.to_string()),
+        }
+    }
+}
+
 impl From<crate::cms::CmsError> for CoreError {
     fn from(e: crate::cms::CmsError) -> Self {
         match e {

@@ -683,3 +683,18 @@ pub fn openssl_ts_verify(signature: &[u8], token: &[u8], tsa_cert: &Path) -> boo
         .unwrap();
     String::from_utf8_lossy(&out.stdout).contains("Verification: OK")
 }
+
+/// `xmlsec1 --verify` with the certificate in KeyInfo (no chain); `id_attr` as
+/// `Attr:element` for references by Id.
+pub fn xmlsec_verify(xml: &str, id_attr: Option<&str>) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signed.xml");
+    std::fs::write(&path, xml).unwrap();
+    let mut cmd = Command::new("xmlsec1");
+    cmd.args(["--verify", "--insecure", "--enabled-key-data", "x509"]);
+    if let Some((attr, element)) = id_attr.and_then(|spec| spec.split_once(':')) {
+        cmd.arg(format!("--id-attr:{attr}")).arg(element);
+    }
+    let out = cmd.arg(&path).output().expect("xmlsec1 (apt-get install xmlsec1)");
+    out.status.success()
+}

@@ -35,6 +35,11 @@ async function confirmRun() {
   const hash = require('crypto').createHash('sha256').update('11\n').digest('base64');
   results.createCAdESFromBase64Hash = await client.createCAdESFromBase64Hash('PKCS12', hash);
   results.keyInfo = await client.getKeyInfo('PKCS12');
+  results.signXml = await client.signXml('PKCS12', '<tag>data</tag>');
+  results.signXmls = await client.signXmls('PKCS12', ['<a>1</a>', '<b>2</b>']);
+  results.basicsSignXML = await client.basicsSignXML(
+    NCALayerClient.basicsStorageAll, '<tag>data</tag>', { allowExpired: true }, { extKeyUsageOids: [], chain: [] },
+  );
   return results;
 }
 

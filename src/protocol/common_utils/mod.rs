@@ -9,6 +9,7 @@
 //! plus the request's `uuid` echoed.
 
 mod cms;
+mod xml;
 pub use cms::check_digest_length;
 pub use keys::is_token_storage;
 mod keys;
@@ -31,7 +32,6 @@ enum ArgType {
 enum Arg {
     Str(String),
     Bool(bool),
-    #[allow(dead_code, reason = "read by signXmls, which arrives with XMLDSig")]
     StrArray(Vec<String>),
 }
 
@@ -119,6 +119,7 @@ async fn call(d: &Dispatcher, session: &mut Session, method: &str, args: Vec<Arg
         "createCMSSignatureFromFile" => cms::sign_file(d, session, args, method, true).await,
         "applyCAdEST" => cms::apply_cades_t(d, args).await,
         "showFileChooser" => cms::show_file_chooser(d, session, args).await,
+        "signXml" | "signXmls" => xml::sign_xml(d, session, args, method).await,
         "changeLocale" => {
             if let [Arg::Str(id)] = args.as_slice()
                 && let Some(locale) = crate::i18n::Locale::parse(id)
