@@ -157,10 +157,10 @@ fn algorithm_name(oid: &str) -> &'static str {
 /// `qoltanba verify xml FILE`: one block per signature; exit 0 if all are valid, 1 if
 /// any is not (or there is none), 2 if the file cannot be read as XML.
 pub fn verify_xml(args: &VerifyXmlArgs) -> ExitCode {
-    let text = match std::fs::read(&args.file).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(_)) => {
-            eprintln!("qoltanba: {}: only UTF-8 XML files are read", args.file.display());
+    let text = match std::fs::read(&args.file).map(|b| decode_xml_text(&b)) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            eprintln!("qoltanba: {}: only UTF-8 and UTF-16 XML files are read", args.file.display());
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -186,4 +186,20 @@ pub fn verify_xml(args: &VerifyXmlArgs) -> ExitCode {
         }
     }
     if !reports.is_empty() && reports.iter().all(|r| r.is_valid()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// XML file bytes as text: UTF-8 (with or without BOM) or UTF-16 with a BOM.
+fn decode_xml_text(bytes: &[u8]) -> Option<String> {
+    let utf16 = |le: bool| {
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
+            .collect();
+        String::from_utf16(&units).ok()
+    };
+    match bytes {
+        [0xFF, 0xFE, ..] => utf16(true),
+        [0xFE, 0xFF, ..] => utf16(false),
+        _ => String::from_utf8(bytes.to_vec()).ok(),
+    }
 }
