@@ -300,3 +300,15 @@ fn verify_xml_command_exit_codes() {
     let (code, _) = verify_cli("<a>");
     assert_eq!(code, 2);
 }
+
+#[tokio::test]
+async fn gost2004_xml_signature() {
+    let daemon = Daemon::headless("nca-test/keys/gost2004_ceo.p12", "Qwerty12", "confirm");
+    let mut ws = daemon.connect(None).await;
+    let reply = sign_xml(&mut ws, "<doc><v>2004</v></doc>", "", "").await;
+    let xml = reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    assert!(xml.contains("http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311"));
+    assert!(xml.contains("http://www.w3.org/2001/04/xmldsig-more#gost34311"));
+    assert_eq!(our_verdicts(xml), [true]);
+    assert_eq!(our_verdicts(&xml.replace("<v>2004", "<v>2005")), [false]);
+}
