@@ -117,7 +117,7 @@ fn without_a_current_crl_revocation_is_reported_unknown_not_guessed() {
 #[test]
 fn nca_ca_certificates_are_downloaded_cached_and_used_for_the_chain() {
     let ca_bytes = std::fs::read(fixture("nca-test/ca/nca_gost2015_test.cer")).unwrap();
-    let server = FileServer::start(vec![("/cert/nca_gost_2022.cer", ca_bytes.clone())]);
+    let server = file_server(vec![("/cert/nca_gost_2022.cer", ca_bytes.clone())]);
     let dir = tempfile::tempdir().unwrap();
     let urls = vec![server.url("/cert/nca_gost_2022.cer"), server.url("/cert/missing.cer")];
     let store = TrustStore::new(Some(dir.path().to_owned()), urls.clone(), true);

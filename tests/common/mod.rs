@@ -473,23 +473,25 @@ pub fn engine_verifies(
     text.contains("Verified OK") || text.contains("Signature Verified Successfully")
 }
 
-/// A loopback HTTP server for tests, serving fixed files by path; stopped on drop.
-pub struct FileServer {
+/// A loopback HTTP/1.1 server for tests: each request (method, path, body) goes to
+/// `handler`, which returns the status line and body. Stopped on drop.
+pub struct LoopbackHttp {
     pub addr: SocketAddr,
+    pub hits: Arc<std::sync::atomic::AtomicUsize>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
-    pub hits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl FileServer {
-    pub fn start(files: Vec<(&str, Vec<u8>)>) -> Self {
+type Handler = Box<dyn Fn(&str, &str, &[u8]) -> (&'static str, Vec<u8>) + Send>;
+
+impl LoopbackHttp {
+    pub fn start(handler: Handler) -> Self {
         use std::io::{Read, Write};
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|(p, b)| (p.to_owned(), b)).collect();
         let (stop2, hits2) = (Arc::clone(&stop), Arc::clone(&hits));
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -497,26 +499,44 @@ impl FileServer {
                     break;
                 }
                 let Ok(mut stream) = stream else { continue };
+                // The head, then Content-Length bytes of body.
+                let mut data = Vec::new();
                 let mut buf = [0u8; 4096];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]);
-                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                hits2.fetch_add(1, Ordering::SeqCst);
-                match files.iter().find(|(p, _)| *p == path) {
-                    Some((_, body)) => {
-                        let head =
-                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                        let _ = stream.write_all(head.as_bytes());
-                        let _ = stream.write_all(body);
+                let head_end = loop {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break None;
                     }
-                    None => {
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    data.extend_from_slice(&buf[..n]);
+                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break Some(i + 4);
                     }
+                };
+                let Some(head_end) = head_end else { continue };
+                let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while data.len() < head_end + length {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buf[..n]);
                 }
+                hits2.fetch_add(1, Ordering::SeqCst);
+                let mut words = head.split_whitespace();
+                let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or("/"));
+                let (status, body) = handler(method, path, &data[head_end..]);
+                let reply = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = stream.write_all(reply.as_bytes());
+                let _ = stream.write_all(&body);
             }
         });
-        FileServer { addr, stop, thread: Some(thread), hits }
+        LoopbackHttp { addr, hits, stop, thread: Some(thread) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -524,7 +544,7 @@ impl FileServer {
     }
 }
 
-impl Drop for FileServer {
+impl Drop for LoopbackHttp {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = std::net::TcpStream::connect(self.addr);
@@ -534,18 +554,24 @@ impl Drop for FileServer {
     }
 }
 
-/// A loopback RFC 3161 TSA: `openssl ts -reply` behind a tiny HTTP server, with its own
+/// Serves fixed files by path (GET), 404 otherwise.
+pub fn file_server(files: Vec<(&str, Vec<u8>)>) -> LoopbackHttp {
+    let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|(p, b)| (p.to_owned(), b)).collect();
+    LoopbackHttp::start(Box::new(move |_, path, _| match files.iter().find(|(p, _)| p == path) {
+        Some((_, body)) => ("200 OK", body.clone()),
+        None => ("404 Not Found", Vec::new()),
+    }))
+}
+
+/// A loopback RFC 3161 TSA: `openssl ts -reply` behind [`LoopbackHttp`], with its own
 /// certificate made by openssl. Stopped on drop.
 pub struct Tsa {
     pub dir: tempfile::TempDir,
-    pub addr: SocketAddr,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    http: LoopbackHttp,
 }
 
 impl Tsa {
     pub fn start() -> Self {
-        use std::io::{Read, Write};
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_owned();
         let status = Command::new("openssl")
@@ -569,81 +595,32 @@ impl Tsa {
             ),
         )
         .unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stop2 = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut stream) = stream else { continue };
-                // Read the head, then Content-Length bytes of body.
-                let mut data = Vec::new();
-                let mut buf = [0u8; 4096];
-                let body_start = loop {
-                    let n = stream.read(&mut buf).unwrap_or(0);
-                    if n == 0 {
-                        break None;
-                    }
-                    data.extend_from_slice(&buf[..n]);
-                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break Some(i + 4);
-                    }
-                };
-                let Some(body_start) = body_start else { continue };
-                let head = String::from_utf8_lossy(&data[..body_start]).to_lowercase();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                    .unwrap_or(0);
-                while data.len() < body_start + len {
-                    let n = stream.read(&mut buf).unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    data.extend_from_slice(&buf[..n]);
-                }
-                std::fs::write(d.join("q.tsq"), &data[body_start..]).unwrap();
-                let reply = Command::new("openssl")
-                    .args(["ts", "-reply", "-config"])
-                    .arg(d.join("tsa.cnf"))
-                    .arg("-queryfile")
-                    .arg(d.join("q.tsq"))
-                    .arg("-out")
-                    .arg(d.join("r.tsr"))
-                    .output()
-                    .unwrap();
-                let body = if reply.status.success() { std::fs::read(d.join("r.tsr")).unwrap() } else { Vec::new() };
-                let head = format!(
-                    "HTTP/1.1 {}\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    if reply.status.success() { "200 OK" } else { "500 Internal Server Error" },
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
+        let http = LoopbackHttp::start(Box::new(move |_, _, query| {
+            std::fs::write(d.join("q.tsq"), query).unwrap();
+            let reply = Command::new("openssl")
+                .args(["ts", "-reply", "-config"])
+                .arg(d.join("tsa.cnf"))
+                .arg("-queryfile")
+                .arg(d.join("q.tsq"))
+                .arg("-out")
+                .arg(d.join("r.tsr"))
+                .output()
+                .unwrap();
+            if reply.status.success() {
+                ("200 OK", std::fs::read(d.join("r.tsr")).unwrap())
+            } else {
+                ("500 Internal Server Error", Vec::new())
             }
-        });
-        Tsa { dir, addr, stop, thread: Some(thread) }
+        }));
+        Tsa { dir, http }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        self.http.url("/")
     }
 
     pub fn cert(&self) -> PathBuf {
         self.dir.path().join("tsa.crt")
-    }
-}
-
-impl Drop for Tsa {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _ = std::net::TcpStream::connect(self.addr);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -17,22 +17,16 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::keys::check_storage;
-use super::{Arg, Failure, bool_arg, str_arg};
+use super::{Arg, Failure, bool_arg, key_filter, str_arg};
 use crate::cms::{Content, cosign, sign_cades_bes, tsp};
 use crate::keys::SigningKey;
 use crate::protocol::data::{decode_base64, encode_base64};
 use crate::protocol::{Dispatcher, MODULE_COMMON_UTILS, Session};
-use crate::signing::{CoreError, KeyFilter, Purpose, summarize, summarize_digest};
+use crate::signing::{CoreError, summarize, summarize_digest};
 use crate::ui::DocumentSummary;
 
 /// Largest file `…FromFile` embeds in an attached CMS (the reply must fit a message).
 const MAX_ATTACHED_FILE: u64 = 128 * 1024 * 1024;
-
-/// The key filter of a commonUtils `keyType`.
-fn filter_for(key_type: &str) -> KeyFilter {
-    KeyFilter { purpose: Purpose::from_key_type(key_type), ..KeyFilter::default() }
-}
 
 /// Is `data` a CMS SignedData? (Then NCALayer co-signs it instead of signing the bytes.)
 fn is_signed_data(data: &[u8]) -> bool {
@@ -65,8 +59,7 @@ pub async fn sign_base64(
     method: &str,
     timestamp: bool,
 ) -> Result<Value, Failure> {
-    check_storage(str_arg(&args, 0))?;
-    let filter = filter_for(str_arg(&args, 1));
+    let filter = key_filter(&args)?;
     let data = decode_base64(str_arg(&args, 2)).map_err(Failure::Message)?;
     let attach = bool_arg(&args, 3);
     let cosigning = is_signed_data(&data);
@@ -88,8 +81,7 @@ pub async fn sign_base64(
 /// `createCAdESFromBase64Hash(storageName, keyType, base64Digest)`: a detached CMS whose
 /// messageDigest is the given digest, which must fit the chosen key's hash.
 pub async fn sign_hash(d: &Dispatcher, session: &Session, args: Vec<Arg>) -> Result<Value, Failure> {
-    check_storage(str_arg(&args, 0))?;
-    let filter = filter_for(str_arg(&args, 1));
+    let filter = key_filter(&args)?;
     let digest = decode_base64(str_arg(&args, 2)).map_err(Failure::Message)?;
     if digest.is_empty() {
         return Err(Failure::Message("java.lang.IllegalArgumentException: empty hash".into()));
@@ -114,8 +106,7 @@ pub async fn sign_file(
     method: &str,
     timestamp: bool,
 ) -> Result<Value, Failure> {
-    check_storage(str_arg(&args, 0))?;
-    let filter = filter_for(str_arg(&args, 1));
+    let filter = key_filter(&args)?;
     let path = PathBuf::from(str_arg(&args, 2));
     let attach = bool_arg(&args, 3);
     if !path.is_absolute() {

@@ -151,6 +151,17 @@ impl From<CoreError> for Failure {
     }
 }
 
+/// The `(storageName, keyType, …)` prefix of the signing methods: the storage checked
+/// before any dialog, the key type as a purpose filter (anything but AUTHENTICATION /
+/// SIGNATURE means all keys).
+fn key_filter(args: &[Arg]) -> Result<crate::signing::KeyFilter, Failure> {
+    keys::check_storage(str_arg(args, 0))?;
+    Ok(crate::signing::KeyFilter {
+        purpose: crate::signing::Purpose::from_key_type(str_arg(args, 1)),
+        ..Default::default()
+    })
+}
+
 /// Positional string argument `i` (types were checked against [`METHODS`]).
 fn str_arg(args: &[Arg], i: usize) -> &str {
     match args.get(i) {

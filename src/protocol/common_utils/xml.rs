@@ -4,16 +4,14 @@
 
 use serde_json::Value;
 
-use super::keys::check_storage;
-use super::{Arg, Failure, str_arg};
+use super::{Arg, Failure, key_filter, str_arg};
 use crate::protocol::{Dispatcher, MODULE_COMMON_UTILS, Session};
-use crate::signing::{KeyFilter, Purpose, summarize};
+use crate::signing::summarize;
 use crate::xmldsig::{self, Layout};
 
 /// `signXml(storage, keyType, xml, tbsXPath, parentXPath)` and `signXmls(…, [xml…], …)`.
 pub async fn sign_xml(d: &Dispatcher, session: &Session, args: Vec<Arg>, method: &str) -> Result<Value, Failure> {
-    check_storage(str_arg(&args, 0))?;
-    let filter = KeyFilter { purpose: Purpose::from_key_type(str_arg(&args, 1)), ..KeyFilter::default() };
+    let filter = key_filter(&args)?;
     let (documents, many) = match args.get(2) {
         Some(Arg::StrArray(items)) => (items.clone(), true),
         _ => (vec![str_arg(&args, 2).to_owned()], false),
