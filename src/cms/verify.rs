@@ -166,6 +166,9 @@ fn attribute_value<'a>(si: &'a SignerInfo, oid: &ObjectIdentifier) -> Option<&'a
 /// `YYMMDDHHMMSSZ` (UTCTime) or `YYYYMMDDHHMMSSZ` as `YYYY-MM-DD HH:MM:SS UTC`.
 fn display_time(value: &der::Any) -> Option<String> {
     let text = std::str::from_utf8(value.value()).ok()?.trim_end_matches('Z');
+    if !text.is_ascii() {
+        return None;
+    }
     let full = match value.tag() {
         Tag::UtcTime if text.len() >= 12 => {
             let yy: u32 = text[..2].parse().ok()?;
