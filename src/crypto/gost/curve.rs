@@ -6,7 +6,9 @@
 //! Renes–Costello–Batina 2015 (Algorithm 1, any `a`), which have no exceptional cases
 //! inside the prime-order subgroup, so a scalar multiplication is the same sequence of
 //! operations whatever the scalar: a Montgomery ladder over all bits with constant-time
-//! conditional swaps.
+//! conditional swaps. Multiples of the generator use a table of j·16^i·G built once
+//! per curve: one addition per 4-bit window, the entry picked by a constant-time scan
+//! of all sixteen.
 
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
 use crypto_bigint::{Choice, CtAssign, NonZero, Odd, Uint};
@@ -52,6 +54,8 @@ pub struct Curve<const L: usize> {
     b: Fe<L>,
     b3: Fe<L>,
     g: Point<L>,
+    /// `g_table[i][j] = j · 16^i · G`, built on first use.
+    g_table: std::sync::OnceLock<Vec<[Point<L>; 16]>>,
 }
 
 /// An affine point as integers.
@@ -72,7 +76,7 @@ impl<const L: usize> Curve<L> {
         let b3 = b + b + b;
         let g = Point { x: fe(params.gx), y: fe(params.gy), z: Fe::one(&field) };
         let q = NonZero::new(Uint::<L>::from_be_hex(params.q)).expect("non-zero order");
-        Self { field, scalar, q, a, b, b3, g }
+        Self { field, scalar, q, a, b, b3, g, g_table: std::sync::OnceLock::new() }
     }
 
     /// The subgroup order.
@@ -117,6 +121,61 @@ impl<const L: usize> Curve<L> {
         r0
     }
 
+    fn generator_table(&self) -> &[[Point<L>; 16]] {
+        self.g_table.get_or_init(|| {
+            let windows = (Uint::<L>::BITS as usize).div_ceil(4);
+            let mut table = Vec::with_capacity(windows);
+            let mut base = self.g; // 16^i · G
+            for _ in 0..windows {
+                let mut row = [self.identity(); 16];
+                for j in 1..16 {
+                    row[j] = self.add(&row[j - 1], &base);
+                }
+                base = self.add(&row[15], &base);
+                table.push(row);
+            }
+            table
+        })
+    }
+
+    /// `k · G` from the table: the same additions and scans whatever `k` is.
+    fn mul_generator(&self, k: &Uint<L>) -> Point<L> {
+        let table = self.generator_table();
+        let mut acc = self.identity();
+        for (i, row) in table.iter().enumerate() {
+            // The window's four bits, read without branches (and without copying k).
+            let nibble = (0..4u32).fold(0u8, |n, b| n | (k.bit(4 * i as u32 + b).to_u8() << b));
+            let mut entry = row[0];
+            for (j, candidate) in row.iter().enumerate().skip(1) {
+                let hit = Choice::from_u8_eq(j as u8, nibble);
+                entry.x.ct_assign(&candidate.x, hit);
+                entry.y.ct_assign(&candidate.y, hit);
+                entry.z.ct_assign(&candidate.z, hit);
+            }
+            acc = self.add(&acc, &entry);
+        }
+        acc
+    }
+
+    /// `k · p` for public `k` and `p` (verification): a 4-bit fixed window, variable time.
+    fn mul_public(&self, k: &Uint<L>, p: &Point<L>) -> Point<L> {
+        let mut multiples = [self.identity(); 16];
+        for j in 1..16 {
+            multiples[j] = self.add(&multiples[j - 1], p);
+        }
+        let mut acc = self.identity();
+        for i in (0..(Uint::<L>::BITS as usize).div_ceil(4)).rev() {
+            for _ in 0..4 {
+                acc = self.add(&acc, &acc);
+            }
+            let nibble = (0..4u32).fold(0usize, |n, b| n | ((k.bit_vartime(4 * i as u32 + b) as usize) << b));
+            if nibble != 0 {
+                acc = self.add(&acc, &multiples[nibble]);
+            }
+        }
+        acc
+    }
+
     /// Affine coordinates; `None` for the identity.
     fn to_affine(&self, p: &Point<L>) -> Option<Affine<L>> {
         let z_inv = p.z.invert().into_option()?;
@@ -138,7 +197,7 @@ impl<const L: usize> Curve<L> {
 
     /// `d · G` as an affine point.
     pub fn public_key(&self, d: &Uint<L>) -> Option<Affine<L>> {
-        self.to_affine(&self.mul(d, &self.g))
+        self.to_affine(&self.mul_generator(d))
     }
 
     /// Is `point` on the curve and in the subgroup of order q?
@@ -158,7 +217,7 @@ impl<const L: usize> Curve<L> {
     /// a nonce `k` in [1, q): r = x(kG) mod q, s = (r·d + k·e) mod q. `None` if r or s
     /// comes out zero (the caller draws another k).
     pub fn sign(&self, d: &Uint<L>, e: &Uint<L>, k: &Uint<L>) -> Option<(Uint<L>, Uint<L>)> {
-        let c = self.to_affine(&self.mul(k, &self.g))?;
+        let c = self.to_affine(&self.mul_generator(k))?;
         let r = self.reduce(&c.x);
         if bool::from(r.is_nonzero().not()) {
             return None;
@@ -183,7 +242,7 @@ impl<const L: usize> Curve<L> {
         let Some(v) = sc(e).invert().into_option() else { return false };
         let z1 = (sc(s) * v).retrieve();
         let z2 = (-(sc(r) * v)).retrieve();
-        let c = self.add(&self.mul(&z1, &self.g), &self.mul(&z2, &qp));
+        let c = self.add(&self.mul_generator(&z1), &self.mul_public(&z2, &qp));
         match self.to_affine(&c) {
             Some(c) => self.reduce(&c.x) == *r,
             None => false,
