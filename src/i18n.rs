@@ -41,6 +41,12 @@ pub enum Msg {
     WrongPassword,
     /// The key file could not be opened.
     KeyFileUnreadable,
+    /// The timestamp authority did not give a timestamp.
+    TimestampFailed,
+    /// The document does not suit the request or the key.
+    DocumentRejected,
+    /// An internal failure while building the signature.
+    SigningFailed,
 }
 
 impl Msg {
@@ -85,6 +91,21 @@ impl Msg {
             (Msg::KeyFileUnreadable, En) => {
                 "The key file cannot be opened. Check that it is a .p12 file issued by NCA RK."
             }
+            (Msg::TimestampFailed, Kk) => {
+                "Уақыт белгісін алу мүмкін болмады, қол қойылмады. Интернетке қосылуды тексеріп, қайталаңыз."
+            }
+            (Msg::TimestampFailed, Ru) => {
+                "Не удалось получить метку времени, документ не подписан. Проверьте подключение к интернету и повторите."
+            }
+            (Msg::TimestampFailed, En) => {
+                "No timestamp could be obtained, so nothing was signed. Check the internet connection and try again."
+            }
+            (Msg::DocumentRejected, Kk) => "Құжатқа бұл кілтпен қол қою мүмкін емес.",
+            (Msg::DocumentRejected, Ru) => "Этот документ нельзя подписать этим ключом.",
+            (Msg::DocumentRejected, En) => "This document cannot be signed with this key.",
+            (Msg::SigningFailed, Kk) => "Қол қою сәтсіз аяқталды. Қайталап көріңіз; қате қайталанса, хабарлаңыз.",
+            (Msg::SigningFailed, Ru) => "Подписание не удалось. Повторите; если ошибка повторится, сообщите о ней.",
+            (Msg::SigningFailed, En) => "Signing failed. Try again; if it happens again, please report it.",
         }
     }
 }

@@ -139,7 +139,9 @@ fn describe(error: &CoreError, locale: Locale) -> String {
         CoreError::KeyFile(KeyFileError::Unsupported(_)) => Msg::UnsupportedKey.text(locale).into(),
         CoreError::Key(crate::keys::KeyError::UnsupportedAlgorithm(_)) => Msg::UnsupportedKey.text(locale).into(),
         CoreError::KeyFile(e) => format!("{} ({e})", Msg::KeyFileUnreadable.text(locale)),
-        other => other.to_string(),
+        CoreError::Timestamp(why) => format!("{} ({why})", Msg::TimestampFailed.text(locale)),
+        CoreError::Invalid(why) => format!("{} ({why})", Msg::DocumentRejected.text(locale)),
+        other => format!("{} ({other})", Msg::SigningFailed.text(locale)),
     }
 }
 

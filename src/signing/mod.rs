@@ -45,6 +45,8 @@ pub enum CoreError {
     Invalid(String),
     /// Building the signature failed.
     Format(String),
+    /// The timestamp authority could not give a timestamp.
+    Timestamp(String),
 }
 
 impl std::fmt::Display for CoreError {
@@ -56,6 +58,7 @@ impl std::fmt::Display for CoreError {
             Self::Key(e) => e.fmt(f),
             Self::Invalid(why) => f.write_str(why),
             Self::Format(why) => f.write_str(why),
+            Self::Timestamp(why) => write!(f, "timestamp: {why}"),
         }
     }
 }
@@ -87,6 +90,7 @@ impl From<crate::cms::CmsError> for CoreError {
     fn from(e: crate::cms::CmsError) -> Self {
         match e {
             crate::cms::CmsError::Key(k) => Self::Key(k),
+            crate::cms::CmsError::Timestamp(why) => Self::Timestamp(why),
             other => Self::Format(other.to_string()),
         }
     }
