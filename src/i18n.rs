@@ -33,7 +33,7 @@ impl Locale {
 pub enum Msg {
     /// No dialog can be shown: the daemon runs without a way to ask the user.
     NoPrompter,
-    /// The chosen key's algorithm cannot sign in this version.
+    /// The chosen key's algorithm is not one NCA RK uses.
     UnsupportedKey,
     /// A feature of the request is not available in this version.
     NotImplemented,
@@ -55,22 +55,22 @@ impl Msg {
         use Locale::*;
         match (self, locale) {
             (Msg::NoPrompter, Kk) => {
-                "qoltanba пайдаланушыдан сұрай алмайды: терезелері жоқ режимде іске қосылған. qoltanba-ны жұмыс үстелі сеансында қайта іске қосыңыз."
+                "qoltanba кілтті таңдауды сұрай алмайды: бұл нұсқада терезелер әлі жоқ. Байқап көру үшін --demo режимін пайдаланыңыз."
             }
             (Msg::NoPrompter, Ru) => {
-                "qoltanba не может спросить пользователя: он запущен без окон. Перезапустите qoltanba в сеансе рабочего стола."
+                "qoltanba не может попросить выбрать ключ: в этой версии ещё нет окон. Для пробы запустите qoltanba с --demo."
             }
             (Msg::NoPrompter, En) => {
-                "qoltanba cannot ask the user: it runs without a way to show dialogs. Restart qoltanba in a desktop session."
+                "qoltanba cannot ask you to choose a key: this version has no windows yet. Run it with --demo to try it."
             }
             (Msg::UnsupportedKey, Kk) => {
-                "Бұл кілттің алгоритмімен қол қою бұл нұсқада әлі жоқ. RSA кілтін таңдаңыз немесе qoltanba-ны жаңартыңыз."
+                "Бұл кілттің алгоритмі белгісіз. ҰКО берген кілтті (RSA немесе ГОСТ) таңдаңыз немесе qoltanba-ны жаңартыңыз."
             }
             (Msg::UnsupportedKey, Ru) => {
-                "Подпись ключом этого алгоритма пока не поддерживается этой версией. Выберите ключ RSA или обновите qoltanba."
+                "Алгоритм этого ключа неизвестен. Выберите ключ, выданный НУЦ РК (RSA или ГОСТ), или обновите qoltanba."
             }
             (Msg::UnsupportedKey, En) => {
-                "Signing with this key's algorithm is not supported by this version yet. Choose an RSA key or update qoltanba."
+                "This key's algorithm is unknown. Choose a key issued by NCA RK (RSA or GOST) or update qoltanba."
             }
             (Msg::NotImplemented, Kk) => "Бұл мүмкіндік qoltanba-ның осы нұсқасында әлі жоқ. qoltanba-ны жаңартыңыз.",
             (Msg::NotImplemented, Ru) => {

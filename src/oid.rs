@@ -31,7 +31,7 @@ pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
 pub const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
 
-// Kazakh GOST (key algorithms; signing with them arrives with the GOST module)
+// Kazakh GOST key algorithms (signature and digest OIDs: `keys::KeyAlgorithm`)
 pub const GOST_2004_KEY: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.1.1");
 pub const GOST_2015_256_KEY: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.2.1");
 pub const GOST_2015_512_KEY: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.2.2");

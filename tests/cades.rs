@@ -84,7 +84,8 @@ async fn an_unreachable_tsa_is_an_error_never_an_unstamped_signature() {
     assert!(message.starts_with("Не удалось получить метку времени"), "in the user's language: {message}");
     assert!(message.contains("cannot be reached"), "with the technical reason: {message}");
     common_call(&mut ws, "changeLocale", json!(["kk"])).await;
-    let reply = common_call(&mut ws, "createCMSSignatureFromBase64", json!(["PKCS12", "SIGNATURE", "MTEK", false])).await;
+    let reply =
+        common_call(&mut ws, "createCMSSignatureFromBase64", json!(["PKCS12", "SIGNATURE", "MTEK", false])).await;
     assert!(reply["message"].as_str().unwrap().starts_with("Уақыт белгісін алу мүмкін болмады"), "{reply}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     let reply = ws

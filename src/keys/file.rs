@@ -22,7 +22,7 @@ pub enum KeyFileError {
     NoKey,
     /// The file is not a key file we understand.
     Malformed(String),
-    /// The key is of an algorithm this build cannot sign with yet.
+    /// The key is of an algorithm we do not know.
     Unsupported(String),
 }
 
