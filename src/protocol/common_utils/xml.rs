@@ -12,11 +12,13 @@ use crate::xmldsig::{self, Layout};
 /// `signXml(storage, keyType, xml, tbsXPath, parentXPath)` and `signXmls(…, [xml…], …)`.
 pub async fn sign_xml(d: &Dispatcher, session: &Session, args: Vec<Arg>, method: &str) -> Result<Value, Failure> {
     let filter = key_filter(&args)?;
-    let (documents, many) = match args.get(2) {
-        Some(Arg::StrArray(items)) => (items.clone(), true),
-        _ => (vec![str_arg(&args, 2).to_owned()], false),
-    };
     let (tbs, parent) = (str_arg(&args, 3).to_owned(), str_arg(&args, 4).to_owned());
+    // Taken, not copied: documents can be large.
+    let (documents, many) = match args.into_iter().nth(2) {
+        Some(Arg::StrArray(items)) => (items, true),
+        Some(Arg::Str(xml)) => (vec![xml], false),
+        _ => (vec![String::new()], false),
+    };
     for xml in &documents {
         xmldsig::check(xml, &tbs, &parent).map_err(|e| Failure::Message(e.to_string()))?;
     }
