@@ -62,6 +62,7 @@ pub async fn sign_base64(
     let filter = key_filter(&args)?;
     let data = decode_base64(str_arg(&args, 2)).map_err(Failure::Message)?;
     let attach = bool_arg(&args, 3);
+    drop(args); // the base64 text is not needed any more: large documents, fewer copies
     let cosigning = is_signed_data(&data);
     let documents = vec![summarize(&data)];
     let tsa = tsa_for(d, timestamp);
