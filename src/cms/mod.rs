@@ -54,7 +54,7 @@ impl From<KeyError> for CmsError {
 }
 
 /// An algorithm identifier with explicit NULL parameters, as Kalkan writes them.
-pub(crate) fn with_null(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
+pub fn with_null(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned { oid, parameters: Some(Any::from(Null)) }
 }
 

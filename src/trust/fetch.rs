@@ -19,6 +19,17 @@ pub fn download(url: &str) -> Result<Vec<u8>, String> {
     response.body_mut().with_config().limit(MAX_DOWNLOAD).read_to_vec().map_err(|e| format!("{url}: {e}"))
 }
 
+/// POST `body` to `url` (OCSP), returning the response body.
+pub fn post(url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+    if !url.starts_with("http://") {
+        return Err(format!("{url}: only http:// addresses are used"));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(TIMEOUT)).build().into();
+    let mut response =
+        agent.post(url).header("Content-Type", content_type).send(body).map_err(|e| format!("{url}: {e}"))?;
+    response.body_mut().with_config().limit(MAX_DOWNLOAD).read_to_vec().map_err(|e| format!("{url}: {e}"))
+}
+
 /// The cache file for `url` in `dir`: the last path segment, made safe.
 pub fn cache_path(dir: &Path, url: &str) -> PathBuf {
     let name: String = url

@@ -12,6 +12,7 @@
 
 pub mod crl;
 pub mod fetch;
+pub mod ocsp;
 
 use std::path::PathBuf;
 use std::sync::RwLock;
@@ -226,6 +227,8 @@ impl TrustStore {
         }
     }
 
+    /// CRL first (from the distribution points or the cache), then OCSP (cached answer,
+    /// or the responder named in the certificate when online).
     fn revocation(
         &self,
         cert: &Certificate,
@@ -233,6 +236,47 @@ impl TrustStore {
         now_ms: i64,
     ) -> Result<Status, String> {
         let issuer = issuer.ok_or("the issuer's certificate is not available")?;
+        match self.revocation_by_crl(cert, issuer, now_ms) {
+            Ok(status) => Ok(status),
+            Err(crl_problem) => self.revocation_by_ocsp(cert, issuer, now_ms).map_err(|_| crl_problem),
+        }
+    }
+
+    fn revocation_by_ocsp(
+        &self,
+        cert: &Certificate,
+        issuer: &x509_cert::Certificate,
+        now_ms: i64,
+    ) -> Result<Status, String> {
+        let dir = self.cache_dir.as_ref().map(|d| d.join("ocsp")).ok_or("no OCSP cache")?;
+        let path = dir.join(format!("{}.der", cert.serial_hex()));
+        let cached = std::fs::read(&path).ok().map(|r| ocsp::status(&r, cert, issuer, now_ms));
+        let answer = match cached {
+            Some(Ok(status)) => status,
+            _ if self.online => {
+                let url = ocsp_url(cert).ok_or("the certificate names no OCSP responder")?;
+                let response = fetch::post(&url, "application/ocsp-request", &ocsp::request(cert, issuer)?)?;
+                let status = ocsp::status(&response, cert, issuer, now_ms)?;
+                let _ = std::fs::create_dir_all(&dir);
+                let _ = crate::platform::write_public_file(&path, &response);
+                status
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err("no OCSP answer is cached (offline)".into()),
+        };
+        match answer {
+            ocsp::OcspStatus::Good => Ok(Status::Good),
+            ocsp::OcspStatus::Revoked(at) => Ok(Status::Revoked(at)),
+            ocsp::OcspStatus::Unknown => Err("the OCSP responder does not know the certificate".into()),
+        }
+    }
+
+    fn revocation_by_crl(
+        &self,
+        cert: &Certificate,
+        issuer: &x509_cert::Certificate,
+        now_ms: i64,
+    ) -> Result<Status, String> {
         let dir = self.crl_dir().ok_or("no CRL cache")?;
         let urls = crl_urls(cert);
         if urls.is_empty() {
@@ -289,6 +333,20 @@ fn signed_by(cert: &Certificate, ca: &x509_cert::Certificate) -> bool {
 /// NCA RK's production CAs are named "ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (…)"; test CAs carry TEST.
 fn looks_like_nca(issuer_cn: &str) -> bool {
     issuer_cn.starts_with("ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ") && !issuer_cn.to_uppercase().contains("TEST")
+}
+
+/// The certificate's OCSP responder (Authority Information Access), if http.
+fn ocsp_url(cert: &Certificate) -> Option<String> {
+    use x509_cert::ext::pkix::AuthorityInfoAccessSyntax;
+    let Ok(Some((_, aia))) = cert.parsed().tbs_certificate().get_extension::<AuthorityInfoAccessSyntax>() else {
+        return None;
+    };
+    aia.0.iter().find_map(|d| match &d.access_location {
+        GeneralName::UniformResourceIdentifier(uri) if d.access_method.to_string() == "1.3.6.1.5.5.7.48.1" => {
+            Some(uri.to_string()).filter(|u| u.starts_with("http://"))
+        }
+        _ => None,
+    })
 }
 
 /// The http URLs of the certificate's CRL distribution points.
