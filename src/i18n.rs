@@ -55,13 +55,13 @@ impl Msg {
         use Locale::*;
         match (self, locale) {
             (Msg::NoPrompter, Kk) => {
-                "qoltanba кілтті таңдауды сұрай алмайды: бұл нұсқада терезелер әлі жоқ. Байқап көру үшін --demo режимін пайдаланыңыз."
+                "qoltanba кілтті таңдауды сұрай алмайды: ол терминалсыз іске қосылған, ал бұл нұсқада терезелер әлі жоқ. qoltanba-ны терминалда іске қосыңыз немесе --demo режимін байқап көріңіз."
             }
             (Msg::NoPrompter, Ru) => {
-                "qoltanba не может попросить выбрать ключ: в этой версии ещё нет окон. Для пробы запустите qoltanba с --demo."
+                "qoltanba не может попросить выбрать ключ: он запущен без терминала, а окон в этой версии ещё нет. Запустите qoltanba в терминале или попробуйте режим --demo."
             }
             (Msg::NoPrompter, En) => {
-                "qoltanba cannot ask you to choose a key: this version has no windows yet. Run it with --demo to try it."
+                "qoltanba cannot ask you to choose a key: it runs without a terminal and this version has no windows yet. Run it in a terminal, or try --demo."
             }
             (Msg::UnsupportedKey, Kk) => {
                 "Бұл кілттің алгоритмі белгісіз. ҰКО берген кілтті (RSA немесе ГОСТ) таңдаңыз немесе qoltanba-ны жаңартыңыз."

@@ -15,7 +15,7 @@ use qoltanba::protocol::Dispatcher;
 use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
 use qoltanba::trust::TrustStore;
-use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter};
+use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter, TerminalPrompter, Tty};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -63,7 +63,11 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<Arc<dyn Prom
             .with_document(args.auto_file.clone());
         return Ok(Arc::new(prompter));
     }
-    tracing::warn!("no user interface in this build: signing requests will be answered with an error");
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        println!("Signing requests will be confirmed here, in this terminal: keep it open.");
+        return Ok(Arc::new(TerminalPrompter::new(Tty)));
+    }
+    tracing::warn!("no terminal and no desktop dialogs in this build: signing requests will be answered with an error");
     Ok(Arc::new(NoPrompter))
 }
 

@@ -9,12 +9,14 @@
 //! on a blocking thread and never holds two dialogs at once.
 
 mod headless;
+mod terminal;
 
 use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
 pub use headless::{AutoAnswer, HeadlessPrompter, NoPrompter};
+pub use terminal::{Console, TerminalPrompter, Tty};
 
 use crate::i18n::Locale;
 

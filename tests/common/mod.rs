@@ -69,6 +69,8 @@ impl Daemon {
             .env_remove("QOLTANBA_AUTO_DELAY_MS")
             .env_remove("QOLTANBA_DATA_DIR")
             .env("QOLTANBA_LOG", "warn")
+            // Never the developer's terminal: that would turn on the terminal dialogs.
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = cmd.spawn().expect("start qoltanba");
