@@ -253,3 +253,26 @@ async fn replies_follow_request_order() {
     assert_eq!(got[2]["errorCode"], "MODULE_NOT_FOUND");
     assert_eq!(got[3]["uuid"], "3");
 }
+
+#[tokio::test]
+async fn no_dialog_is_shown_for_a_page_that_left() {
+    let key = fixture(RSA_KEY);
+    let daemon =
+        Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-delay-ms", "1500"]);
+    let sign = json!({"module":COMMON,"method":"createCAdESFromBase64","args":["PKCS12","SIGNATURE","MTEK",false]});
+    // B holds the dialog for 1.5 s; A queues behind it and leaves.
+    let mut b = daemon.connect(Some("https://b.kz")).await;
+    b.send_text(&sign.to_string()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut a = daemon.connect(Some("https://a.kz")).await;
+    a.send_text(&sign.to_string()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(a);
+    assert!(b.recv_text().await.unwrap().contains("\"200\""));
+    // C is next: A's dialog (another 1.5 s) is not shown.
+    let mut c = daemon.connect(Some("https://c.kz")).await;
+    let started = std::time::Instant::now();
+    assert!(c.request(&sign).await["code"] == "200");
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_millis(2900), "C waited {took:?}: a dialog ran for the page that left");
+}

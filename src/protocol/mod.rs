@@ -38,8 +38,10 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(origin: Option<String>) -> Self {
-        Self { context: RequestContext { origin, locale: Locale::default() } }
+    /// A session for a page at `origin`; `page_gone` is set by the connection when the
+    /// page disconnects, so dialogs for it are not shown any more.
+    pub fn new(origin: Option<String>, page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self { context: RequestContext { origin, locale: Locale::default(), page_gone } }
     }
 }
 

@@ -55,9 +55,11 @@ pub async fn serve<S>(
         return;
     }
 
+    let page_gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let worker_out = out_tx.clone();
+    let session_flag = Arc::clone(&page_gone);
     let worker = tokio::spawn(async move {
-        let mut session = Session::new(origin);
+        let mut session = Session::new(origin, session_flag);
         while let Some(job) = job_rx.recv().await {
             let reply = match job {
                 Job::Text(text) => dispatcher.handle_text(&mut session, text).await,
@@ -108,7 +110,9 @@ pub async fn serve<S>(
             break;
         }
     }
-    // The page is gone: its pending requests have nobody to answer to.
+    // The page is gone: its pending requests have nobody to answer to, and a dialog
+    // not yet shown for it will not be.
+    page_gone.store(true, std::sync::atomic::Ordering::SeqCst);
     worker.abort();
     drop(job_tx);
     drop(out_tx);

@@ -207,7 +207,7 @@ impl SigningCore {
         let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
         let signer = key.certificate().subject_dn();
         let confirmation = Confirmation { context: op.context, operation: op.name, signer: &signer, documents };
-        if !self.prompter.confirm(&confirmation)? {
+        if op.context.is_page_gone() || !self.prompter.confirm(&confirmation)? {
             return Err(CoreError::Canceled);
         }
         sign(key)
@@ -255,13 +255,17 @@ impl SigningCore {
         let key = self.choose_key(op, filter)?;
         let signer = key.certificate().subject_dn();
         let confirmation = Confirmation { context: op.context, operation: op.name, signer: &signer, documents };
-        if !self.prompter.confirm(&confirmation)? {
+        if op.context.is_page_gone() || !self.prompter.confirm(&confirmation)? {
             return Err(CoreError::Canceled);
         }
         sign(key.as_ref())
     }
 
     fn choose_key(&self, op: Operation<'_>, filter: &KeyFilter) -> Result<Box<dyn SigningKey>, CoreError> {
+        // Requests queued behind a dialog may outlive their page: ask nothing for those.
+        if op.context.is_page_gone() {
+            return Err(CoreError::Canceled);
+        }
         let request = KeyRequest { context: op.context, operation: op.name };
         let path = match self.prompter.choose_key(&request)? {
             KeyChoice::File(path) => path,

@@ -27,9 +27,16 @@ pub struct RequestContext {
     pub origin: Option<String>,
     /// The language to talk to the user in.
     pub locale: Locale,
+    /// Set when the page closed its connection: nobody waits for the answer any more.
+    pub page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl RequestContext {
+    /// Has the requesting page gone away?
+    pub fn is_page_gone(&self) -> bool {
+        self.page_gone.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The origin as shown to people.
     pub fn origin_label(&self) -> &str {
         self.origin.as_deref().unwrap_or("(no Origin header: a local program)")

@@ -178,7 +178,7 @@ mod tests {
     }
 
     fn context() -> RequestContext {
-        RequestContext { origin: Some("https://egov.kz".into()), locale: Default::default() }
+        RequestContext { origin: Some("https://egov.kz".into()), ..Default::default() }
     }
 
     #[test]
