@@ -28,6 +28,19 @@ impl Locale {
     }
 }
 
+impl Locale {
+    /// The language of this process's user, from `LC_ALL`, `LC_MESSAGES` or `LANG`;
+    /// English when none names Kazakh or Russian.
+    pub fn from_environment() -> Self {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .and_then(|v| Self::parse(&v))
+            .unwrap_or(Self::En)
+    }
+}
+
 /// Messages for people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Msg {

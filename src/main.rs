@@ -65,7 +65,7 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<Arc<dyn Prom
     }
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         println!("Signing requests will be confirmed here, in this terminal: keep it open.");
-        return Ok(Arc::new(TerminalPrompter::new(Tty)));
+        return Ok(Arc::new(TerminalPrompter::new(Tty, qoltanba::i18n::Locale::from_environment())));
     }
     tracing::warn!("no terminal and no desktop dialogs in this build: signing requests will be answered with an error");
     Ok(Arc::new(NoPrompter))

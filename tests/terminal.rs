@@ -1,6 +1,7 @@
 //! The terminal dialogs, for real: qoltanba runs on a pseudo-terminal (`script`), a page
 //! asks for a signature over the WebSocket, and the "user" answers in the terminal:
-//! key file, password (read from the TTY without echo), confirmation.
+//! key file, password (read from the TTY without echo), confirmation, in the language of
+//! the user's environment (Russian here).
 
 mod common;
 
@@ -30,6 +31,7 @@ impl OnTerminal {
         let mut child = Command::new("script")
             .args(["-qfec", &cmd, "/dev/null"])
             .env("QOLTANBA_LOG", "warn")
+            .env("LC_ALL", "ru_RU.UTF-8")
             .env_remove("QOLTANBA_AUTO_KEY")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -104,29 +106,29 @@ async fn a_person_signs_in_the_terminal() {
         "args":["PKCS12","SIGNATURE","MTEK",false]});
     ws.send_text(&request.to_string()).await;
 
-    term.wait_for("https://esf.gov.kz asks for a key");
+    term.wait_for("https://esf.gov.kz запрашивает ключ");
     term.type_line(fixture(RSA_KEY).to_str().unwrap());
-    term.wait_for("Password for");
+    term.wait_for("Пароль для");
     term.type_line(PASSWORD);
-    term.wait_for("Sign? [y/N]");
+    term.wait_for("Подписать? [д/Н]");
     {
         let shown = term.output.lock().unwrap().clone();
-        assert!(shown.contains("Site:      https://esf.gov.kz"), "{shown}");
-        assert!(shown.contains("Signer:    CN=ТЕСТОВ ТЕСТ"), "{shown}");
+        assert!(shown.contains("Сайт:      https://esf.gov.kz"), "{shown}");
+        assert!(shown.contains("Подписант: CN=ТЕСТОВ ТЕСТ"), "{shown}");
         assert!(!shown.contains(PASSWORD), "the password is not echoed");
     }
-    term.type_line("y");
+    term.type_line("д");
     let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
     let cms = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
     assert!(openssl_verify(&cms, Some(b"11\n"), Some((&fixture("nca-test/ca/nca_rsa_test.crt"), RSA_KEY_VALID_AT))).ok);
 
     // Refusing at the confirmation gives the page action.canceled.
     ws.send_text(&request.to_string()).await;
-    term.wait_for_count("Key file (.p12), empty to cancel: ", 2);
+    term.wait_for_count("Файл ключа (.p12), пусто — отмена: ", 2);
     term.type_line(fixture(RSA_KEY).to_str().unwrap());
-    term.wait_for_count("Password for", 2);
+    term.wait_for_count("Пароль для", 2);
     term.type_line(PASSWORD);
-    term.wait_for_count("Sign? [y/N]", 2);
+    term.wait_for_count("Подписать? [д/Н]", 2);
     term.type_line("n");
     let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
     assert_eq!(reply, json!({"code":"500","message":"action.canceled"}));

@@ -11,6 +11,8 @@ use std::sync::Mutex;
 
 use zeroize::Zeroizing;
 
+use crate::i18n::Locale;
+
 use super::{
     Confirmation, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
     RequestContext,
@@ -52,11 +54,99 @@ impl Console for Tty {
 /// See the module documentation.
 pub struct TerminalPrompter<C: Console> {
     console: Mutex<C>,
+    /// The terminal user's language (from the environment, not from the page).
+    locale: Locale,
+}
+
+/// The dialogs' words.
+#[derive(Clone, Copy)]
+enum Text {
+    AsksForKey,
+    KeyFile,
+    WrongPassword,
+    PasswordFor,
+    CannotBeUsed,
+    Note,
+    NoUsableKey,
+    KeyNumber,
+    Site,
+    Operation,
+    Signer,
+    Documents,
+    Bytes,
+    More,
+    SignQuestion,
+    AsksForFile,
+    FilePath,
+}
+
+impl Text {
+    fn get(self, locale: Locale) -> &'static str {
+        use Locale::*;
+        use Text::*;
+        match (self, locale) {
+            (AsksForKey, En) => "asks for a key",
+            (AsksForKey, Ru) => "запрашивает ключ",
+            (AsksForKey, Kk) => "кілт сұрайды",
+            (KeyFile, En) => "Key file (.p12), empty to cancel: ",
+            (KeyFile, Ru) => "Файл ключа (.p12), пусто — отмена: ",
+            (KeyFile, Kk) => "Кілт файлы (.p12), бос — бас тарту: ",
+            (WrongPassword, En) => "Wrong password, try again.",
+            (WrongPassword, Ru) => "Неверный пароль, попробуйте ещё раз.",
+            (WrongPassword, Kk) => "Құпия сөз қате, қайталап көріңіз.",
+            (PasswordFor, En) => "Password for",
+            (PasswordFor, Ru) => "Пароль для",
+            (PasswordFor, Kk) => "Құпия сөз:",
+            (CannotBeUsed, En) => "cannot be used",
+            (CannotBeUsed, Ru) => "нельзя использовать",
+            (CannotBeUsed, Kk) => "пайдалануға болмайды",
+            (Note, En) => "note",
+            (Note, Ru) => "примечание",
+            (Note, Kk) => "ескерту",
+            (NoUsableKey, En) => "No key in this file can be used for this request.",
+            (NoUsableKey, Ru) => "Ни один ключ из этого файла не подходит для этого запроса.",
+            (NoUsableKey, Kk) => "Бұл файлдағы кілттердің ешқайсысы бұл сұрауға жарамайды.",
+            (KeyNumber, En) => "Key number, empty to cancel: ",
+            (KeyNumber, Ru) => "Номер ключа, пусто — отмена: ",
+            (KeyNumber, Kk) => "Кілт нөмірі, бос — бас тарту: ",
+            (Site, En) => "Site:      ",
+            (Site, Ru) => "Сайт:      ",
+            (Site, Kk) => "Сайт:      ",
+            (Operation, En) => "Operation: ",
+            (Operation, Ru) => "Операция:  ",
+            (Operation, Kk) => "Әрекет:    ",
+            (Signer, En) => "Signer:    ",
+            (Signer, Ru) => "Подписант: ",
+            (Signer, Kk) => "Қол қоюшы: ",
+            (Documents, En) => "Documents: ",
+            (Documents, Ru) => "Документов:",
+            (Documents, Kk) => "Құжаттар:  ",
+            (Bytes, En) => "bytes",
+            (Bytes, Ru) => "байт",
+            (Bytes, Kk) => "байт",
+            (More, En) => "more",
+            (More, Ru) => "ещё",
+            (More, Kk) => "тағы",
+            (SignQuestion, En) => "Sign? [y/N] ",
+            (SignQuestion, Ru) => "Подписать? [д/Н] ",
+            (SignQuestion, Kk) => "Қол қою керек пе? [и/Ж] ",
+            (AsksForFile, En) => "asks you to pick a file",
+            (AsksForFile, Ru) => "просит выбрать файл",
+            (AsksForFile, Kk) => "файл таңдауды сұрайды",
+            (FilePath, En) => "File path, empty to cancel: ",
+            (FilePath, Ru) => "Путь к файлу, пусто — отмена: ",
+            (FilePath, Kk) => "Файл жолы, бос — бас тарту: ",
+        }
+    }
 }
 
 impl<C: Console> TerminalPrompter<C> {
-    pub fn new(console: C) -> Self {
-        Self { console: Mutex::new(console) }
+    pub fn new(console: C, locale: Locale) -> Self {
+        Self { console: Mutex::new(console), locale }
+    }
+
+    fn t(&self, text: Text) -> &'static str {
+        text.get(self.locale)
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut C) -> T) -> T {
@@ -74,8 +164,13 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
     fn choose_key(&self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
         self.with(|c| {
             c.say("");
-            c.say(&format!("== qoltanba: {} asks for a key ({})", request.context.origin_label(), request.operation));
-            match c.ask("Key file (.p12), empty to cancel: ") {
+            c.say(&format!(
+                "== qoltanba: {} {} ({})",
+                request.context.origin_label(),
+                self.t(Text::AsksForKey),
+                request.operation
+            ));
+            match c.ask(self.t(Text::KeyFile)) {
                 Some(path) if !path.trim().is_empty() => Ok(KeyChoice::File(PathBuf::from(path.trim()))),
                 _ => Ok(KeyChoice::Cancel),
             }
@@ -85,9 +180,9 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
     fn password(&self, request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
         self.with(|c| {
             if request.attempt > 1 {
-                c.say("Wrong password, try again.");
+                c.say(self.t(Text::WrongPassword));
             }
-            Ok(c.ask_secret(&format!("Password for {}: ", request.file.display())))
+            Ok(c.ask_secret(&format!("{} {}: ", self.t(Text::PasswordFor), request.file.display())))
         })
     }
 
@@ -95,22 +190,24 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
         self.with(|c| {
             for (i, key) in keys.iter().enumerate() {
                 match &key.not_selectable {
-                    Some(reason) => c.say(&format!("  {}) {}  — cannot be used: {reason}", i + 1, key.label)),
+                    Some(reason) => {
+                        c.say(&format!("  {}) {}  — {}: {reason}", i + 1, key.label, self.t(Text::CannotBeUsed)))
+                    }
                     None => c.say(&format!("  {}) {}", i + 1, key.label)),
                 }
                 for note in &key.notes {
-                    c.say(&format!("     note: {note}"));
+                    c.say(&format!("     {}: {note}", self.t(Text::Note)));
                 }
             }
             let usable: Vec<usize> = (0..keys.len()).filter(|i| keys[*i].not_selectable.is_none()).collect();
             match usable.as_slice() {
                 [] => {
-                    c.say("No key in this file can be used for this request.");
+                    c.say(self.t(Text::NoUsableKey));
                     Ok(None)
                 }
                 [only] => Ok(Some(*only)),
                 _ => {
-                    let answer = c.ask("Key number, empty to cancel: ").unwrap_or_default();
+                    let answer = c.ask(self.t(Text::KeyNumber)).unwrap_or_default();
                     Ok(answer
                         .trim()
                         .parse::<usize>()
@@ -124,31 +221,29 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
 
     fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         self.with(|c| {
-            c.say(&format!("Site:      {}", confirmation.context.origin_label()));
-            c.say(&format!("Operation: {}", confirmation.operation));
-            c.say(&format!("Signer:    {}", confirmation.signer));
-            c.say(&format!("Documents: {}", confirmation.documents.len()));
+            c.say(&format!("{}{}", self.t(Text::Site), confirmation.context.origin_label()));
+            c.say(&format!("{}{}", self.t(Text::Operation), confirmation.operation));
+            c.say(&format!("{}{}", self.t(Text::Signer), confirmation.signer));
+            c.say(&format!("{} {}", self.t(Text::Documents), confirmation.documents.len()));
             for (i, doc) in confirmation.documents.iter().enumerate().take(5) {
-                c.say(&format!("  {}) {} bytes: {}", i + 1, doc.size, doc.preview));
+                c.say(&format!("  {}) {} {}: {}", i + 1, doc.size, self.t(Text::Bytes), doc.preview));
             }
             if confirmation.documents.len() > 5 {
-                c.say(&format!("  … and {} more", confirmation.documents.len() - 5));
+                c.say(&format!("  … {} {}", self.t(Text::More), confirmation.documents.len() - 5));
             }
-            Ok(c.ask("Sign? [y/N] ").is_some_and(|a| approves(&a)))
+            Ok(c.ask(self.t(Text::SignQuestion)).is_some_and(|a| approves(&a)))
         })
     }
 
     fn choose_file(&self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
         self.with(|c| {
             c.say(&format!(
-                "== qoltanba: {} asks you to pick a file ({})",
+                "== qoltanba: {} {} ({})",
                 request.context.origin_label(),
+                self.t(Text::AsksForFile),
                 request.extension
             ));
-            Ok(c.ask("File path, empty to cancel: ")
-                .map(|p| p.trim().to_owned())
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from))
+            Ok(c.ask(self.t(Text::FilePath)).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(PathBuf::from))
         })
     }
 }
@@ -183,7 +278,7 @@ mod tests {
 
     #[test]
     fn the_confirmation_names_the_site_and_shows_the_document() {
-        let prompter = TerminalPrompter::new(Script { answers: vec!["y", "n"], shown: vec![] });
+        let prompter = TerminalPrompter::new(Script { answers: vec!["y", "n"], shown: vec![] }, Locale::En);
         let ctx = context();
         let docs = [DocumentSummary { size: 3, preview: "11\n".into() }];
         let confirmation =
@@ -198,7 +293,7 @@ mod tests {
 
     #[test]
     fn keys_that_cannot_be_used_are_shown_with_the_reason_and_never_picked() {
-        let prompter = TerminalPrompter::new(Script { answers: vec!["1", "2"], shown: vec![] });
+        let prompter = TerminalPrompter::new(Script { answers: vec!["1", "2"], shown: vec![] }, Locale::En);
         let keys = [
             KeyCandidate { label: "CN=A".into(), not_selectable: Some("not a signing key".into()), notes: vec![] },
             KeyCandidate {
@@ -214,13 +309,13 @@ mod tests {
         assert!(shown.contains("CN=A  — cannot be used: not a signing key"));
         assert!(shown.contains("note: revocation could not be checked"));
         // A single usable key is taken without asking.
-        let single = TerminalPrompter::new(Script { answers: vec![], shown: vec![] });
+        let single = TerminalPrompter::new(Script { answers: vec![], shown: vec![] }, Locale::En);
         assert_eq!(single.pick_key(&context(), &keys[..2]), Ok(Some(1)));
     }
 
     #[test]
     fn empty_answers_cancel() {
-        let prompter = TerminalPrompter::new(Script { answers: vec!["", ""], shown: vec![] });
+        let prompter = TerminalPrompter::new(Script { answers: vec!["", ""], shown: vec![] }, Locale::En);
         let ctx = context();
         assert_eq!(prompter.choose_key(&KeyRequest { context: &ctx, operation: "x" }), Ok(KeyChoice::Cancel));
         let file = FileRequest { context: &ctx, extension: "ALL", directory: "" };
