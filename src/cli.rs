@@ -75,7 +75,7 @@ pub struct KeysInfoArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on; repeat for several. Default: 127.0.0.1:13579 and [::1]:13579.
+    /// Address to listen on; repeat for several. Default: 127.0.0.1:13579 and `[::1]:13579`.
     #[arg(long = "listen", value_name = "ADDR:PORT")]
     pub listen: Vec<SocketAddr>,
 

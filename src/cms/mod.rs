@@ -1,5 +1,5 @@
 //! CMS SignedData as Kalkan makes it (CAdES-BES and CAdES-T, spec §9.1–9.2): building
-//! ([`sign`]), co-signing an existing CMS, RFC 3161 timestamps ([`tsp`]) and
+//! (`sign`), co-signing an existing CMS, RFC 3161 timestamps ([`tsp`]) and
 //! verification ([`verify`]).
 //!
 //! Everything goes through the `cms` crate's types; hashing and signing go through

@@ -8,7 +8,7 @@
 //!
 //! Files re-exported by OpenSSL 3 use PBES2 instead (PBKDF2-HMAC-SHA256 + AES-256-CBC,
 //! MAC HMAC-SHA256, RFC 9579); those are read too. PBES2 takes the password as UTF-8,
-//! the PKCS#12 KDF as a BMPString, so [`Password`] carries both.
+//! the PKCS#12 KDF as a BMPString, so `Password` carries both.
 //!
 //! Everything secret (password bytes, derived keys, decrypted PKCS#8) lives in
 //! [`Zeroizing`] buffers. Sizes and counts are bounded so a hostile file cannot make us

@@ -1,9 +1,9 @@
 //! Accepting connections: listeners, TLS, limits and shutdown. Knows nothing about
-//! the protocol beyond handing each upgraded connection to [`connection::serve`].
+//! the protocol beyond handing each upgraded connection to `connection::serve`.
 //!
 //! Only loopback peers are served. The number of simultaneous connections is bounded
 //! (a page cannot exhaust the daemon by opening sockets), and the TLS handshake and
-//! request head must arrive within [`HANDSHAKE_TIMEOUT`]. Shutdown stops accepting,
+//! request head must arrive within `HANDSHAKE_TIMEOUT`. Shutdown stops accepting,
 //! tells open connections to close, and waits briefly for them.
 
 mod connection;
