@@ -60,6 +60,14 @@ pub enum Msg {
     DocumentRejected,
     /// An internal failure while building the signature.
     SigningFailed,
+    /// A page sent more requests than its connection may queue.
+    TooManyRequests,
+    /// In-flight messages use the whole memory budget.
+    OverBudget,
+    /// A file the site named (not picked by the user) cannot be embedded.
+    NamedFileAttach,
+    /// The site already has as many requests waiting for the user as it may.
+    TooManyWaiting,
 }
 
 impl Msg {
@@ -119,7 +127,220 @@ impl Msg {
             (Msg::SigningFailed, Kk) => "Қол қою сәтсіз аяқталды. Қайталап көріңіз; қате қайталанса, хабарлаңыз.",
             (Msg::SigningFailed, Ru) => "Подписание не удалось. Повторите; если ошибка повторится, сообщите о ней.",
             (Msg::SigningFailed, En) => "Signing failed. Try again; if it happens again, please report it.",
+            (Msg::TooManyRequests, Kk) => {
+                "Сайт тым көп сұрау жіберді, бұл сұрау орындалмады. Алдыңғыларының аяқталуын күтіп, қайталаңыз."
+            }
+            (Msg::TooManyRequests, Ru) => {
+                "Сайт отправил слишком много запросов, этот запрос не выполнен. Дождитесь завершения предыдущих и повторите."
+            }
+            (Msg::TooManyRequests, En) => {
+                "The site sent too many requests at once; this one was not carried out. Wait for the others to finish and try again."
+            }
+            (Msg::OverBudget, Kk) => {
+                "qoltanba қазір басқа үлкен құжаттарды өңдеп жатыр, бұл сұрау қабылданбады. Біраздан соң қайталаңыз."
+            }
+            (Msg::OverBudget, Ru) => {
+                "qoltanba сейчас обрабатывает другие большие документы, этот запрос не принят. Повторите немного позже."
+            }
+            (Msg::OverBudget, En) => {
+                "qoltanba is busy with other large documents and did not accept this request. Try again in a moment."
+            }
+            (Msg::NamedFileAttach, Kk) => {
+                "Сайт атаған файлды тек бөлек қолтаңбамен (detached) қол қоюға болады. Оны қолтаңбаға қосу үшін файлды qoltanba терезесінде өзіңіз таңдаңыз."
+            }
+            (Msg::NamedFileAttach, Ru) => {
+                "Файл, названный сайтом, можно подписать только отделённой подписью. Чтобы вложить его в подпись, выберите файл сами в окне qoltanba."
+            }
+            (Msg::NamedFileAttach, En) => {
+                "A file named by the site can only be signed with a detached signature. To embed it, pick the file yourself in qoltanba's file chooser."
+            }
+            (Msg::TooManyWaiting, Kk) => {
+                "Бұл сайттан тым көп сұрау сіздің жауабыңызды күтуде. Алдыңғыларына жауап беріп, қайталаңыз."
+            }
+            (Msg::TooManyWaiting, Ru) => {
+                "От этого сайта уже слишком много запросов ждут вашего ответа. Ответьте на предыдущие и повторите."
+            }
+            (Msg::TooManyWaiting, En) => {
+                "Too many requests from this site are already waiting for you. Answer those first, then try again."
+            }
         }
+    }
+}
+
+/// The words of the dialogs (terminal and desktop).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Word {
+    AsksForKey,
+    KeyFile,
+    WrongPassword,
+    PasswordFor,
+    CannotBeUsed,
+    Note,
+    NoUsableKey,
+    KeyNumber,
+    Site,
+    Operation,
+    Signer,
+    Documents,
+    Bytes,
+    More,
+    SignQuestion,
+    AsksForFile,
+    FilePath,
+    ActShowKey,
+    ActSignCms,
+    ActSignCmsTimestamped,
+    ActCoSign,
+    ActSignFile,
+    ActSignXml,
+    ActSignRaw,
+    ActTimestamp,
+    ActChooseFile,
+    BinaryData,
+    BlindHash,
+    BlindWarning,
+    CoSignWith,
+    FileChosen,
+    FileNamedBySite,
+    NoOrigin,
+    Extension,
+    Directory,
+}
+
+impl Word {
+    /// The word in `locale`.
+    pub fn get(self, locale: Locale) -> &'static str {
+        use Locale::*;
+        use Word::*;
+        match (self, locale) {
+            (AsksForKey, En) => "asks for a key",
+            (AsksForKey, Ru) => "запрашивает ключ",
+            (AsksForKey, Kk) => "кілт сұрайды",
+            (KeyFile, En) => "Key file (.p12), empty to cancel: ",
+            (KeyFile, Ru) => "Файл ключа (.p12), пусто — отмена: ",
+            (KeyFile, Kk) => "Кілт файлы (.p12), бос — бас тарту: ",
+            (WrongPassword, En) => "Wrong password, try again.",
+            (WrongPassword, Ru) => "Неверный пароль, попробуйте ещё раз.",
+            (WrongPassword, Kk) => "Құпия сөз қате, қайталап көріңіз.",
+            (PasswordFor, En) => "Password for",
+            (PasswordFor, Ru) => "Пароль для",
+            (PasswordFor, Kk) => "Құпия сөз:",
+            (CannotBeUsed, En) => "cannot be used",
+            (CannotBeUsed, Ru) => "нельзя использовать",
+            (CannotBeUsed, Kk) => "пайдалануға болмайды",
+            (Note, En) => "note",
+            (Note, Ru) => "примечание",
+            (Note, Kk) => "ескерту",
+            (NoUsableKey, En) => "No key in this file can be used for this request.",
+            (NoUsableKey, Ru) => "Ни один ключ из этого файла не подходит для этого запроса.",
+            (NoUsableKey, Kk) => "Бұл файлдағы кілттердің ешқайсысы бұл сұрауға жарамайды.",
+            (KeyNumber, En) => "Key number, empty to cancel: ",
+            (KeyNumber, Ru) => "Номер ключа, пусто — отмена: ",
+            (KeyNumber, Kk) => "Кілт нөмірі, бос — бас тарту: ",
+            (Site, En) => "Site:      ",
+            (Site, Ru) => "Сайт:      ",
+            (Site, Kk) => "Сайт:      ",
+            (Operation, En) => "Operation: ",
+            (Operation, Ru) => "Операция:  ",
+            (Operation, Kk) => "Әрекет:    ",
+            (Signer, En) => "Signer:    ",
+            (Signer, Ru) => "Подписант: ",
+            (Signer, Kk) => "Қол қоюшы: ",
+            (Documents, En) => "Documents: ",
+            (Documents, Ru) => "Документов:",
+            (Documents, Kk) => "Құжаттар:  ",
+            (Bytes, En) => "bytes",
+            (Bytes, Ru) => "байт",
+            (Bytes, Kk) => "байт",
+            (More, En) => "more",
+            (More, Ru) => "ещё",
+            (More, Kk) => "тағы",
+            (SignQuestion, En) => "Sign? [y/N] ",
+            (SignQuestion, Ru) => "Подписать? [д/Н] ",
+            (SignQuestion, Kk) => "Қол қою керек пе? [и/Ж] ",
+            (AsksForFile, En) => "asks you to pick a file",
+            (AsksForFile, Ru) => "просит выбрать файл",
+            (AsksForFile, Kk) => "файл таңдауды сұрайды",
+            (FilePath, En) => "File path, empty to cancel: ",
+            (FilePath, Ru) => "Путь к файлу, пусто — отмена: ",
+            (FilePath, Kk) => "Файл жолы, бос — бас тарту: ",
+            (ActShowKey, En) => "use your key (the site sees your certificate)",
+            (ActShowKey, Ru) => "использовать ваш ключ (сайт увидит ваш сертификат)",
+            (ActShowKey, Kk) => "кілтіңізді пайдалану (сайт сертификатыңызды көреді)",
+            (ActSignCms, En) => "sign documents (CMS)",
+            (ActSignCms, Ru) => "подписать документы (CMS)",
+            (ActSignCms, Kk) => "құжаттарға қол қою (CMS)",
+            (ActSignCmsTimestamped, En) => "sign documents with a timestamp (CAdES-T)",
+            (ActSignCmsTimestamped, Ru) => "подписать документы с меткой времени (CAdES-T)",
+            (ActSignCmsTimestamped, Kk) => "құжаттарға уақыт белгісімен қол қою (CAdES-T)",
+            (ActCoSign, En) => "add your signature to an already signed document",
+            (ActCoSign, Ru) => "добавить вашу подпись к уже подписанному документу",
+            (ActCoSign, Kk) => "қол қойылған құжатқа қолтаңбаңызды қосу",
+            (ActSignFile, En) => "sign a file on this computer",
+            (ActSignFile, Ru) => "подписать файл на этом компьютере",
+            (ActSignFile, Kk) => "осы компьютердегі файлға қол қою",
+            (ActSignXml, En) => "sign XML documents",
+            (ActSignXml, Ru) => "подписать XML-документы",
+            (ActSignXml, Kk) => "XML құжаттарына қол қою",
+            (ActSignRaw, En) => "sign data (raw signature)",
+            (ActSignRaw, Ru) => "подписать данные (простая подпись)",
+            (ActSignRaw, Kk) => "деректерге қол қою (қарапайым қолтаңба)",
+            (ActTimestamp, En) => "add a timestamp",
+            (ActTimestamp, Ru) => "добавить метку времени",
+            (ActTimestamp, Kk) => "уақыт белгісін қосу",
+            (ActChooseFile, En) => "pick a file",
+            (ActChooseFile, Ru) => "выбрать файл",
+            (ActChooseFile, Kk) => "файл таңдау",
+            (BinaryData, En) => "binary data (cannot be shown)",
+            (BinaryData, Ru) => "двоичные данные (показать нельзя)",
+            (BinaryData, Kk) => "екілік деректер (көрсету мүмкін емес)",
+            (BlindHash, En) => "ONLY A HASH chosen by the site",
+            (BlindHash, Ru) => "ТОЛЬКО ХЕШ, выбранный сайтом",
+            (BlindHash, Kk) => "сайт таңдаған ТЕК ХЕШ",
+            (BlindWarning, En) => {
+                "You cannot see what this hash is of: sign only if you trust this site and expect this."
+            }
+            (BlindWarning, Ru) => {
+                "Вы не видите, от чего этот хеш: подписывайте, только если доверяете сайту и ожидаете этого."
+            }
+            (BlindWarning, Kk) => {
+                "Бұл хештің неден алынғанын көре алмайсыз: сайтқа сенсеңіз және күтсеңіз ғана қол қойыңыз."
+            }
+            (CoSignWith, En) => "your signature joins existing signatures:",
+            (CoSignWith, Ru) => "ваша подпись добавится к существующим:",
+            (CoSignWith, Kk) => "қолтаңбаңыз бар қолтаңбаларға қосылады:",
+            (FileChosen, En) => "file you picked",
+            (FileChosen, Ru) => "файл, выбранный вами",
+            (FileChosen, Kk) => "өзіңіз таңдаған файл",
+            (FileNamedBySite, En) => "file NAMED BY THE SITE, not picked by you; approve only if you expect it",
+            (FileNamedBySite, Ru) => "файл, НАЗВАННЫЙ САЙТОМ, а не выбранный вами; одобряйте, только если ожидаете",
+            (FileNamedBySite, Kk) => "САЙТ АТАҒАН файл, сіз таңдамағансыз; күтсеңіз ғана мақұлдаңыз",
+            (NoOrigin, En) => "(no site named: a program on this computer)",
+            (NoOrigin, Ru) => "(сайт не указан: программа на этом компьютере)",
+            (NoOrigin, Kk) => "(сайт көрсетілмеген: осы компьютердегі бағдарлама)",
+            (Extension, En) => "file type",
+            (Extension, Ru) => "тип файла",
+            (Extension, Kk) => "файл түрі",
+            (Directory, En) => "folder",
+            (Directory, Ru) => "папка",
+            (Directory, Kk) => "қалта",
+        }
+    }
+}
+
+/// The words for an [`crate::signing::Action`].
+pub fn action_word(action: crate::signing::Action) -> Word {
+    use crate::signing::Action::*;
+    match action {
+        ShowKey => Word::ActShowKey,
+        SignCms => Word::ActSignCms,
+        SignCmsTimestamped => Word::ActSignCmsTimestamped,
+        CoSign => Word::ActCoSign,
+        SignFile => Word::ActSignFile,
+        SignXml => Word::ActSignXml,
+        SignRaw => Word::ActSignRaw,
+        Timestamp => Word::ActTimestamp,
+        ChooseFile => Word::ActChooseFile,
     }
 }
 

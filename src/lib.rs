@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod cms;
 pub mod commands;
+pub mod compute;
 pub mod crypto;
 pub mod i18n;
 pub mod keys;

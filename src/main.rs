@@ -91,15 +91,19 @@ async fn serve(args: ServeArgs) -> ExitCode {
         let trust = Arc::clone(&trust);
         std::thread::spawn(move || trust.refresh_ca_certificates());
     }
-    let core = SigningCore::new(prompter, trust).with_check_time(args.check_time.map(|s| s * 1000));
     let tsa = TsaConfig { url: args.tsa_url.clone(), ..TsaConfig::default() };
-    let dispatcher = Arc::new(Dispatcher::new(Arc::new(core), tsa));
+    let core = SigningCore::new(prompter, trust, tsa).with_check_time(args.check_time.map(|s| s * 1000));
+    let dispatcher = Arc::new(Dispatcher::new(Arc::new(core)));
+    let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };
     let config = ServerConfig {
-        listen: if args.listen.is_empty() { default_listen() } else { args.listen.clone() },
         tls: !args.insecure_ws,
-        data_dir,
         max_message_size: args.max_message_size,
         max_connections: args.max_connections.max(1),
+        max_connections_per_origin: args.max_connections_per_origin.max(1),
+        memory_budget: args.memory_budget.max(args.max_message_size),
+        handshake_timeout: std::time::Duration::from_millis(args.handshake_timeout_ms.max(100)),
+        idle_timeout: (args.idle_timeout_secs > 0).then(|| std::time::Duration::from_secs(args.idle_timeout_secs)),
+        ..ServerConfig::new(listen, data_dir)
     };
     let server = match Server::bind(config, dispatcher).await {
         Ok(server) => server,
@@ -112,6 +116,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Signal handlers before anybody learns we listen: a SIGTERM right after start
+    // must still shut down cleanly.
+    let signals = Signals::install();
     let scheme = if args.insecure_ws { "ws" } else { "wss" };
     for addr in server.local_addrs() {
         println!("qoltanba {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
@@ -124,7 +131,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.wait().await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
@@ -132,24 +139,57 @@ async fn serve(args: ServeArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and SIGINT (Ctrl-C), registered at once.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self { term: signal(SignalKind::terminate()).ok(), int: signal(SignalKind::interrupt()).ok() }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let (mut term, mut int) = (self.term, self.int);
+            let term = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(i) => {
+                        i.recv().await;
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = term => {}
+                _ = int => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

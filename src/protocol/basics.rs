@@ -11,18 +11,14 @@
 //!   "signerParams":{"extKeyUsageOids":[]},"locale":"ru"}}
 //! ```
 
-use std::time::SystemTime;
-
 use serde_json::{Map, Value, json};
 
 use super::data::{decode_base64, encode_base64};
 use super::reply::{self, BasicsFailure};
-use super::{Dispatcher, MAX_BATCH, MODULE_BASICS, Session, describe, method_name, not_implemented};
-use crate::cms::tsp::{TsaConfig, add_timestamps};
-use crate::cms::{Content, sign_cades_bes};
+use super::{Dispatcher, MAX_BATCH, Session, describe, method_name, not_implemented};
 use crate::i18n::Locale;
 use crate::keys::certificate::{parse_x509, pem_armor};
-use crate::signing::{CoreError, KeyFilter, summarize, summarize_digest};
+use crate::signing::{CmsInput, KeyFilter, Operation, Outcome, Rejection, Signature, SigningError};
 use crate::trust::{ChainRule, Requirements};
 
 /// The Java class named in "is not defined in" errors.
@@ -36,14 +32,14 @@ fn json_error(text: String) -> Failure {
 }
 
 /// Handle one basics request.
-pub async fn handle(d: &Dispatcher, session: &mut Session, request: Map<String, Value>) -> Value {
-    match invoke(d, session, request).await {
+pub fn handle(d: &Dispatcher, session: &mut Session, request: Map<String, Value>) -> Value {
+    match invoke(d, session, request) {
         Ok(reply) => reply,
         Err(Failure(kind, details)) => reply::basics_error(kind, &details),
     }
 }
 
-async fn invoke(d: &Dispatcher, session: &mut Session, mut request: Map<String, Value>) -> Result<Value, Failure> {
+fn invoke(d: &Dispatcher, session: &mut Session, mut request: Map<String, Value>) -> Result<Value, Failure> {
     let general = |details: String| Failure(BasicsFailure::General, details);
     match request.get("apiVersion") {
         None | Some(Value::Null) => {}
@@ -62,7 +58,7 @@ async fn invoke(d: &Dispatcher, session: &mut Session, mut request: Map<String, 
     if let Some(locale) = sign.locale {
         session.context.locale = locale;
     }
-    sign.run(d, session).await
+    sign.run(d, session)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,7 +234,7 @@ impl SignRequest {
             .collect()
     }
 
-    async fn run(mut self, d: &Dispatcher, session: &Session) -> Result<Value, Failure> {
+    fn run(mut self, d: &Dispatcher, session: &Session) -> Result<Value, Failure> {
         let locale = session.context.locale;
         let unavailable = |what: &str| Failure(BasicsFailure::General, not_implemented(what, locale));
         match self.format {
@@ -248,73 +244,59 @@ impl SignRequest {
             _ => {}
         }
         let documents = self.documents()?;
-        if self.format == Format::Xml {
-            for doc in &documents {
-                let text = std::str::from_utf8(doc)
-                    .map_err(|_| Failure(BasicsFailure::Signing, "the XML is not UTF-8".into()))?;
-                crate::xmldsig::check(text, "", "").map_err(|e| Failure(BasicsFailure::Signing, e.to_string()))?;
-            }
-        }
         if !self.allows_files {
             // Only token storages are allowed and none is connected: the dialog would
             // offer nothing, so the user can only cancel.
             return Ok(reply::basics_canceled());
         }
-        let summaries = documents
-            .iter()
-            .map(|doc| if self.digested { summarize_digest(doc) } else { summarize(doc) })
-            .collect::<Vec<_>>();
-        let (format, attach, digested, output_cert) = (self.format, self.encapsulate, self.digested, self.output_cert);
-        let tsa = self.tsa.then(|| d.tsa.clone());
-        let outcome = d
-            .sign(session.context.clone(), format!("{MODULE_BASICS}.sign"), self.filter, summaries, move |key| {
-                let signatures = documents
-                    .iter()
-                    .map(|doc| sign_one(key, format, doc, attach, digested, tsa.as_ref()))
-                    .collect::<Result<Vec<_>, CoreError>>()?;
-                Ok((signatures, key.certificate().pem()))
-            })
-            .await;
-        match outcome {
-            Ok((signatures, cert_pem)) => Ok(reply::basics_ok(match (format, output_cert) {
-                (Format::Raw, true) => json!({"signatures": signatures, "certificate": cert_pem}),
-                _ => json!(signatures),
-            })),
-            Err(CoreError::Canceled) => Ok(reply::basics_canceled()),
-            Err(e @ CoreError::PrompterUnavailable(_)) => Err(Failure(BasicsFailure::General, describe(&e, locale))),
-            Err(e) => Err(Failure(BasicsFailure::Signing, describe(&e, locale))),
-        }
-    }
-}
-
-/// One document's result: PEM CMS (timestamped when `tsa` is given), or a base64 raw
-/// signature.
-fn sign_one(
-    key: &dyn crate::keys::SigningKey,
-    format: Format,
-    doc: &[u8],
-    attach: bool,
-    digested: bool,
-    tsa: Option<&TsaConfig>,
-) -> Result<String, CoreError> {
-    match format {
-        Format::Raw => Ok(encode_base64(&key.sign(doc)?)),
-        Format::Xml => {
-            let text = std::str::from_utf8(doc).map_err(|_| CoreError::Invalid("the XML is not UTF-8".into()))?;
-            Ok(crate::xmldsig::sign_xml(key, text, "", "", crate::xmldsig::Layout::Compact)?)
-        }
-        _ => {
-            let content = if digested {
-                super::common_utils::check_digest_length(key.algorithm(), doc)?;
-                Content::Digest(doc)
-            } else {
-                Content::Data { bytes: doc, attach }
-            };
-            let mut cms = sign_cades_bes(key, content, SystemTime::now())?;
-            if let Some(tsa) = tsa {
-                cms = add_timestamps(&cms, tsa)?;
+        let filter = std::mem::take(&mut self.filter);
+        let operation = match self.format {
+            Format::Cms => Operation::Cms {
+                filter,
+                inputs: documents
+                    .into_iter()
+                    .map(|bytes| {
+                        if self.digested {
+                            CmsInput::Digest(bytes)
+                        } else {
+                            CmsInput::Data { bytes, attach: self.encapsulate }
+                        }
+                    })
+                    .collect(),
+                timestamp: self.tsa,
+            },
+            Format::Xml => Operation::Xml {
+                filter,
+                documents: documents
+                    .into_iter()
+                    .map(String::from_utf8)
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| Failure(BasicsFailure::Signing, Rejection::NotUtf8.to_string()))?,
+                tbs_xpath: String::new(),
+                parent_xpath: String::new(),
+                layout: crate::xmldsig::Layout::Compact,
+            },
+            Format::Raw => Operation::Raw { filter, documents },
+        };
+        match d.execute(session, operation) {
+            Ok(Outcome::Signed { signatures, certificate }) => {
+                let texts: Vec<String> = signatures
+                    .into_iter()
+                    .map(|s| match s {
+                        Signature::Cms(der) => pem_armor("CMS", &der),
+                        Signature::Raw(bytes) => encode_base64(&bytes),
+                        Signature::Xml(xml) => xml,
+                    })
+                    .collect();
+                Ok(reply::basics_ok(match (self.format, self.output_cert) {
+                    (Format::Raw, true) => json!({"signatures": texts, "certificate": certificate.pem()}),
+                    _ => json!(texts),
+                }))
             }
-            Ok(pem_armor("CMS", &cms))
+            Ok(_) => Err(Failure(BasicsFailure::General, "internal error: unexpected outcome".into())),
+            Err(SigningError::Canceled) => Ok(reply::basics_canceled()),
+            Err(e @ SigningError::NoPrompter) => Err(Failure(BasicsFailure::General, describe(&e, locale))),
+            Err(e) => Err(Failure(BasicsFailure::Signing, describe(&e, locale))),
         }
     }
 }

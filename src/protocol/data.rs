@@ -10,14 +10,27 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 
 /// Decode standard base64 (line breaks and spaces ignored, padding optional).
 /// The error text is Java's: `java.lang.IllegalArgumentException: Illegal base64 character 2d`.
+/// Runs in the compute pool: documents can be hundreds of megabytes.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    if let Some(bad) =
-        text.bytes().find(|b| !(b.is_ascii_alphanumeric() || b"+/=".contains(b) || b.is_ascii_whitespace()))
-    {
-        return Err(format!("java.lang.IllegalArgumentException: Illegal base64 character {bad:x}"));
-    }
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    LENIENT.decode(compact.trim_end_matches('=')).map_err(|e| format!("java.lang.IllegalArgumentException: {e}"))
+    crate::compute::run(|| {
+        let mut spaces = false;
+        for b in text.bytes() {
+            if b.is_ascii_whitespace() {
+                spaces = true;
+            } else if !(b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
+                return Err(format!("java.lang.IllegalArgumentException: Illegal base64 character {b:x}"));
+            }
+        }
+        let decode = |t: &str| {
+            LENIENT.decode(t.trim_end_matches('=')).map_err(|e| format!("java.lang.IllegalArgumentException: {e}"))
+        };
+        if spaces {
+            // Line-wrapped base64 (rare from pages): one compact copy.
+            decode(&text.chars().filter(|c| !c.is_ascii_whitespace()).collect::<String>())
+        } else {
+            decode(text)
+        }
+    })
 }
 
 /// Standard base64 on one line, as NCALayer returns DER.

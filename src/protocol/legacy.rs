@@ -7,40 +7,24 @@
 //! is missing or not a key file (a page must not map the disk through us).
 //! `setLocale` gets no reply at all, as in NCALayer.
 
-use std::path::PathBuf;
-use std::time::SystemTime;
-
 use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
 
 use super::data::{decode_base64, encode_base64};
 use super::{Dispatcher, Session, describe, method_name, not_implemented, reply};
-use crate::cms::{Content, sign_cades_bes};
 use crate::i18n::Locale;
-use crate::keys::{Certificate, KeyAlgorithm, SigningKey};
-use crate::signing::{CoreError, NamedKeyError, Operation, Purpose, SigningCore, summarize};
-use crate::ui::RequestContext;
-use crate::xmldsig::{self, Layout};
-
-const KEY_METHODS: &[&str] = &[
-    "getKeys",
-    "getNotBefore",
-    "getNotAfter",
-    "getSubjectDN",
-    "getIssuerDN",
-    "getRdnByOid",
-    "signPlainData",
-    "verifyPlainData",
-    "createCMSSignature",
-    "signXml",
-    "signXmlByElementId",
-];
+use crate::keys::{Certificate, KeyAlgorithm};
+use crate::signing::{
+    KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation, Outcome, Purpose, Signature, SigningError,
+};
+use crate::xmldsig;
 
 /// Handle one legacy request; `None` means no reply.
-pub async fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Option<Value> {
+pub fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Option<Value> {
     let method = method_name(request).unwrap_or_default().to_owned();
     let args = match request.get("args") {
-        Some(Value::Array(a)) => a.clone(),
-        _ => Vec::new(),
+        Some(Value::Array(a)) => a.as_slice(),
+        _ => &[],
     };
     if method == "setLocale" {
         if let Some(locale) = args.first().and_then(Value::as_str).and_then(Locale::parse) {
@@ -49,16 +33,14 @@ pub async fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String,
         return None;
     }
     let locale = session.context.locale;
-    let mut reply = if KEY_METHODS.contains(&method.as_str()) {
-        let context = session.context.clone();
-        let outcome = d.blocking(move |core| Ok(key_method(core, &context, &method, &args))).await;
-        outcome.unwrap_or_else(|e| reply::legacy_error("COMMON", Some(describe(&e, locale).into())))
-    } else if method == "getHash" {
-        get_hash(&args)
-    } else if method == "verifyXml" {
-        verify_xml(&args)
-    } else {
-        reply::legacy_error("COMMON", Some(not_implemented(&format!("legacy API {method}"), locale).into()))
+    let mut reply = match method.as_str() {
+        "getHash" => crate::compute::run(|| get_hash(args)),
+        "verifyXml" => crate::compute::run(|| verify_xml(args)),
+        m => match key_call(m, args) {
+            Some(Ok(call)) => run_key_call(d, session, m, call, args),
+            Some(Err(reply)) => reply,
+            None => reply::legacy_error("COMMON", Some(not_implemented(&format!("legacy API {m}"), locale).into())),
+        },
     };
     if let (Some(Value::String(uuid)), Value::Object(map)) = (request.get("uuid"), &mut reply) {
         map.insert("uuid".into(), uuid.clone().into());
@@ -75,62 +57,121 @@ fn bad_args(method: &str) -> Value {
     reply::legacy_error("COMMON", Some(format!("wrong arguments for {method}").into()))
 }
 
-/// Methods that open the key file the page names: `[storage, path, …]`.
-fn key_method(core: &SigningCore, context: &RequestContext, method: &str, args: &[Value]) -> Value {
-    let (Some(storage), Some(path)) = (text(args, 0), text(args, 1)) else { return bad_args(method) };
+/// The typed call of a method that opens the key file the page names
+/// (`[storage, path, …]`); `None` for other methods, `Err` with the reply for bad
+/// arguments or storages.
+fn key_call(method: &str, args: &[Value]) -> Option<Result<NamedKeyFile, Value>> {
+    const KEY_METHODS: &[&str] = &[
+        "getKeys",
+        "getNotBefore",
+        "getNotAfter",
+        "getSubjectDN",
+        "getIssuerDN",
+        "getRdnByOid",
+        "signPlainData",
+        "verifyPlainData",
+        "createCMSSignature",
+        "signXml",
+        "signXmlByElementId",
+    ];
+    if !KEY_METHODS.contains(&method) {
+        return None;
+    }
+    Some(parse_key_call(method, args))
+}
+
+fn parse_key_call(method: &str, args: &[Value]) -> Result<NamedKeyFile, Value> {
+    let (Some(storage), Some(path)) = (text(args, 0), text(args, 1)) else { return Err(bad_args(method)) };
     match storage {
         "PKCS12" => {}
-        s if super::common_utils::is_token_storage(s) => return reply::legacy_error("LOAD_KEYSTORE_ERROR", None),
-        _ => return reply::legacy_error("UNKNOWN_STORAGE", None),
+        s if super::common_utils::is_token_storage(s) => return Err(reply::legacy_error("LOAD_KEYSTORE_ERROR", None)),
+        _ => return Err(reply::legacy_error("UNKNOWN_STORAGE", None)),
     }
     // getKeys takes the password third; the others take an alias, then the password.
     let (alias, password) = if method == "getKeys" { (None, text(args, 2)) } else { (text(args, 2), text(args, 3)) };
-    let Some(password) = password else { return bad_args(method) };
-    let keys = match core.open_named_key_file(&PathBuf::from(path), password) {
-        Ok(keys) => keys,
-        Err(NamedKeyError::WrongPassword { attempts_left }) => {
-            return reply::legacy_error("WRONG_PASSWORD", Some(json!(attempts_left)));
+    let Some(password) = password else { return Err(bad_args(method)) };
+    let alias = alias.unwrap_or_default().to_owned();
+    let bytes = |i: usize| text(args, i).map(|t| t.as_bytes().to_vec());
+    let call = match method {
+        "getKeys" => NamedKeyCall::List(match text(args, 3).unwrap_or("ALL") {
+            "AUTH" => Some(Purpose::Authentication),
+            "SIGN" => Some(Purpose::Signature),
+            _ => None,
+        }),
+        "verifyPlainData" => {
+            let (Some(data), Some(signature)) = (bytes(4), text(args, 5)) else { return Err(bad_args(method)) };
+            let Ok(signature) = decode_base64(signature) else { return Err(reply::legacy_ok(false.into())) };
+            NamedKeyCall::Verify { alias, data, signature }
         }
-        Err(NamedKeyError::Unreadable(_)) => return reply::legacy_error("LOAD_KEYSTORE_ERROR", None),
+        "signPlainData" => {
+            let Some(data) = bytes(4) else { return Err(bad_args(method)) };
+            NamedKeyCall::Sign { alias, what: NamedSign::Plain(data) }
+        }
+        "createCMSSignature" => {
+            let Some(data) = bytes(4) else { return Err(bad_args(method)) };
+            let attach = args.get(5).and_then(Value::as_bool).unwrap_or(false);
+            NamedKeyCall::Sign { alias, what: NamedSign::Cms { data, attach } }
+        }
+        "signXml" | "signXmlByElementId" => {
+            let Some(xml) = text(args, 4) else { return Err(bad_args(method)) };
+            let (tbs_xpath, parent_xpath) = if method == "signXml" {
+                (String::new(), String::new())
+            } else {
+                by_element_id_xpaths(args)
+                    .map_err(|why| reply::legacy_error("XML_PARSE_EXCEPTION", Some(why.into())))?
+            };
+            NamedKeyCall::Sign { alias, what: NamedSign::Xml { xml: xml.to_owned(), tbs_xpath, parent_xpath } }
+        }
+        _ => NamedKeyCall::Certificate { alias },
     };
-    if method == "getKeys" {
-        return get_keys(&keys, text(args, 3).unwrap_or("ALL"));
-    }
-    let alias = alias.unwrap_or_default();
-    let Some(key) = keys.iter().find(|k| k.alias() == alias || (alias.is_empty() && keys.len() == 1)) else {
-        return reply::legacy_error("COMMON", Some(format!("no key with alias {alias} in the file").into()));
-    };
-    let cert = key.certificate();
-    match method {
-        "getNotBefore" => reply::legacy_ok(local_date(cert.not_before_ms()).into()),
-        "getNotAfter" => reply::legacy_ok(local_date(cert.not_after_ms()).into()),
-        "getSubjectDN" => reply::legacy_ok(cert.subject_dn().into()),
-        "getIssuerDN" => reply::legacy_ok(cert.issuer_dn().into()),
-        "getRdnByOid" => get_rdn_by_oid(cert, args),
-        "verifyPlainData" => verify_plain_data(key.as_ref(), args),
-        _ => sign_for_page(core, context, method, key.as_ref(), args),
+    Ok(NamedKeyFile { path: path.to_owned(), password: Zeroizing::new(password.to_owned()), call })
+}
+
+/// Run a named-key-file call and shape its reply. No reply ever carries the path.
+fn run_key_call(d: &Dispatcher, session: &Session, method: &str, call: NamedKeyFile, args: &[Value]) -> Value {
+    let locale = session.context.locale;
+    match d.execute(session, Operation::NamedKeyFile(call)) {
+        Ok(Outcome::Keys(keys)) => get_keys(&keys),
+        Ok(Outcome::Certificate(cert)) => match method {
+            "getNotBefore" => reply::legacy_ok(local_date(cert.not_before_ms()).into()),
+            "getNotAfter" => reply::legacy_ok(local_date(cert.not_after_ms()).into()),
+            "getSubjectDN" => reply::legacy_ok(cert.subject_dn().into()),
+            "getIssuerDN" => reply::legacy_ok(cert.issuer_dn().into()),
+            _ => get_rdn_by_oid(&cert, args),
+        },
+        Ok(Outcome::Verified(ok)) => reply::legacy_ok(ok.into()),
+        Ok(Outcome::Signed { signatures, .. }) => match signatures.into_iter().next() {
+            Some(Signature::Raw(bytes) | Signature::Cms(bytes)) => reply::legacy_ok(encode_base64(&bytes).into()),
+            Some(Signature::Xml(xml)) => reply::legacy_ok(xml.into()),
+            None => reply::legacy_error("COMMON", None),
+        },
+        Ok(_) => reply::legacy_error("COMMON", None),
+        Err(SigningError::WrongPassword { attempts_left }) => {
+            reply::legacy_error("WRONG_PASSWORD", Some(json!(attempts_left.unwrap_or(0))))
+        }
+        Err(SigningError::KeyFileUnreadable | SigningError::UnsupportedKey) => {
+            reply::legacy_error("LOAD_KEYSTORE_ERROR", None)
+        }
+        Err(SigningError::NoKeys) => reply::legacy_error("EMPTY_KEY_LIST", None),
+        Err(SigningError::NoSuchAlias) => {
+            reply::legacy_error("COMMON", Some("no key with that alias in the file".into()))
+        }
+        Err(SigningError::Rejected(crate::signing::Rejection::Xml(e))) => {
+            reply::legacy_error("XML_PARSE_EXCEPTION", Some(e.to_string().into()))
+        }
+        Err(e) => reply::legacy_error("COMMON", Some(describe(&e, locale).into())),
     }
 }
 
-/// `getKeys`: `ALG|CN|SERIAL|ALIAS` lines of the keys of `type` (`AUTH`, `SIGN`, `ALL`).
-fn get_keys(keys: &[Box<dyn SigningKey>], key_type: &str) -> Value {
-    let purpose = match key_type {
-        "AUTH" => Some(Purpose::Authentication),
-        "SIGN" => Some(Purpose::Signature),
-        _ => None,
-    };
+/// `getKeys`: `ALG|CN|SERIAL|ALIAS` lines.
+fn get_keys(keys: &[KeyListing]) -> Value {
     let lines: Vec<String> = keys
         .iter()
-        .filter(|k| purpose.is_none_or(|p| p.allows(k.certificate())))
         .map(|k| {
-            let alg = if k.algorithm() == KeyAlgorithm::Rsa { "RSA" } else { "ГОСТ" };
-            let cert = k.certificate();
-            format!("{alg}|{}|{}|{}", cert.subject_cn(), cert.serial_hex(), k.alias())
+            let alg = if k.algorithm == KeyAlgorithm::Rsa { "RSA" } else { "ГОСТ" };
+            format!("{alg}|{}|{}|{}", k.subject_cn, k.serial_hex, k.alias)
         })
         .collect();
-    if lines.is_empty() {
-        return reply::legacy_error("EMPTY_KEY_LIST", None);
-    }
     reply::legacy_ok(lines.join("\n").into())
 }
 
@@ -163,14 +204,6 @@ fn get_rdn_by_oid(cert: &Certificate, args: &[Value]) -> Value {
     }
 }
 
-fn verify_plain_data(key: &dyn SigningKey, args: &[Value]) -> Value {
-    let (Some(data), Some(signature)) = (text(args, 4), text(args, 5)) else { return bad_args("verifyPlainData") };
-    let Ok(signature) = decode_base64(signature) else { return reply::legacy_ok(false.into()) };
-    let spki = key.certificate().parsed().tbs_certificate().subject_public_key_info();
-    let ok = crate::crypto::verify::verify(spki, &key.algorithm().signature_oid(), data.as_bytes(), &signature).is_ok();
-    reply::legacy_ok(ok.into())
-}
-
 /// The XPaths of `signXmlByElementId [..., xml, elementName, idAttrName, parentElement]`.
 fn by_element_id_xpaths(args: &[Value]) -> Result<(String, String), String> {
     let element = text(args, 5).unwrap_or_default();
@@ -181,46 +214,6 @@ fn by_element_id_xpaths(args: &[Value]) -> Result<(String, String), String> {
     let as_path =
         |name: &str| if name.is_empty() || name.starts_with('/') { name.to_owned() } else { format!("//{name}") };
     Ok((as_path(element), as_path(text(args, 7).unwrap_or_default())))
-}
-
-/// `signPlainData [..., data]` (raw signature), `createCMSSignature [..., data,
-/// attached]` (CAdES-BES), `signXml [..., xml]` and `signXmlByElementId`, after the
-/// user's confirmation. Binary results come back as base64, XML as the document.
-fn sign_for_page(
-    core: &SigningCore,
-    context: &RequestContext,
-    method: &str,
-    key: &dyn SigningKey,
-    args: &[Value],
-) -> Value {
-    let Some(data) = text(args, 4) else { return bad_args(method) };
-    let attached = args.get(5).and_then(Value::as_bool).unwrap_or(false);
-    let xpaths = match method {
-        "signXml" => Some((String::new(), String::new())),
-        "signXmlByElementId" => match by_element_id_xpaths(args) {
-            Ok(p) => Some(p),
-            Err(why) => return reply::legacy_error("XML_PARSE_EXCEPTION", Some(why.into())),
-        },
-        _ => None,
-    };
-    if let Some((tbs, parent)) = &xpaths
-        && let Err(e) = xmldsig::check(data, tbs, parent)
-    {
-        return reply::legacy_error("XML_PARSE_EXCEPTION", Some(e.to_string().into()));
-    }
-    let name = format!("legacy.{method}");
-    let op = Operation { context, name: &name };
-    let bytes = data.as_bytes();
-    let signed = core.sign_with_key(op, key, &[summarize(bytes)], |key| match (&xpaths, method) {
-        (Some((tbs, parent)), _) => Ok(xmldsig::sign_xml(key, data, tbs, parent, Layout::Santuario)?),
-        (None, "signPlainData") => Ok(encode_base64(&key.sign(bytes)?)),
-        _ => Ok(encode_base64(&sign_cades_bes(key, Content::Data { bytes, attach: attached }, SystemTime::now())?)),
-    });
-    match signed {
-        Ok(result) => reply::legacy_ok(result.into()),
-        Err(CoreError::Canceled) => reply::legacy_error("COMMON", Some("action.canceled".into())),
-        Err(e) => reply::legacy_error("COMMON", Some(describe(&e, context.locale).into())),
-    }
 }
 
 /// `verifyXml [xml]` (or `[xml, idAttrName, parent]`): true iff every signature verifies.

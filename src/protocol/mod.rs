@@ -17,11 +17,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::cms::tsp::TsaConfig;
 use crate::i18n::{Locale, Msg};
-use crate::keys::{KeyInfo, SigningKey};
-use crate::signing::{CoreError, KeyFilter, Operation, SigningCore};
-use crate::ui::{DocumentSummary, RequestContext};
+use crate::signing::{Operation, Outcome, Rejection, Request, SigningCore, SigningError};
+use crate::ui::RequestContext;
 
 pub const MODULE_COMMON_UTILS: &str = "kz.gov.pki.knca.commonUtils";
 pub const MODULE_BASICS: &str = "kz.gov.pki.knca.basics";
@@ -48,20 +46,19 @@ impl Session {
 /// Routes requests to modules. Cheap to share between connections.
 pub struct Dispatcher {
     core: Arc<SigningCore>,
-    /// The timestamp authority for CAdES-T.
-    tsa: TsaConfig,
 }
 
 impl Dispatcher {
-    pub fn new(core: Arc<SigningCore>, tsa: TsaConfig) -> Self {
-        Self { core, tsa }
+    pub fn new(core: Arc<SigningCore>) -> Self {
+        Self { core }
     }
 
     /// Handle one text frame; `None` means "send no reply" (legacy `setLocale`).
-    /// The frame is dropped as soon as it is parsed: with documents of hundreds of
-    /// megabytes, every copy counts.
-    pub async fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
-        let parsed = serde_json::from_str::<Value>(text.as_ref());
+    /// Blocking (dialogs, signing): call from a blocking thread. The frame is dropped
+    /// as soon as it is parsed: with documents of hundreds of megabytes, every copy
+    /// counts.
+    pub fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
+        let parsed = crate::compute::run(|| serde_json::from_str::<Value>(text.as_ref()));
         drop(text);
         let request = match parsed {
             Ok(Value::Object(map)) => map,
@@ -74,10 +71,10 @@ impl Dispatcher {
             Some(_) => "",
         };
         let reply = match module {
-            MODULE_COMMON_UTILS => Some(common_utils::handle(self, session, request).await),
-            MODULE_BASICS => Some(basics::handle(self, session, request).await),
+            MODULE_COMMON_UTILS => Some(common_utils::handle(self, session, request)),
+            MODULE_BASICS => Some(basics::handle(self, session, request)),
             MODULE_ACCESSORY => Some(accessory::handle(&request)),
-            MODULE_LEGACY => legacy::handle(self, session, &request).await,
+            MODULE_LEGACY => legacy::handle(self, session, &request),
             _ => Some(reply::module_not_found()),
         };
         reply.map(|r| r.to_string())
@@ -88,62 +85,48 @@ impl Dispatcher {
         reply::malformed_request("binary frames are not supported; send JSON text").to_string()
     }
 
-    /// Let the user choose a key for `operation` and return its info, on a blocking thread.
-    async fn key_info(
-        &self,
-        context: RequestContext,
-        operation: String,
-        filter: KeyFilter,
-    ) -> Result<KeyInfo, CoreError> {
-        self.blocking(move |core| core.key_info(Operation { context: &context, name: &operation }, &filter)).await
+    /// The reply to a request refused before it was read (the connection's queue or
+    /// the daemon's memory budget is full): a commonUtils error every client reads.
+    pub fn busy_reply(why: Busy, locale: Locale) -> String {
+        let msg = match why {
+            Busy::Queue => Msg::TooManyRequests,
+            Busy::Memory => Msg::OverBudget,
+        };
+        reply::common_error(Some(msg.text(locale))).to_string()
     }
 
-    /// [`SigningCore::sign_with`] on a blocking thread: key choice, confirmation of
-    /// `documents`, then `sign` with the chosen key.
-    async fn sign<T: Send + 'static>(
-        &self,
-        context: RequestContext,
-        operation: String,
-        filter: KeyFilter,
-        documents: Vec<DocumentSummary>,
-        sign: impl FnOnce(&dyn SigningKey) -> Result<T, CoreError> + Send + 'static,
-    ) -> Result<T, CoreError> {
-        self.blocking(move |core| {
-            core.sign_with(Operation { context: &context, name: &operation }, &filter, &documents, sign)
-        })
-        .await
-    }
-
-    /// Run a blocking signing-core call on a blocking thread. A panic inside becomes an
-    /// error reply instead of taking the connection down.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&SigningCore) -> Result<T, CoreError> + Send + 'static,
-    ) -> Result<T, CoreError> {
-        let core = Arc::clone(&self.core);
-        match tokio::task::spawn_blocking(move || f(&core)).await {
-            Ok(result) => result,
-            Err(e) => {
-                tracing::error!("signing task failed: {e}");
-                Err(CoreError::Format("internal error".into()))
-            }
-        }
+    /// Hand a typed operation to the signing core.
+    fn execute(&self, session: &Session, operation: Operation) -> Result<Outcome, SigningError> {
+        self.core.execute(Request { context: session.context.clone(), operation })
     }
 }
 
-/// A core error in words for the user, in their language.
-fn describe(error: &CoreError, locale: Locale) -> String {
-    use crate::keys::KeyFileError;
+/// Why a request was refused unread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Busy {
+    /// The connection already has as many requests queued as it may.
+    Queue,
+    /// In-flight messages use the whole memory budget.
+    Memory,
+}
+
+/// A signing error in words for the user, in their language; wire keys that pages
+/// test for (`action.canceled`, `file.not_found`) stay as they are.
+fn describe(error: &SigningError, locale: Locale) -> String {
+    let with = |msg: Msg, detail: &dyn std::fmt::Display| format!("{} ({detail})", msg.text(locale));
     match error {
-        CoreError::Canceled => "action.canceled".into(),
-        CoreError::PrompterUnavailable(_) => Msg::NoPrompter.text(locale).into(),
-        CoreError::KeyFile(e) if e.is_wrong_password() => Msg::WrongPassword.text(locale).into(),
-        CoreError::KeyFile(KeyFileError::Unsupported(_)) => Msg::UnsupportedKey.text(locale).into(),
-        CoreError::Key(crate::keys::KeyError::UnsupportedAlgorithm(_)) => Msg::UnsupportedKey.text(locale).into(),
-        CoreError::KeyFile(e) => format!("{} ({e})", Msg::KeyFileUnreadable.text(locale)),
-        CoreError::Timestamp(why) => format!("{} ({why})", Msg::TimestampFailed.text(locale)),
-        CoreError::Invalid(why) => format!("{} ({why})", Msg::DocumentRejected.text(locale)),
-        other => format!("{} ({other})", Msg::SigningFailed.text(locale)),
+        SigningError::Canceled => "action.canceled".into(),
+        SigningError::NoPrompter => Msg::NoPrompter.text(locale).into(),
+        SigningError::WrongPassword { .. } => Msg::WrongPassword.text(locale).into(),
+        SigningError::KeyFileUnreadable => Msg::KeyFileUnreadable.text(locale).into(),
+        SigningError::UnsupportedKey => Msg::UnsupportedKey.text(locale).into(),
+        SigningError::NoSuchAlias | SigningError::NoKeys => Msg::KeyFileUnreadable.text(locale).into(),
+        SigningError::Rejected(Rejection::FileUnavailable) => "file.not_found".into(),
+        SigningError::Rejected(Rejection::NamedFileAttach) => Msg::NamedFileAttach.text(locale).into(),
+        SigningError::Rejected(r) => with(Msg::DocumentRejected, r),
+        SigningError::Timestamp(e) => with(Msg::TimestampFailed, e),
+        SigningError::TooManyWaiting => Msg::TooManyWaiting.text(locale).into(),
+        SigningError::Failed(e) => with(Msg::SigningFailed, e),
     }
 }
 

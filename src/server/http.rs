@@ -74,6 +74,17 @@ pub async fn write_upgrade<S: AsyncWrite + Unpin>(stream: &mut S, key: &str) -> 
     stream.flush().await
 }
 
+/// Refuse an upgrade: every connection slot is busy with a request.
+pub async fn write_busy<S: AsyncWrite + Unpin>(stream: &mut S) -> std::io::Result<()> {
+    let body = "qoltanba is busy: every connection has a request pending. Try again.\n";
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.flush().await
+}
+
 /// Answer a plain request: the status page for GET/HEAD `/`, 404 or 405 otherwise.
 pub async fn write_plain<S: AsyncWrite + Unpin>(
     stream: &mut S,

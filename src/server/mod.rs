@@ -6,9 +6,11 @@
 //! request head must arrive within `HANDSHAKE_TIMEOUT`. Shutdown stops accepting,
 //! tells open connections to close, and waits briefly for them.
 
+pub mod budget;
 mod connection;
 mod http;
 pub mod local_ca;
+mod registry;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,8 +26,8 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use crate::protocol::Dispatcher;
 use local_ca::LocalCa;
 
-/// Time allowed for the TLS handshake plus the HTTP request head.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections in the TLS handshake or HTTP head at once.
+const MAX_HANDSHAKES: usize = 256;
 /// How often the server certificate's expiry is checked.
 const RENEWAL_CHECK: Duration = Duration::from_secs(12 * 3600);
 /// How long shutdown waits for connections to close.
@@ -40,7 +42,33 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Largest WebSocket message and frame, bytes.
     pub max_message_size: usize,
+    /// WebSocket connections at once (idle ones make room, see `registry`).
     pub max_connections: usize,
+    /// WebSocket connections one origin may hold.
+    pub max_connections_per_origin: usize,
+    /// Bytes of messages all connections together may hold in flight.
+    pub memory_budget: usize,
+    /// Time allowed for the TLS handshake plus the HTTP request head.
+    pub handshake_timeout: Duration,
+    /// Close connections silent this long with nothing pending (`None`: only to make room).
+    pub idle_timeout: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// The defaults for `listen` and `data_dir`.
+    pub fn new(listen: Vec<SocketAddr>, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            tls: true,
+            data_dir,
+            max_message_size: 128 * 1024 * 1024,
+            max_connections: 64,
+            max_connections_per_origin: 16,
+            memory_budget: 512 * 1024 * 1024,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(3600)),
+        }
+    }
 }
 
 /// The default addresses: NCALayer's port on IPv4 and IPv6 loopback.
@@ -125,12 +153,24 @@ impl Server {
 
     /// Serve until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let limit = Arc::new(Semaphore::new(self.config.max_connections));
+        let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(self.config.max_message_size))
             .max_frame_size(Some(self.config.max_message_size));
         let ca_path = self.ca_path().map(|p| p.display().to_string()).unwrap_or_default();
-        let shared = Arc::new(Shared { dispatcher: self.dispatcher, ws_config, ca_path, shutdown: shutdown.clone() });
+        let shared = Arc::new(Shared {
+            dispatcher: self.dispatcher,
+            ws_config,
+            ca_path,
+            shutdown: shutdown.clone(),
+            registry: registry::Registry::new(self.config.max_connections_per_origin, self.config.max_connections),
+            budget: budget::Budget::new(self.config.memory_budget),
+            // One connection may hold two of the largest messages (one handled, one queued).
+            share: (self.config.max_message_size as u64).saturating_mul(2),
+            handshake_timeout: self.config.handshake_timeout,
+            idle_timeout: self.config.idle_timeout,
+            alive: Arc::new(()),
+        });
         let tls = self.tls.map(|t| {
             tokio::spawn(renew_periodically(Arc::clone(&t.ca), Arc::clone(&t.current), shutdown.clone()));
             t.current
@@ -138,14 +178,16 @@ impl Server {
 
         let mut accepts = tokio::task::JoinSet::new();
         for listener in self.listeners {
-            let (limit, shared, tls) = (Arc::clone(&limit), Arc::clone(&shared), tls.clone());
-            accepts.spawn(accept_loop(listener, limit, shared, tls));
+            let (handshakes, shared, tls) = (Arc::clone(&handshakes), Arc::clone(&shared), tls.clone());
+            accepts.spawn(accept_loop(listener, handshakes, shared, tls));
         }
         let _ = shutdown.wait_for(|stop| *stop).await;
         accepts.abort_all();
         // Connections saw the same signal and are closing; give them a moment.
-        let all = self.config.max_connections as u32;
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, limit.acquire_many(all)).await;
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while Arc::strong_count(&shared.alive) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -154,11 +196,18 @@ struct Shared {
     ws_config: WebSocketConfig,
     ca_path: String,
     shutdown: watch::Receiver<bool>,
+    registry: Arc<registry::Registry>,
+    budget: budget::Budget,
+    share: u64,
+    handshake_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    /// One clone per live connection task (shutdown waits for them).
+    alive: Arc<()>,
 }
 
 async fn accept_loop(
     listener: TcpListener,
-    limit: Arc<Semaphore>,
+    handshakes: Arc<Semaphore>,
     shared: Arc<Shared>,
     tls: Option<Arc<RwLock<Arc<rustls::ServerConfig>>>>,
 ) {
@@ -175,46 +224,64 @@ async fn accept_loop(
             tracing::warn!(%peer, "refused a connection from a non-loopback address");
             continue;
         }
-        let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
-            tracing::warn!(%peer, "connection limit reached; refusing");
+        let Ok(permit) = Arc::clone(&handshakes).try_acquire_owned() else {
+            tracing::warn!(%peer, "too many connections opening at once; refusing");
             continue;
         };
         let shared = Arc::clone(&shared);
         let tls = tls.as_ref().map(|t| Arc::clone(&t.read().unwrap_or_else(|p| p.into_inner())));
         tokio::spawn(async move {
-            let _permit = permit;
+            let _alive = Arc::clone(&shared.alive);
             let _ = stream.set_nodelay(true);
             match tls {
                 Some(config) => {
                     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => handle_stream(tls_stream, &shared).await,
+                    match tokio::time::timeout(shared.handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => handle_stream(tls_stream, &shared, permit).await,
                         Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
-                None => handle_stream::<TcpStream>(stream, &shared).await,
+                None => handle_stream::<TcpStream>(stream, &shared, permit).await,
             }
         });
     }
 }
 
-async fn handle_stream<S>(mut stream: S, shared: &Shared)
+async fn handle_stream<S>(mut stream: S, shared: &Shared, handshake: tokio::sync::OwnedSemaphorePermit)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let opening = match tokio::time::timeout(HANDSHAKE_TIMEOUT, http::read_opening(&mut stream)).await {
+    let opening = match tokio::time::timeout(shared.handshake_timeout, http::read_opening(&mut stream)).await {
         Ok(Ok(Some(opening))) => opening,
         _ => return,
     };
     match opening {
         http::Opening::Upgrade { key, origin, rest } => {
+            let Some(registration) = shared.registry.register(origin.as_deref().unwrap_or_default()) else {
+                tracing::warn!(origin = ?origin, "no room for another connection: every connection is busy");
+                let _ = http::write_busy(&mut stream).await;
+                return;
+            };
             if http::write_upgrade(&mut stream, &key).await.is_err() {
                 return;
             }
-            tracing::info!(origin = origin.as_deref().unwrap_or("-"), "page connected");
-            let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(shared.ws_config)).await;
-            connection::serve(ws, origin, Arc::clone(&shared.dispatcher), shared.shutdown.clone()).await;
+            drop(handshake);
+            tracing::info!(origin = ?origin, "page connected");
+            let charges = budget::Charges::default();
+            let (skipped_tx, skipped) = tokio::sync::mpsc::unbounded_channel();
+            let metered =
+                budget::Metered::new(stream, &rest, shared.budget.clone(), shared.share, charges.clone(), skipped_tx);
+            let ws = WebSocketStream::from_raw_socket(metered, Role::Server, Some(shared.ws_config)).await;
+            let link = connection::Link {
+                dispatcher: Arc::clone(&shared.dispatcher),
+                shutdown: shared.shutdown.clone(),
+                charges,
+                skipped,
+                registration,
+                idle_timeout: shared.idle_timeout,
+            };
+            connection::serve(ws, origin, link).await;
         }
         http::Opening::Plain { method, path } => {
             let _ = http::write_plain(&mut stream, &method, &path, &shared.ca_path).await;

@@ -1,143 +1,99 @@
 //! The signing core: the only path from a request to a private key.
 //!
-//! Every operation runs under one lock (one dialog at a time, whatever the number of
-//! pages asking) and goes: choose a key file → password → pick a key that passes the
-//! request's [`KeyFilter`] → (for signatures) the user's confirmation, showing the
-//! requesting origin and what is signed → sign. [`SigningCore::sign_with`] is the only
-//! way to reach a key's `sign`, so nothing can sign without the confirmation.
+//! [`SigningCore::execute`] takes a typed [`Request`] (who asks, in which language,
+//! and an [`Operation`]) and returns a typed [`Outcome`] or [`SigningError`]. It owns
+//! every policy decision: which files may be read ([`files`]), what the user is shown
+//! ([`summary`]; what is shown is built from exactly what is signed), whose turn it is
+//! to talk to the user ([`turns`]), and when the network is used (trust checks and
+//! timestamps happen while the flow is off the screen).
+//!
+//! A signature always goes: the turn → choose a key file → password → (off screen:
+//! trust checks) → pick a key that passes the request's [`KeyFilter`] → the user's
+//! confirmation, naming the site and showing the documents → (off screen) sign →
+//! timestamp. Nothing signs without the confirmation.
 //!
 //! All methods block (dialogs, key derivation, hashing): call them from a blocking
-//! thread.
+//! thread. Heavy steps run inside [`crate::compute::run`].
 
+pub mod files;
 mod filter;
+mod named;
+mod request;
 mod summary;
+pub mod turns;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 pub use filter::{KeyFilter, Purpose};
+pub use request::{
+    Action, CmsInput, Failure, KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation, Outcome, Rejection,
+    Request, Signature, SigningError,
+};
 pub use summary::{summarize, summarize_digest};
 
-use crate::keys::file::{load_key_bytes, needs_password, read_key_file};
-use crate::keys::{KeyError, KeyFileError, KeyInfo, SigningKey};
+use crate::cms::tsp::{TsaConfig, add_timestamps};
+use crate::cms::{Content, cosign, parse_signed_data, sign_cades_bes};
+use crate::compute;
+use crate::keys::file::{load_key_bytes, needs_password};
+use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
 use crate::trust::TrustStore;
 use crate::ui::{
-    Confirmation, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest,
-    PromptUnavailable, Prompter, RequestContext,
+    Confirmation, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, Prompter,
+    RequestContext, Shown,
 };
+use turns::{NoTurn, Turn, Turns};
 
-/// Password attempts before a wrong password is reported as an error.
+/// Password attempts in one dialog before a wrong password is reported as an error.
 const PASSWORD_ATTEMPTS: u32 = 3;
 
-/// Why an operation did not produce a result.
-#[derive(Debug)]
-pub enum CoreError {
-    /// The user cancelled (or no key could be selected and the user closed the dialog).
-    Canceled,
-    /// Nothing can ask the user.
-    PrompterUnavailable(String),
-    /// The chosen key file could not be opened.
-    KeyFile(KeyFileError),
-    /// The key could not sign.
-    Key(KeyError),
-    /// The request does not fit the chosen key (e.g. a digest of the wrong length).
-    Invalid(String),
-    /// Building the signature failed.
-    Format(String),
-    /// The timestamp authority could not give a timestamp.
-    Timestamp(String),
-}
+/// Largest key file read (NCA files are a few kilobytes).
+pub const MAX_KEY_FILE: u64 = crate::keys::pkcs12::MAX_FILE_SIZE as u64;
 
-impl std::fmt::Display for CoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Canceled => f.write_str("canceled by the user"),
-            Self::PrompterUnavailable(why) => f.write_str(why),
-            Self::KeyFile(e) => e.fmt(f),
-            Self::Key(e) => e.fmt(f),
-            Self::Invalid(why) => f.write_str(why),
-            Self::Format(why) => f.write_str(why),
-            Self::Timestamp(why) => write!(f, "timestamp: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for CoreError {}
-
-impl From<PromptUnavailable> for CoreError {
-    fn from(e: PromptUnavailable) -> Self {
-        Self::PrompterUnavailable(e.0)
-    }
-}
-
-impl From<KeyError> for CoreError {
-    fn from(e: KeyError) -> Self {
-        Self::Key(e)
-    }
-}
-
-impl From<crate::xmldsig::XmlDsigError> for CoreError {
-    fn from(e: crate::xmldsig::XmlDsigError) -> Self {
-        match e {
-            crate::xmldsig::XmlDsigError::Key(k) => Self::Key(k),
-            crate::xmldsig::XmlDsigError::Xml(x) => Self::Invalid(x.to_string()),
-        }
-    }
-}
-
-impl From<crate::cms::CmsError> for CoreError {
-    fn from(e: crate::cms::CmsError) -> Self {
-        match e {
-            crate::cms::CmsError::Key(k) => Self::Key(k),
-            crate::cms::CmsError::Timestamp(why) => Self::Timestamp(why),
-            other => Self::Format(other.to_string()),
-        }
-    }
-}
-
-/// An operation as the dialogs name it.
-#[derive(Debug, Clone, Copy)]
-pub struct Operation<'a> {
-    pub context: &'a RequestContext,
-    /// e.g. `kz.gov.pki.knca.commonUtils.createCAdESFromBase64`.
-    pub name: &'a str,
-}
+/// Largest file embedded in an attached CMS (the reply must fit a message).
+pub const MAX_ATTACHED_FILE: u64 = 64 * 1024 * 1024;
 
 /// See the module documentation.
 pub struct SigningCore {
     prompter: Arc<dyn Prompter>,
     trust: Arc<TrustStore>,
-    dialog: Mutex<()>,
+    tsa: TsaConfig,
+    turns: Turns,
     /// Judge certificates at this time (epoch ms) instead of now.
     fixed_time: Option<i64>,
-    /// Wrong passwords per key file named by pages: (count, first failure).
-    guesses: Mutex<HashMap<PathBuf, (u32, std::time::Instant)>>,
-    /// Documents the user picked in our file chooser during this run.
-    chosen_files: Mutex<std::collections::HashSet<PathBuf>>,
+    /// Wrong passwords for key files named by pages.
+    guesses: named::Guesses,
+    /// Documents the user picked in our file chooser during this run, per origin.
+    chosen_files: Mutex<HashSet<(String, PathBuf)>>,
 }
 
-/// Wrong passwords allowed per key file named by a page…
-pub const GUESS_LIMIT: u32 = 5;
-/// …within this window.
-pub const GUESS_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+impl From<NoTurn> for SigningError {
+    fn from(e: NoTurn) -> Self {
+        match e {
+            NoTurn::TooManyWaiting => Self::TooManyWaiting,
+            NoTurn::PageGone => Self::Canceled,
+        }
+    }
+}
 
-/// Why a key file named by a page could not be opened.
-#[derive(Debug)]
-pub enum NamedKeyError {
-    WrongPassword { attempts_left: u32 },
-    Unreadable(KeyFileError),
+/// The key file the user chose, opened.
+struct OpenedKeys {
+    keys: Vec<Box<dyn SigningKey>>,
 }
 
 impl SigningCore {
-    pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>) -> Self {
+    pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>, tsa: TsaConfig) -> Self {
         Self {
             prompter,
             trust,
-            dialog: Mutex::new(()),
+            tsa,
+            turns: Turns::default(),
             fixed_time: None,
-            guesses: Mutex::new(HashMap::new()),
-            chosen_files: Mutex::new(Default::default()),
+            guesses: named::Guesses::default(),
+            chosen_files: Mutex::new(HashSet::new()),
         }
     }
 
@@ -157,122 +113,187 @@ impl SigningCore {
         })
     }
 
-    /// Open a key file a page named with a password it supplied (the legacy applet API).
-    /// Wrong passwords are counted per file: after [`GUESS_LIMIT`] in
-    /// [`GUESS_WINDOW`] the file is locked for the rest of the window, so a page cannot
-    /// turn the daemon into an online password-guessing oracle.
-    pub fn open_named_key_file(&self, path: &Path, password: &str) -> Result<Vec<Box<dyn SigningKey>>, NamedKeyError> {
-        // Count per file, however the page spells its path.
-        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if self.guesses_left(&key) == 0 {
-            return Err(NamedKeyError::WrongPassword { attempts_left: 0 });
-        }
-        match crate::keys::load_key_file(path, password) {
-            Ok(keys) => {
-                self.guesses.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
-                Ok(keys)
+    /// Carry out one request. See the module documentation.
+    pub fn execute(&self, request: Request) -> Result<Outcome, SigningError> {
+        let Request { context, operation } = request;
+        let action = operation.action();
+        match operation {
+            Operation::KeyInfo { filter } => {
+                let (key, _turn) = self.choose_key(&context, action, &filter)?;
+                Ok(Outcome::KeyInfo(Box::new(KeyInfo::of(key.as_ref()))))
             }
-            Err(e) if e.is_wrong_password() => {
-                let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
-                let entry = guesses.entry(key.clone()).or_insert((0, std::time::Instant::now()));
-                entry.0 += 1;
-                drop(guesses);
-                Err(NamedKeyError::WrongPassword { attempts_left: self.guesses_left(&key) })
+            Operation::Cms { filter, inputs, timestamp } => self.sign_cms(&context, action, &filter, inputs, timestamp),
+            Operation::Xml { filter, documents, tbs_xpath, parent_xpath, layout } => {
+                compute::run(|| documents.iter().try_for_each(|x| crate::xmldsig::check(x, &tbs_xpath, &parent_xpath)))
+                    .map_err(|e| SigningError::Rejected(Rejection::Xml(e)))?;
+                let summaries = compute::run(|| documents.iter().map(|x| summarize(x.as_bytes())).collect::<Vec<_>>());
+                self.sign_flow(&context, action, &filter, &summaries, |key| {
+                    documents
+                        .iter()
+                        .map(|xml| {
+                            Ok(Signature::Xml(crate::xmldsig::sign_xml(key, xml, &tbs_xpath, &parent_xpath, layout)?))
+                        })
+                        .collect()
+                })
             }
-            Err(e) => Err(NamedKeyError::Unreadable(e)),
+            Operation::Raw { filter, documents } => {
+                let summaries = compute::run(|| documents.iter().map(|d| summarize(d)).collect::<Vec<_>>());
+                self.sign_flow(&context, action, &filter, &summaries, |key| {
+                    documents.iter().map(|d| Ok(Signature::Raw(key.sign(d)?))).collect()
+                })
+            }
+            Operation::ApplyTimestamp { cms } => {
+                compute::run(|| parse_signed_data(&cms)).map_err(|e| SigningError::Rejected(Rejection::Cms(e)))?;
+                Ok(Outcome::Timestamped(add_timestamps(&cms, &self.tsa)?))
+            }
+            Operation::ChooseFile { extension, directory } => self.choose_file(&context, &extension, &directory),
+            Operation::NamedKeyFile(named) => named::run(self, &context, action, named),
         }
     }
 
-    fn guesses_left(&self, path: &Path) -> u32 {
-        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
-        match guesses.get(path) {
-            Some((_, since)) if since.elapsed() > GUESS_WINDOW => {
-                guesses.remove(path);
-                GUESS_LIMIT
-            }
-            Some((n, _)) => GUESS_LIMIT.saturating_sub(*n),
-            None => GUESS_LIMIT,
-        }
-    }
-
-    /// Show `documents` for confirmation and on approval run `sign` with a key the
-    /// request itself named (legacy API): the confirmation is never skipped.
-    pub fn sign_with_key<T>(
-        &self,
-        op: Operation<'_>,
-        key: &dyn SigningKey,
-        documents: &[DocumentSummary],
-        sign: impl FnOnce(&dyn SigningKey) -> Result<T, CoreError>,
-    ) -> Result<T, CoreError> {
-        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
-        let signer = key.certificate().subject_dn();
-        let confirmation = Confirmation { context: op.context, operation: op.name, signer: &signer, documents };
-        if op.context.is_page_gone() || !self.prompter.confirm(&confirmation)? {
-            return Err(CoreError::Canceled);
-        }
-        sign(key)
+    /// The origin as a key for per-site state.
+    fn origin_key(context: &RequestContext) -> String {
+        context.origin.clone().unwrap_or_default()
     }
 
     /// Let the user pick a document in our file chooser (`showFileChooser`); the file is
-    /// remembered as chosen, so `…FromFile` may read it without asking again which file.
-    pub fn choose_file(
+    /// remembered for this origin, so `…FromFile` may read it, also to embed it.
+    fn choose_file(&self, context: &RequestContext, extension: &str, directory: &str) -> Result<Outcome, SigningError> {
+        let _turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
+        let request = FileRequest { context, extension, directory };
+        let path = self.prompter.choose_file(&request)?.ok_or(SigningError::Canceled)?;
+        let path = files::canonical(&path);
+        self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).insert((Self::origin_key(context), path.clone()));
+        Ok(Outcome::ChosenFile(path))
+    }
+
+    /// Did the user pick `path` in our chooser for this origin during this run?
+    fn was_chosen(&self, context: &RequestContext, path: &Path) -> bool {
+        let key = (Self::origin_key(context), files::canonical(path));
+        self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).contains(&key)
+    }
+
+    /// CMS signatures: summaries first (bad input never costs the user a password),
+    /// then the dialog flow, then timestamps off screen.
+    fn sign_cms(
         &self,
         context: &RequestContext,
-        extension: &str,
-        directory: &str,
-    ) -> Result<PathBuf, CoreError> {
-        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
-        let request = FileRequest { context, extension, directory };
-        let path = self.prompter.choose_file(&request)?.ok_or(CoreError::Canceled)?;
-        let path = std::fs::canonicalize(&path).unwrap_or(path);
-        self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
-        Ok(path)
+        action: Action,
+        filter: &KeyFilter,
+        inputs: Vec<CmsInput>,
+        timestamp: bool,
+    ) -> Result<Outcome, SigningError> {
+        if inputs.is_empty() {
+            return Err(SigningError::Rejected(Rejection::Empty));
+        }
+        let summaries = compute::run(|| {
+            inputs.iter().map(|input| self.cms_summary(context, input)).collect::<Result<Vec<_>, SigningError>>()
+        })?;
+        let outcome = self.sign_flow(context, action, filter, &summaries, |key| {
+            let now = SystemTime::now();
+            inputs.iter().map(|input| Ok(Signature::Cms(cms_for(key, input, now)?))).collect()
+        })?;
+        if !timestamp {
+            return Ok(outcome);
+        }
+        // The network, with the screen free for others.
+        let Outcome::Signed { signatures, certificate } = outcome else { return Ok(outcome) };
+        let stamped = signatures
+            .into_iter()
+            .map(|s| match s {
+                Signature::Cms(cms) => Ok(Signature::Cms(add_timestamps(&cms, &self.tsa)?)),
+                other => Ok(other),
+            })
+            .collect::<Result<Vec<_>, SigningError>>()?;
+        Ok(Outcome::Signed { signatures: stamped, certificate })
     }
 
-    /// Did the user pick `path` in our chooser during this run?
-    pub fn was_chosen(&self, path: &Path) -> bool {
-        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).contains(&path)
+    /// What the confirmation shows for one CMS input; refuses inputs that cannot be
+    /// signed before anybody is asked.
+    fn cms_summary(&self, context: &RequestContext, input: &CmsInput) -> Result<DocumentSummary, SigningError> {
+        Ok(match input {
+            CmsInput::Data { bytes, .. } => summarize(bytes),
+            CmsInput::Digest(digest) if digest.is_empty() => return Err(SigningError::Rejected(Rejection::Empty)),
+            CmsInput::Digest(digest) => summarize_digest(digest),
+            CmsInput::CoSign(cms) => {
+                let sd = parse_signed_data(cms).map_err(|e| SigningError::Rejected(Rejection::Cms(e)))?;
+                summary::summarize_cosign(&sd)
+            }
+            CmsInput::File { path, attach } => {
+                if !files::is_local_absolute(path) {
+                    return Err(SigningError::Rejected(Rejection::FileUnavailable));
+                }
+                let chosen = self.was_chosen(context, path);
+                if *attach && !chosen {
+                    return Err(SigningError::Rejected(Rejection::NamedFileAttach));
+                }
+                // A file the site named is not touched before the user approves: the
+                // page learns nothing about the disk without the user.
+                let size = if chosen { files::open_regular(path).map(|(_, size)| size).unwrap_or(0) } else { 0 };
+                DocumentSummary {
+                    size,
+                    shown: Shown::File { path: path.display().to_string(), chosen_by_user: chosen },
+                }
+            }
+        })
     }
 
-    /// Let the user choose a key and return its info (`getKeyInfo`).
-    pub fn key_info(&self, op: Operation<'_>, filter: &KeyFilter) -> Result<KeyInfo, CoreError> {
-        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
-        let key = self.choose_key(op, filter)?;
-        Ok(KeyInfo::of(key.as_ref()))
-    }
-
-    /// Let the user choose a key, show `documents` for confirmation, and on approval
-    /// run `sign` with the key.
-    pub fn sign_with<T>(
+    /// The dialog flow of every signature: key, confirmation, then `sign` with the
+    /// chosen key once the screen is free again.
+    fn sign_flow(
         &self,
-        op: Operation<'_>,
+        context: &RequestContext,
+        action: Action,
         filter: &KeyFilter,
         documents: &[DocumentSummary],
-        sign: impl FnOnce(&dyn SigningKey) -> Result<T, CoreError>,
-    ) -> Result<T, CoreError> {
-        let _dialog = self.dialog.lock().unwrap_or_else(|p| p.into_inner());
-        let key = self.choose_key(op, filter)?;
-        let signer = key.certificate().subject_dn();
-        let confirmation = Confirmation { context: op.context, operation: op.name, signer: &signer, documents };
-        if op.context.is_page_gone() || !self.prompter.confirm(&confirmation)? {
-            return Err(CoreError::Canceled);
-        }
-        sign(key.as_ref())
+        sign: impl FnOnce(&dyn SigningKey) -> Result<Vec<Signature>, SigningError>,
+    ) -> Result<Outcome, SigningError> {
+        let (key, turn) = self.choose_key(context, action, filter)?;
+        self.confirm(context, action, key.as_ref(), documents)?;
+        drop(turn);
+        let signatures = compute::run(|| sign(key.as_ref()))?;
+        Ok(Outcome::Signed { signatures, certificate: Box::new(key.certificate().clone()) })
     }
 
-    fn choose_key(&self, op: Operation<'_>, filter: &KeyFilter) -> Result<Box<dyn SigningKey>, CoreError> {
-        // Requests queued behind a dialog may outlive their page: ask nothing for those.
-        if op.context.is_page_gone() {
-            return Err(CoreError::Canceled);
+    /// Ask for approval; `Canceled` unless the user approves.
+    fn confirm(
+        &self,
+        context: &RequestContext,
+        action: Action,
+        key: &dyn SigningKey,
+        documents: &[DocumentSummary],
+    ) -> Result<(), SigningError> {
+        let signer = key.certificate().subject_dn();
+        let confirmation = Confirmation { context, action, signer: &signer, documents };
+        if context.is_page_gone() || !self.prompter.confirm(&confirmation)? {
+            return Err(SigningError::Canceled);
         }
-        let request = KeyRequest { context: op.context, operation: op.name };
-        let path = match self.prompter.choose_key(&request)? {
+        Ok(())
+    }
+
+    /// The turn, then key file, password, trust checks (off screen) and the key pick.
+    /// Returns the key and the turn, still held.
+    fn choose_key(
+        &self,
+        context: &RequestContext,
+        action: Action,
+        filter: &KeyFilter,
+    ) -> Result<(Box<dyn SigningKey>, Turn<'_>), SigningError> {
+        let turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
+        // Requests queued behind a dialog may outlive their page: ask nothing for those.
+        if context.is_page_gone() {
+            return Err(SigningError::Canceled);
+        }
+        let path = match self.prompter.choose_key(&KeyRequest { context, action })? {
             KeyChoice::File(path) => path,
-            KeyChoice::Cancel => return Err(CoreError::Canceled),
+            KeyChoice::Cancel => return Err(SigningError::Canceled),
         };
-        let bytes = zeroize::Zeroizing::new(read_key_file(&path).map_err(CoreError::KeyFile)?);
-        let mut keys = self.open_with_password(op.context, &path, &bytes)?;
+        let bytes = zeroize::Zeroizing::new(
+            files::read_regular(&path, MAX_KEY_FILE).map_err(|_| SigningError::KeyFileUnreadable)?,
+        );
+        let OpenedKeys { mut keys } = self.open_with_password(context, &path, &bytes)?;
+        // Trust checks may use the network: step off the screen meanwhile.
+        let paused = turn.pause();
         let now_ms = self.now_ms();
         let candidates: Vec<KeyCandidate> = keys
             .iter()
@@ -286,29 +307,90 @@ impl SigningCore {
                 }
             })
             .collect();
-        match self.prompter.pick_key(op.context, &candidates)? {
-            Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => Ok(keys.swap_remove(i)),
-            _ => Err(CoreError::Canceled),
+        let turn = paused.resume(&context.page_gone)?;
+        match self.prompter.pick_key(context, &candidates)? {
+            Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => Ok((keys.swap_remove(i), turn)),
+            _ => Err(SigningError::Canceled),
         }
     }
 
     fn open_with_password(
         &self,
         context: &RequestContext,
-        path: &std::path::Path,
+        path: &Path,
         bytes: &[u8],
-    ) -> Result<Vec<Box<dyn SigningKey>>, CoreError> {
+    ) -> Result<OpenedKeys, SigningError> {
+        let open = |password: &str| compute::run(|| load_key_bytes(bytes, password));
         if !needs_password(bytes) {
-            return load_key_bytes(bytes, "").map_err(CoreError::KeyFile);
+            return open("").map(|keys| OpenedKeys { keys }).map_err(key_file_error);
         }
         let mut attempt = 1;
         loop {
             let request = PasswordRequest { context, file: path, attempt };
-            let password = self.prompter.password(&request)?.ok_or(CoreError::Canceled)?;
-            match load_key_bytes(bytes, &password) {
+            let password = self.prompter.password(&request)?.ok_or(SigningError::Canceled)?;
+            match open(&password) {
                 Err(e) if e.is_wrong_password() && attempt < PASSWORD_ATTEMPTS => attempt += 1,
-                other => return other.map_err(CoreError::KeyFile),
+                other => return other.map(|keys| OpenedKeys { keys }).map_err(key_file_error),
             }
         }
     }
+}
+
+/// A key file error as the core reports it (no paths, no parser details).
+fn key_file_error(e: crate::keys::KeyFileError) -> SigningError {
+    use crate::keys::KeyFileError;
+    match e {
+        e if e.is_wrong_password() => SigningError::WrongPassword { attempts_left: None },
+        KeyFileError::Unsupported(_) => SigningError::UnsupportedKey,
+        _ => SigningError::KeyFileUnreadable,
+    }
+}
+
+/// One CMS input signed with `key`.
+fn cms_for(key: &dyn SigningKey, input: &CmsInput, now: SystemTime) -> Result<Vec<u8>, SigningError> {
+    Ok(match input {
+        CmsInput::Data { bytes, attach } => sign_cades_bes(key, Content::Data { bytes, attach: *attach }, now)?,
+        CmsInput::Digest(digest) => {
+            check_digest_length(key.algorithm(), digest)?;
+            sign_cades_bes(key, Content::Digest(digest), now)?
+        }
+        CmsInput::CoSign(cms) => cosign(key, cms, now).map_err(|e| match e {
+            crate::cms::CmsError::Malformed(_) => SigningError::Rejected(Rejection::CoSignHashMismatch),
+            other => other.into(),
+        })?,
+        CmsInput::File { path, attach } => sign_file(key, path, *attach, now)?,
+    })
+}
+
+/// Sign a file after the user approved: stream it through the hash (detached) or
+/// embed it (attached, bounded; only files the user picked get here).
+fn sign_file(key: &dyn SigningKey, path: &Path, attach: bool, now: SystemTime) -> Result<Vec<u8>, SigningError> {
+    let unavailable = || SigningError::Rejected(Rejection::FileUnavailable);
+    let (mut file, size) = files::open_regular(path).map_err(|_| unavailable())?;
+    if attach {
+        if size > MAX_ATTACHED_FILE {
+            return Err(SigningError::Rejected(Rejection::FileTooLarge { size, limit: MAX_ATTACHED_FILE }));
+        }
+        let bytes = files::read_regular(path, MAX_ATTACHED_FILE).map_err(|_| unavailable())?;
+        return Ok(sign_cades_bes(key, Content::Data { bytes: &bytes, attach: true }, now)?);
+    }
+    let mut hasher = crate::crypto::Hasher::for_algorithm(key.algorithm())?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|_| unavailable())?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(sign_cades_bes(key, Content::Digest(&hasher.finish()), now)?)
+}
+
+/// A digest must have the length of the key algorithm's hash.
+pub fn check_digest_length(algorithm: KeyAlgorithm, digest: &[u8]) -> Result<(), SigningError> {
+    let expected = algorithm.digest(b"")?.len();
+    if digest.len() != expected {
+        return Err(SigningError::Rejected(Rejection::DigestLength { got: digest.len(), expected }));
+    }
+    Ok(())
 }

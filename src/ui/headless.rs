@@ -66,7 +66,7 @@ impl HeadlessPrompter {
 
 impl Prompter for HeadlessPrompter {
     fn choose_key(&self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
-        tracing::info!(origin = request.context.origin_label(), operation = request.operation, answer = ?self.answer, "headless: key requested");
+        tracing::info!(origin = ?request.context.origin, action = ?request.action, answer = ?self.answer, "headless: key requested");
         std::thread::sleep(self.delay);
         Ok(match self.answer {
             AutoAnswer::Confirm => KeyChoice::File(self.key_file.clone()),
@@ -83,10 +83,10 @@ impl Prompter for HeadlessPrompter {
     fn pick_key(&self, _context: &RequestContext, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
         for key in keys {
             if let Some(reason) = &key.not_selectable {
-                tracing::info!(key = key.label, reason, "headless: key not selectable");
+                tracing::info!(key = ?key.label, reason, "headless: key not selectable");
             }
             for note in &key.notes {
-                tracing::info!(key = key.label, note, "headless: note on key");
+                tracing::info!(key = ?key.label, note, "headless: note on key");
             }
         }
         Ok(keys.iter().position(|k| k.not_selectable.is_none()))
@@ -94,9 +94,9 @@ impl Prompter for HeadlessPrompter {
 
     fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         tracing::info!(
-            origin = confirmation.context.origin_label(),
-            operation = confirmation.operation,
-            signer = confirmation.signer,
+            origin = ?confirmation.context.origin,
+            action = ?confirmation.action,
+            signer = ?confirmation.signer,
             documents = confirmation.documents.len(),
             answer = ?self.answer,
             "headless: signing confirmation answered"
@@ -106,8 +106,8 @@ impl Prompter for HeadlessPrompter {
 
     fn choose_file(&self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
         tracing::info!(
-            origin = request.context.origin_label(),
-            extension = request.extension,
+            origin = ?request.context.origin,
+            extension = ?request.extension,
             "headless: file requested"
         );
         Ok(match self.answer {

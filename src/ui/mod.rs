@@ -9,6 +9,7 @@
 //! on a blocking thread and never holds two dialogs at once.
 
 mod headless;
+pub mod sanitize;
 mod terminal;
 
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ pub use headless::{AutoAnswer, HeadlessPrompter, NoPrompter};
 pub use terminal::{Console, TerminalPrompter, Tty};
 
 use crate::i18n::Locale;
+pub use crate::signing::Action;
 
 /// Who asks, carried into every dialog.
 #[derive(Clone, Debug, Default)]
@@ -36,19 +38,14 @@ impl RequestContext {
     pub fn is_page_gone(&self) -> bool {
         self.page_gone.load(std::sync::atomic::Ordering::SeqCst)
     }
-
-    /// The origin as shown to people.
-    pub fn origin_label(&self) -> &str {
-        self.origin.as_deref().unwrap_or("(no Origin header: a local program)")
-    }
 }
 
 /// A request to choose where the key comes from.
 #[derive(Debug)]
 pub struct KeyRequest<'a> {
     pub context: &'a RequestContext,
-    /// What the key is for, e.g. `commonUtils.createCAdESFromBase64`.
-    pub operation: &'a str,
+    /// What the key is for.
+    pub action: Action,
 }
 
 /// The answer to a [`KeyRequest`].
@@ -91,20 +88,37 @@ pub struct KeyCandidate {
     pub notes: Vec<String>,
 }
 
-/// One document as the confirmation shows it.
-#[derive(Debug, Clone)]
+/// One document as the confirmation shows it. Text that comes from the page is
+/// raw here; every prompter shows it through [`sanitize::shown`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentSummary {
-    /// Size in bytes of what is signed.
+    /// Size in bytes of the document (or of the hash, for a blind signature).
     pub size: u64,
-    /// The start of the document as text, if it is text; otherwise a description.
-    pub preview: String,
+    pub shown: Shown,
+}
+
+/// What can be shown of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    /// The start of a text document; `truncated` when there is more.
+    Text { preview: String, truncated: bool },
+    /// Bytes that are not text.
+    Binary,
+    /// Only a hash the page chose: the user cannot see what it is the hash of
+    /// (a "blind" signature).
+    BlindHash { hex: String },
+    /// The user's signature is added to a CMS that already has `signers` signatures;
+    /// `content` is what they all sign (a blind hash for a detached CMS).
+    CoSign { signers: usize, content: Box<Shown> },
+    /// A local file: picked by the user in our chooser, or named by the site.
+    File { path: String, chosen_by_user: bool },
 }
 
 /// What the user is asked to approve.
 #[derive(Debug)]
 pub struct Confirmation<'a> {
     pub context: &'a RequestContext,
-    pub operation: &'a str,
+    pub action: Action,
     /// Who signs: the signer certificate's subject.
     pub signer: &'a str,
     pub documents: &'a [DocumentSummary],

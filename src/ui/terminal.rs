@@ -11,7 +11,9 @@ use std::sync::Mutex;
 
 use zeroize::Zeroizing;
 
-use crate::i18n::Locale;
+use super::Shown;
+use super::sanitize::{preview, shown};
+use crate::i18n::{Locale, Word as Text, action_word};
 
 use super::{
     Confirmation, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
@@ -58,88 +60,6 @@ pub struct TerminalPrompter<C: Console> {
     locale: Locale,
 }
 
-/// The dialogs' words.
-#[derive(Clone, Copy)]
-enum Text {
-    AsksForKey,
-    KeyFile,
-    WrongPassword,
-    PasswordFor,
-    CannotBeUsed,
-    Note,
-    NoUsableKey,
-    KeyNumber,
-    Site,
-    Operation,
-    Signer,
-    Documents,
-    Bytes,
-    More,
-    SignQuestion,
-    AsksForFile,
-    FilePath,
-}
-
-impl Text {
-    fn get(self, locale: Locale) -> &'static str {
-        use Locale::*;
-        use Text::*;
-        match (self, locale) {
-            (AsksForKey, En) => "asks for a key",
-            (AsksForKey, Ru) => "запрашивает ключ",
-            (AsksForKey, Kk) => "кілт сұрайды",
-            (KeyFile, En) => "Key file (.p12), empty to cancel: ",
-            (KeyFile, Ru) => "Файл ключа (.p12), пусто — отмена: ",
-            (KeyFile, Kk) => "Кілт файлы (.p12), бос — бас тарту: ",
-            (WrongPassword, En) => "Wrong password, try again.",
-            (WrongPassword, Ru) => "Неверный пароль, попробуйте ещё раз.",
-            (WrongPassword, Kk) => "Құпия сөз қате, қайталап көріңіз.",
-            (PasswordFor, En) => "Password for",
-            (PasswordFor, Ru) => "Пароль для",
-            (PasswordFor, Kk) => "Құпия сөз:",
-            (CannotBeUsed, En) => "cannot be used",
-            (CannotBeUsed, Ru) => "нельзя использовать",
-            (CannotBeUsed, Kk) => "пайдалануға болмайды",
-            (Note, En) => "note",
-            (Note, Ru) => "примечание",
-            (Note, Kk) => "ескерту",
-            (NoUsableKey, En) => "No key in this file can be used for this request.",
-            (NoUsableKey, Ru) => "Ни один ключ из этого файла не подходит для этого запроса.",
-            (NoUsableKey, Kk) => "Бұл файлдағы кілттердің ешқайсысы бұл сұрауға жарамайды.",
-            (KeyNumber, En) => "Key number, empty to cancel: ",
-            (KeyNumber, Ru) => "Номер ключа, пусто — отмена: ",
-            (KeyNumber, Kk) => "Кілт нөмірі, бос — бас тарту: ",
-            (Site, En) => "Site:      ",
-            (Site, Ru) => "Сайт:      ",
-            (Site, Kk) => "Сайт:      ",
-            (Operation, En) => "Operation: ",
-            (Operation, Ru) => "Операция:  ",
-            (Operation, Kk) => "Әрекет:    ",
-            (Signer, En) => "Signer:    ",
-            (Signer, Ru) => "Подписант: ",
-            (Signer, Kk) => "Қол қоюшы: ",
-            (Documents, En) => "Documents: ",
-            (Documents, Ru) => "Документов:",
-            (Documents, Kk) => "Құжаттар:  ",
-            (Bytes, En) => "bytes",
-            (Bytes, Ru) => "байт",
-            (Bytes, Kk) => "байт",
-            (More, En) => "more",
-            (More, Ru) => "ещё",
-            (More, Kk) => "тағы",
-            (SignQuestion, En) => "Sign? [y/N] ",
-            (SignQuestion, Ru) => "Подписать? [д/Н] ",
-            (SignQuestion, Kk) => "Қол қою керек пе? [и/Ж] ",
-            (AsksForFile, En) => "asks you to pick a file",
-            (AsksForFile, Ru) => "просит выбрать файл",
-            (AsksForFile, Kk) => "файл таңдауды сұрайды",
-            (FilePath, En) => "File path, empty to cancel: ",
-            (FilePath, Ru) => "Путь к файлу, пусто — отмена: ",
-            (FilePath, Kk) => "Файл жолы, бос — бас тарту: ",
-        }
-    }
-}
-
 impl<C: Console> TerminalPrompter<C> {
     pub fn new(console: C, locale: Locale) -> Self {
         Self { console: Mutex::new(console), locale }
@@ -147,6 +67,37 @@ impl<C: Console> TerminalPrompter<C> {
 
     fn t(&self, text: Text) -> &'static str {
         text.get(self.locale)
+    }
+
+    /// The requesting site as shown: escaped, or a note that there is none.
+    fn site(&self, context: &RequestContext) -> String {
+        match &context.origin {
+            Some(origin) => shown(origin),
+            None => self.t(Text::NoOrigin).to_owned(),
+        }
+    }
+
+    /// One document's line(s) of the confirmation.
+    fn document(&self, shown_doc: &Shown, size: u64) -> Vec<String> {
+        match shown_doc {
+            Shown::Text { preview: text, truncated } => {
+                vec![format!("{size} {}: {}{}", self.t(Text::Bytes), preview(text), if *truncated { "…" } else { "" })]
+            }
+            Shown::Binary => vec![format!("{size} {}: {}", self.t(Text::Bytes), self.t(Text::BinaryData))],
+            Shown::BlindHash { hex } => vec![
+                format!("{}: {}", self.t(Text::BlindHash), shown(hex)),
+                format!("   ⚠ {}", self.t(Text::BlindWarning)),
+            ],
+            Shown::CoSign { signers, content } => {
+                let mut lines = vec![format!("{} {signers}", self.t(Text::CoSignWith))];
+                lines.extend(self.document(content, size).into_iter().map(|l| format!("   {l}")));
+                lines
+            }
+            Shown::File { path, chosen_by_user } => {
+                let whose = if *chosen_by_user { Text::FileChosen } else { Text::FileNamedBySite };
+                vec![format!("{}: {}", self.t(whose), shown(path))]
+            }
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut C) -> T) -> T {
@@ -166,9 +117,9 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
             c.say("");
             c.say(&format!(
                 "== qoltanba: {} {} ({})",
-                request.context.origin_label(),
+                self.site(request.context),
                 self.t(Text::AsksForKey),
-                request.operation
+                self.t(action_word(request.action))
             ));
             match c.ask(self.t(Text::KeyFile)) {
                 Some(path) if !path.trim().is_empty() => Ok(KeyChoice::File(PathBuf::from(path.trim()))),
@@ -190,13 +141,17 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
         self.with(|c| {
             for (i, key) in keys.iter().enumerate() {
                 match &key.not_selectable {
-                    Some(reason) => {
-                        c.say(&format!("  {}) {}  — {}: {reason}", i + 1, key.label, self.t(Text::CannotBeUsed)))
-                    }
-                    None => c.say(&format!("  {}) {}", i + 1, key.label)),
+                    Some(reason) => c.say(&format!(
+                        "  {}) {}  — {}: {}",
+                        i + 1,
+                        shown(&key.label),
+                        self.t(Text::CannotBeUsed),
+                        shown(reason)
+                    )),
+                    None => c.say(&format!("  {}) {}", i + 1, shown(&key.label))),
                 }
                 for note in &key.notes {
-                    c.say(&format!("     {}: {note}", self.t(Text::Note)));
+                    c.say(&format!("     {}: {}", self.t(Text::Note), shown(note)));
                 }
             }
             let usable: Vec<usize> = (0..keys.len()).filter(|i| keys[*i].not_selectable.is_none()).collect();
@@ -221,12 +176,18 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
 
     fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         self.with(|c| {
-            c.say(&format!("{}{}", self.t(Text::Site), confirmation.context.origin_label()));
-            c.say(&format!("{}{}", self.t(Text::Operation), confirmation.operation));
-            c.say(&format!("{}{}", self.t(Text::Signer), confirmation.signer));
+            c.say(&format!("{}{}", self.t(Text::Site), self.site(confirmation.context)));
+            c.say(&format!("{}{}", self.t(Text::Operation), self.t(action_word(confirmation.action))));
+            c.say(&format!("{}{}", self.t(Text::Signer), shown(confirmation.signer)));
             c.say(&format!("{} {}", self.t(Text::Documents), confirmation.documents.len()));
             for (i, doc) in confirmation.documents.iter().enumerate().take(5) {
-                c.say(&format!("  {}) {} {}: {}", i + 1, doc.size, self.t(Text::Bytes), doc.preview));
+                for (j, line) in self.document(&doc.shown, doc.size).into_iter().enumerate() {
+                    if j == 0 {
+                        c.say(&format!("  {}) {line}", i + 1));
+                    } else {
+                        c.say(&format!("     {line}"));
+                    }
+                }
             }
             if confirmation.documents.len() > 5 {
                 c.say(&format!("  … {} {}", self.t(Text::More), confirmation.documents.len() - 5));
@@ -239,10 +200,13 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
         self.with(|c| {
             c.say(&format!(
                 "== qoltanba: {} {} ({})",
-                request.context.origin_label(),
+                self.site(request.context),
                 self.t(Text::AsksForFile),
-                request.extension
+                shown(request.extension)
             ));
+            if !request.directory.is_empty() {
+                c.say(&format!("   {}: {}", self.t(Text::Directory), shown(request.directory)));
+            }
             Ok(c.ask(self.t(Text::FilePath)).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(PathBuf::from))
         })
     }
@@ -280,15 +244,20 @@ mod tests {
     fn the_confirmation_names_the_site_and_shows_the_document() {
         let prompter = TerminalPrompter::new(Script { answers: vec!["y", "n"], shown: vec![] }, Locale::En);
         let ctx = context();
-        let docs = [DocumentSummary { size: 3, preview: "11\n".into() }];
-        let confirmation =
-            Confirmation { context: &ctx, operation: "basics.sign", signer: "CN=ТЕСТ", documents: &docs };
+        let docs = [DocumentSummary { size: 3, shown: Shown::Text { preview: "11\n".into(), truncated: false } }];
+        let confirmation = Confirmation {
+            context: &ctx,
+            action: crate::signing::Action::SignCms,
+            signer: "CN=ТЕСТ",
+            documents: &docs,
+        };
         assert_eq!(prompter.confirm(&confirmation), Ok(true));
         assert_eq!(prompter.confirm(&confirmation), Ok(false), "anything but yes refuses");
         let shown = prompter.console.lock().unwrap().shown.join("\n");
         assert!(shown.contains("Site:      https://egov.kz"));
         assert!(shown.contains("Signer:    CN=ТЕСТ"));
-        assert!(shown.contains("3 bytes: 11"));
+        assert!(shown.contains("3 bytes: 11↵"));
+        assert!(shown.contains("Operation: sign documents (CMS)"));
     }
 
     #[test]
@@ -317,7 +286,10 @@ mod tests {
     fn empty_answers_cancel() {
         let prompter = TerminalPrompter::new(Script { answers: vec!["", ""], shown: vec![] }, Locale::En);
         let ctx = context();
-        assert_eq!(prompter.choose_key(&KeyRequest { context: &ctx, operation: "x" }), Ok(KeyChoice::Cancel));
+        assert_eq!(
+            prompter.choose_key(&KeyRequest { context: &ctx, action: crate::signing::Action::ShowKey }),
+            Ok(KeyChoice::Cancel)
+        );
         let file = FileRequest { context: &ctx, extension: "ALL", directory: "" };
         assert_eq!(prompter.choose_file(&file), Ok(None));
     }

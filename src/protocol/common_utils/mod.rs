@@ -9,15 +9,14 @@
 //! plus the request's `uuid` echoed.
 
 mod cms;
-mod xml;
-pub use cms::check_digest_length;
-pub use keys::is_token_storage;
 mod keys;
+mod xml;
+pub use keys::is_token_storage;
 
 use serde_json::{Map, Value};
 
 use super::{Dispatcher, Session, describe, method_name, not_implemented, reply};
-use crate::signing::CoreError;
+use crate::signing::SigningError;
 
 /// The JSON type a parameter needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +53,7 @@ const METHODS: &[(&str, &[ArgType])] = &[
 ];
 
 /// Handle one commonUtils request and shape the reply.
-pub async fn handle(d: &Dispatcher, session: &mut Session, mut request: Map<String, Value>) -> Value {
+pub fn handle(d: &Dispatcher, session: &mut Session, mut request: Map<String, Value>) -> Value {
     let args = match request.remove("args") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a,
@@ -62,7 +61,7 @@ pub async fn handle(d: &Dispatcher, session: &mut Session, mut request: Map<Stri
     };
     let method = method_name(&request).unwrap_or("null");
     let mut reply = match typed_args(method, args) {
-        Ok(args) => call(d, session, method, args).await,
+        Ok(args) => call(d, session, method, args),
         Err(message) => reply::common_error(Some(&message)),
     };
     if let (Some(uuid), Value::Object(map)) = (uuid(&request), &mut reply) {
@@ -107,19 +106,19 @@ fn typed_args(method: &str, args: Vec<Value>) -> Result<Vec<Arg>, String> {
         .collect()
 }
 
-async fn call(d: &Dispatcher, session: &mut Session, method: &str, args: Vec<Arg>) -> Value {
+fn call(d: &Dispatcher, session: &mut Session, method: &str, args: Vec<Arg>) -> Value {
     let locale = session.context.locale;
     let result = match method {
         "getActiveTokens" => Ok(keys::get_active_tokens()),
-        "getKeyInfo" => keys::get_key_info(d, session, args).await,
-        "createCAdESFromBase64" => cms::sign_base64(d, session, args, method, false).await,
-        "createCMSSignatureFromBase64" => cms::sign_base64(d, session, args, method, true).await,
-        "createCAdESFromBase64Hash" => cms::sign_hash(d, session, args).await,
-        "createCAdESFromFile" => cms::sign_file(d, session, args, method, false).await,
-        "createCMSSignatureFromFile" => cms::sign_file(d, session, args, method, true).await,
-        "applyCAdEST" => cms::apply_cades_t(d, args).await,
-        "showFileChooser" => cms::show_file_chooser(d, session, args).await,
-        "signXml" | "signXmls" => xml::sign_xml(d, session, args, method).await,
+        "getKeyInfo" => keys::get_key_info(d, session, args),
+        "createCAdESFromBase64" => cms::sign_base64(d, session, args, false),
+        "createCMSSignatureFromBase64" => cms::sign_base64(d, session, args, true),
+        "createCAdESFromBase64Hash" => cms::sign_hash(d, session, args),
+        "createCAdESFromFile" => cms::sign_file(d, session, args, false),
+        "createCMSSignatureFromFile" => cms::sign_file(d, session, args, true),
+        "applyCAdEST" => cms::apply_cades_t(d, session, args),
+        "showFileChooser" => cms::show_file_chooser(d, session, args),
+        "signXml" | "signXmls" => xml::sign_xml(d, session, args),
         "changeLocale" => {
             if let [Arg::Str(id)] = args.as_slice()
                 && let Some(locale) = crate::i18n::Locale::parse(id)
@@ -142,11 +141,11 @@ enum Failure {
     /// A message that goes to the page as is (a message key or a Java exception text).
     Message(String),
     /// A signing-core error, described in the user's language.
-    Core(CoreError),
+    Core(SigningError),
 }
 
-impl From<CoreError> for Failure {
-    fn from(e: CoreError) -> Self {
+impl From<SigningError> for Failure {
+    fn from(e: SigningError) -> Self {
         Self::Core(e)
     }
 }

@@ -1,0 +1,57 @@
+//! The bounded pool for heavy work: parsing large messages, base64, hashing, XML
+//! checks, canonicalization, signing and verification.
+//!
+//! Everything of that kind runs on blocking threads (never on the async threads that
+//! answer heartbeats) and only inside [`run`], which lets as many jobs run at once as
+//! there are cores. So two pages sending the heaviest legal requests use the CPU, not
+//! the daemon's attention: other connections stay responsive, and a dialog that waits
+//! for a person holds no place here.
+
+use std::sync::{Condvar, Mutex, OnceLock};
+
+struct Pool {
+    free: Mutex<usize>,
+    released: Condvar,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Pool { free: Mutex::new(cores.max(1)), released: Condvar::new() }
+    })
+}
+
+struct Slot;
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        INSIDE.with(|i| i.set(false));
+        let pool = pool();
+        *pool.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        pool.released.notify_one();
+    }
+}
+
+thread_local! {
+    /// This thread holds a slot already (nested `run` calls run at once).
+    static INSIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `job` when a core is free. Call from a blocking thread only; nested calls on
+/// the same thread run at once in the slot they already hold.
+pub fn run<T>(job: impl FnOnce() -> T) -> T {
+    if INSIDE.with(|i| i.get()) {
+        return job();
+    }
+    let pool = pool();
+    let mut free = pool.free.lock().unwrap_or_else(|p| p.into_inner());
+    while *free == 0 {
+        free = pool.released.wait(free).unwrap_or_else(|p| p.into_inner());
+    }
+    *free -= 1;
+    drop(free);
+    INSIDE.with(|i| i.set(true));
+    let _slot = Slot;
+    job()
+}

@@ -1,0 +1,332 @@
+//! One memory budget for every message in flight, enforced before a message is read.
+//!
+//! [`Metered`] sits between TLS and the WebSocket codec and reads the frame headers a
+//! page sends. A data frame's payload is let through only when its size could be
+//! taken from the daemon-wide [`Budget`] (and from the connection's own share);
+//! otherwise the whole message is skipped as it arrives — never buffered — and the
+//! connection is told ([`Skipped`]) so it can answer that request with an error, in
+//! order. The bytes stay charged until the connection has handled the message
+//! ([`Charges::take`]). So the memory that pages can make the daemon hold is bounded
+//! by the budget, whatever the number of connections or queued frames.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+/// The daemon-wide budget, in bytes of message payload.
+#[derive(Clone)]
+pub struct Budget(Arc<Semaphore>);
+
+impl Budget {
+    pub fn new(bytes: usize) -> Self {
+        Self(Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))))
+    }
+
+    /// Bytes not in use.
+    pub fn available(&self) -> usize {
+        self.0.available_permits()
+    }
+
+    fn try_take(&self, bytes: u64) -> Option<OwnedSemaphorePermit> {
+        let n = u32::try_from(bytes).ok()?;
+        Arc::clone(&self.0).try_acquire_many_owned(n).ok()
+    }
+}
+
+/// A message the connection did not receive because it did not fit the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skipped;
+
+/// The budget charged for the frames of a connection, oldest first.
+#[derive(Clone, Default)]
+pub struct Charges(Arc<Mutex<VecDeque<(u64, Option<OwnedSemaphorePermit>)>>>);
+
+impl Charges {
+    fn push(&self, len: u64, permit: Option<OwnedSemaphorePermit>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push_back((len, permit));
+    }
+
+    fn held(&self) -> u64 {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(len, _)| len).sum()
+    }
+
+    /// The charges of the next message received, `len` bytes long (the sum of its
+    /// data frames). Dropping the result returns the bytes to the budget.
+    pub fn take(&self, len: usize) -> Vec<OwnedSemaphorePermit> {
+        let mut queue = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut taken, mut permits) = (0u64, Vec::new());
+        while taken < len as u64 {
+            let Some((n, permit)) = queue.pop_front() else { break };
+            taken += n;
+            permits.extend(permit);
+        }
+        permits
+    }
+}
+
+enum State {
+    /// Collecting a frame header.
+    Header { buf: [u8; 14], have: usize },
+    /// Passing (or skipping) a payload.
+    Payload { left: u64, skip: bool },
+}
+
+/// The stream wrapper. See the module documentation.
+pub struct Metered<S> {
+    inner: S,
+    budget: Budget,
+    /// Most bytes this connection may hold at once.
+    share: u64,
+    charges: Charges,
+    skipped: mpsc::UnboundedSender<Skipped>,
+    state: State,
+    /// The current message is being skipped (its continuation frames too).
+    skipping_message: bool,
+    /// Header bytes ready to be handed on.
+    pending: Vec<u8>,
+    raw: Box<[u8]>,
+    raw_start: usize,
+    raw_end: usize,
+}
+
+impl<S> Metered<S> {
+    /// Wrap `inner`, whose first bytes were already read as `prefix`; skipped
+    /// messages are reported on `skipped`.
+    pub fn new(
+        inner: S,
+        prefix: &[u8],
+        budget: Budget,
+        share: u64,
+        charges: Charges,
+        skipped: mpsc::UnboundedSender<Skipped>,
+    ) -> Self {
+        let mut raw = vec![0; prefix.len().max(64 * 1024)].into_boxed_slice();
+        raw[..prefix.len()].copy_from_slice(prefix);
+        Self {
+            inner,
+            budget,
+            share,
+            charges,
+            skipped,
+            state: State::Header { buf: [0; 14], have: 0 },
+            skipping_message: false,
+            pending: Vec::new(),
+            raw,
+            raw_start: 0,
+            raw_end: prefix.len(),
+        }
+    }
+
+    /// Header length once the first two bytes are known.
+    fn header_len(buf: &[u8; 14]) -> usize {
+        let ext = match buf[1] & 0x7f {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        2 + ext + if buf[1] & 0x80 != 0 { 4 } else { 0 }
+    }
+
+    fn payload_len(buf: &[u8; 14]) -> u64 {
+        match buf[1] & 0x7f {
+            126 => u16::from_be_bytes([buf[2], buf[3]]) as u64,
+            127 => u64::from_be_bytes([buf[2], buf[3], buf[4], buf[5], buf[6], buf[7], buf[8], buf[9]]),
+            n => n as u64,
+        }
+    }
+
+    /// A complete header: decide whether its payload passes.
+    fn on_header(&mut self, buf: [u8; 14], len: usize) {
+        let fin = buf[0] & 0x80 != 0;
+        let opcode = buf[0] & 0x0f;
+        let payload = Self::payload_len(&buf);
+        let skip = match opcode {
+            // Control frames are small (the codec enforces 125 bytes) and never skipped.
+            0x8..=0xf => false,
+            // A new message, or a continuation of one.
+            _ => {
+                if opcode != 0 {
+                    self.skipping_message = false;
+                }
+                if !self.skipping_message && payload > 0 {
+                    let fits_share = self.charges.held().saturating_add(payload) <= self.share;
+                    match fits_share.then(|| self.budget.try_take(payload)).flatten() {
+                        Some(permit) => self.charges.push(payload, Some(permit)),
+                        None => self.skipping_message = true,
+                    }
+                }
+                let skip = self.skipping_message;
+                if skip && fin {
+                    let _ = self.skipped.send(Skipped);
+                    self.skipping_message = false;
+                }
+                skip
+            }
+        };
+        if !skip {
+            self.pending.extend_from_slice(&buf[..len]);
+        }
+        self.state =
+            if payload == 0 { State::Header { buf: [0; 14], have: 0 } } else { State::Payload { left: payload, skip } };
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if out.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            // Hand on a finished header first.
+            if !this.pending.is_empty() {
+                let n = this.pending.len().min(out.remaining());
+                out.put_slice(&this.pending[..n]);
+                this.pending.drain(..n);
+                return Poll::Ready(Ok(()));
+            }
+            if this.raw_start == this.raw_end {
+                let mut buf = ReadBuf::new(&mut this.raw);
+                match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(())) => {
+                        let n = buf.filled().len();
+                        if n == 0 {
+                            return Poll::Ready(Ok(())); // end of stream
+                        }
+                        (this.raw_start, this.raw_end) = (0, n);
+                    }
+                    other => return other,
+                }
+            }
+            match &mut this.state {
+                State::Header { buf, have } => {
+                    let need = if *have < 2 { 2 } else { Self::header_len(buf) };
+                    let n = (need - *have).min(this.raw_end - this.raw_start);
+                    buf[*have..*have + n].copy_from_slice(&this.raw[this.raw_start..this.raw_start + n]);
+                    *have += n;
+                    this.raw_start += n;
+                    if *have >= 2 && *have == Self::header_len(buf) {
+                        let (buf, have) = (*buf, *have);
+                        this.on_header(buf, have);
+                    }
+                }
+                State::Payload { left, skip } => {
+                    let available = (this.raw_end - this.raw_start) as u64;
+                    let n = (*left).min(available) as usize;
+                    let n = if *skip { n } else { n.min(out.remaining()) };
+                    let done = n as u64 == *left;
+                    if !*skip {
+                        out.put_slice(&this.raw[this.raw_start..this.raw_start + n]);
+                    }
+                    this.raw_start += n;
+                    *left -= n as u64;
+                    let passed = !*skip && n > 0;
+                    if done {
+                        this.state = State::Header { buf: [0; 14], have: 0 };
+                    }
+                    // Stop at the end of a frame the codec receives, so it sees each
+                    // message before we look at the next header (keeps the order of
+                    // skipped-message notices right).
+                    if passed {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A masked client frame.
+    fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![(if fin { 0x80 } else { 0 }) | opcode];
+        let mask = [1u8, 2, 3, 4];
+        match payload.len() {
+            n if n < 126 => out.push(0x80 | n as u8),
+            n if n <= 0xffff => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        out
+    }
+
+    #[tokio::test]
+    async fn frames_over_budget_are_skipped_and_reported() {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let budget = Budget::new(1000);
+        let charges = Charges::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut metered = Metered::new(server, &[], budget.clone(), 10_000, charges.clone(), tx);
+        let small = frame(1, true, &[b'a'; 600]);
+        let big = frame(1, true, &[b'b'; 800]); // 600 + 800 > 1000: skipped
+        let frag1 = frame(1, false, &[b'c'; 300]);
+        let ping = frame(9, true, b"p");
+        let frag2 = frame(0, true, &[b'c'; 100]);
+        let mut all = small.clone();
+        all.extend(&big);
+        all.extend(&frag1);
+        all.extend(&ping);
+        all.extend(&frag2);
+        client.write_all(&all).await.unwrap();
+        drop(client);
+        let mut seen = Vec::new();
+        metered.read_to_end(&mut seen).await.unwrap();
+        let mut expected = small;
+        expected.extend(&frag1);
+        expected.extend(&ping);
+        expected.extend(&frag2);
+        assert_eq!(seen, expected, "the big frame is skipped, nothing else");
+        assert_eq!(rx.try_recv(), Ok(Skipped));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(budget.available(), 0, "600 + 300 + 100 charged");
+        drop(charges.take(600));
+        assert_eq!(budget.available(), 600);
+        drop(charges.take(400));
+        assert_eq!(budget.available(), 1000);
+    }
+
+    #[tokio::test]
+    async fn a_connection_cannot_take_more_than_its_share() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut metered = Metered::new(server, &[], Budget::new(1 << 20), 500, Charges::default(), tx);
+        let mut all = frame(1, true, &[b'a'; 400]);
+        all.extend(frame(1, true, &[b'b'; 400]));
+        client.write_all(&all).await.unwrap();
+        drop(client);
+        let mut seen = Vec::new();
+        metered.read_to_end(&mut seen).await.unwrap();
+        assert_eq!(seen.len(), 2 + 2 + 4 + 400);
+        assert_eq!(rx.try_recv(), Ok(Skipped));
+    }
+}
