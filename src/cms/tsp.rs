@@ -6,12 +6,14 @@
 //! RK's policy for it, with a random nonce and certReq. The response is accepted only
 //! if it grants, its token's imprint and nonce are ours, and the token's signature
 //! verifies with the TSA certificate it carries. Any failure is an error: a signature
-//! the page asked to be timestamped is never returned without the timestamp.
+//! the page asked to be timestamped is never returned without the timestamp. Every
+//! failure of the TSA or of its answer is a [`CmsError::Timestamp`] (a refusal with its
+//! PKIStatus and failInfo by name), so the user reads that the timestamp failed.
 
 use std::time::Duration;
 
 use cms::signed_data::SignedData;
-use der::asn1::{Any, Int, ObjectIdentifier, OctetString, SetOfVec};
+use der::asn1::{Any, BitString, Int, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Decode, DecodeValue, Encode, FixedTag, Header, Reader, Sequence, Tag, Tagged};
 use spki::AlgorithmIdentifierOwned;
 
@@ -156,7 +158,8 @@ pub fn request_token(config: &TsaConfig, algorithm: KeyAlgorithm, data: &[u8]) -
     };
     let response = post(config, &request.to_der()?)?;
     let token = parse_response(&response)?;
-    let sd = parse_signed_data(&token)?;
+    // Whatever is wrong with the answer, it is the timestamp that failed.
+    let sd = parse_signed_data(&token).map_err(|e| CmsError::Timestamp(format!("the TSA's token: {e}")))?;
     let info = token_info(&sd)?;
     if info.message_imprint != imprint {
         return Err(CmsError::Timestamp("the TSA stamped a different hash".into()));
@@ -192,18 +195,63 @@ fn post(config: &TsaConfig, body: &[u8]) -> Result<Vec<u8>, CmsError> {
 
 /// TimeStampResp: PKIStatusInfo, then the token when granted (status 0 or 1).
 fn parse_response(bytes: &[u8]) -> Result<Vec<u8>, CmsError> {
-    let bad = |why: &str| CmsError::Timestamp(format!("malformed TSA response: {why}"));
-    let parts: Vec<Any> = Vec::<Any>::from_der(bytes).map_err(|e| bad(&e.to_string()))?;
-    let status_info = parts.first().ok_or_else(|| bad("empty"))?;
-    let fields: Vec<Any> = status_info.decode_as().map_err(|e: der::Error| bad(&e.to_string()))?;
-    let status: u8 =
-        fields.first().ok_or_else(|| bad("no status"))?.decode_as().map_err(|e: der::Error| bad(&e.to_string()))?;
+    let bad = |why: &dyn std::fmt::Display| CmsError::Timestamp(format!("malformed TSA response: {why}"));
+    let parts: Vec<Any> = Vec::<Any>::from_der(bytes).map_err(|e| bad(&e))?;
+    let status_info = parts.first().ok_or_else(|| bad(&"empty"))?;
+    let fields: Vec<Any> = status_info.decode_as().map_err(|e: der::Error| bad(&e))?;
+    let status: u8 = fields.first().ok_or_else(|| bad(&"no status"))?.decode_as().map_err(|e: der::Error| bad(&e))?;
     if status > 1 {
-        let text =
-            fields.get(1).and_then(|f| f.decode_as::<Vec<String>>().ok()).map(|t| t.join("; ")).unwrap_or_default();
-        return Err(CmsError::Timestamp(format!("the TSA refused (status {status}) {text}")));
+        // statusString (SEQUENCE OF UTF8String) and failInfo (BIT STRING) are optional.
+        let text = fields
+            .iter()
+            .find(|f| f.tag() == Tag::Sequence)
+            .and_then(|f| f.decode_as::<Vec<String>>().ok())
+            .map(|t| format!(": {}", t.join("; ")))
+            .unwrap_or_default();
+        let fail_info = fields
+            .iter()
+            .find(|f| f.tag() == Tag::BitString)
+            .and_then(|f| f.decode_as::<BitString>().ok())
+            .map(|bits| format!(", {}", fail_info_names(&bits)))
+            .unwrap_or_default();
+        return Err(CmsError::Timestamp(format!(
+            "the TSA refused (status {status}, {}{fail_info}){text}",
+            status_name(status)
+        )));
     }
-    Ok(parts.get(1).ok_or_else(|| bad("granted but no token"))?.to_der()?)
+    parts.get(1).ok_or_else(|| bad(&"granted but no token"))?.to_der().map_err(|e| bad(&e))
+}
+
+/// PKIStatus (RFC 3161 §2.4.2) in words.
+fn status_name(status: u8) -> &'static str {
+    match status {
+        2 => "rejection",
+        3 => "waiting",
+        4 => "revocationWarning",
+        5 => "revocationNotification",
+        _ => "unknown status",
+    }
+}
+
+/// The PKIFailureInfo bits that are set, by name (RFC 3161 §2.4.2).
+fn fail_info_names(bits: &BitString) -> String {
+    let names: Vec<String> = bits
+        .bits()
+        .enumerate()
+        .filter(|(_, set)| *set)
+        .map(|(bit, _)| match bit {
+            0 => "badAlg".into(),
+            2 => "badRequest".into(),
+            5 => "badDataFormat".into(),
+            14 => "timeNotAvailable".into(),
+            15 => "unacceptedPolicy".into(),
+            16 => "unacceptedExtension".into(),
+            17 => "addInfoNotAvailable".into(),
+            25 => "systemFailure".into(),
+            other => format!("failure bit {other}"),
+        })
+        .collect();
+    if names.is_empty() { "no failInfo".into() } else { names.join(", ") }
 }
 
 /// Add a timestamp token to every signer of `cms` that has none (CAdES-T;
@@ -229,4 +277,41 @@ pub fn add_timestamps(cms: &[u8], config: &TsaConfig) -> Result<Vec<u8>, CmsErro
     }
     let sd = SignedData { signer_infos: cms::signed_data::SignerInfos(SetOfVec::try_from(signers)?), ..sd };
     encode_signed_data(&sd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A TimeStampResp of `status_info` fields (and `token`).
+    fn response(status_info: &[Any], token: Option<Any>) -> Vec<u8> {
+        let mut parts = vec![Any::encode_from(&status_info.to_vec()).unwrap()];
+        parts.extend(token);
+        parts.to_der().unwrap()
+    }
+
+    fn timestamp_error(result: Result<Vec<u8>, CmsError>) -> String {
+        match result {
+            Err(CmsError::Timestamp(why)) => why,
+            other => panic!("a timestamp error expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refusals_name_their_status_and_fail_info() {
+        let status = |n: u8| Any::encode_from(&n).unwrap();
+        // badAlg (bit 0) and systemFailure (bit 25), no statusString.
+        let bits = Any::encode_from(&BitString::new(6, vec![0x80, 0, 0, 0x40]).unwrap()).unwrap();
+        let why = timestamp_error(parse_response(&response(&[status(2), bits], None)));
+        assert_eq!(why, "the TSA refused (status 2, rejection, badAlg, systemFailure)");
+        let text = Any::encode_from(&vec!["try later".to_owned()]).unwrap();
+        let why = timestamp_error(parse_response(&response(&[status(3), text], None)));
+        assert_eq!(why, "the TSA refused (status 3, waiting): try later");
+        let why = timestamp_error(parse_response(&response(&[status(0)], None)));
+        assert_eq!(why, "malformed TSA response: granted but no token");
+        // grantedWithMods (1) is a grant.
+        let token = Any::encode_from(&ID_CT_TST_INFO).unwrap();
+        assert_eq!(parse_response(&response(&[status(1)], Some(token.clone()))).unwrap(), token.to_der().unwrap());
+        assert!(timestamp_error(parse_response(b"<html>")).starts_with("malformed TSA response"));
+    }
 }
