@@ -1,5 +1,7 @@
 //! Operating-system specifics: where our files live and how they are protected.
 
+pub mod peer;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
