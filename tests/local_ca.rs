@@ -593,25 +593,28 @@ fn chromium_trusting_the_ca_refuses_other_sites_and_accepts_the_daemon() {
     certutil(&["-A", "-d", &db, "-t", "C,,", "-n", "qoltanba local CA", "-i", ours.cert.to_str().unwrap()]);
     certutil(&["-A", "-d", &db, "-t", "C,,", "-n", "control CA", "-i", control.cert.to_str().unwrap()]);
 
-    let server = TlsServer::start(&evil);
-    let (dom, log) =
-        chromium_load(&chromium, &home, work.path(), "evil", &format!("https://evil.example:{}/", server.port));
-    assert!(!dom.contains("s_server"), "Chromium loaded evil.example under our CA:\n{dom}");
+    // The three page loads run side by side (each Chromium has its own profile).
+    let evil_server = TlsServer::start(&evil);
+    let control_server = TlsServer::start(&evil_control);
+    let loads = [
+        ("evil", format!("https://evil.example:{}/", evil_server.port)),
+        // Control: the same certificate from a CA without constraints is accepted.
+        ("control", format!("https://evil.example:{}/", control_server.port)),
+        ("daemon", format!("https://127.0.0.1:{}/", daemon.addr.port())),
+    ];
+    let [(evil_dom, evil_log), (control_dom, control_log), (daemon_dom, daemon_log)] = std::thread::scope(|s| {
+        let running =
+            loads.each_ref().map(|(tag, url)| s.spawn(|| chromium_load(&chromium, &home, work.path(), tag, url)));
+        running.map(|t| t.join().expect("a Chromium run"))
+    });
+    drop((evil_server, control_server));
+
+    assert!(!evil_dom.contains("s_server"), "Chromium loaded evil.example under our CA:\n{evil_dom}");
     assert!(
-        log.contains("ERR_CERT_INVALID") || log.contains("ERR_CERT_NAME_CONSTRAINT_VIOLATION"),
-        "refused for another reason than the name constraints:\n{log}"
+        evil_log.contains("ERR_CERT_INVALID") || evil_log.contains("ERR_CERT_NAME_CONSTRAINT_VIOLATION"),
+        "refused for another reason than the name constraints:\n{evil_log}"
     );
-    drop(server);
-
-    // Control: the same certificate from a CA without constraints is accepted.
-    let server = TlsServer::start(&evil_control);
-    let (dom, log) =
-        chromium_load(&chromium, &home, work.path(), "control", &format!("https://evil.example:{}/", server.port));
-    assert!(dom.contains("s_server"), "control refused:\n{dom}\n{log}");
-    drop(server);
-
-    let (dom, log) =
-        chromium_load(&chromium, &home, work.path(), "daemon", &format!("https://127.0.0.1:{}/", daemon.addr.port()));
-    assert!(dom.contains("is running"), "Chromium refused the daemon:\n{dom}\n{log}");
+    assert!(control_dom.contains("s_server"), "control refused:\n{control_dom}\n{control_log}");
+    assert!(daemon_dom.contains("is running"), "Chromium refused the daemon:\n{daemon_dom}\n{daemon_log}");
     eprintln!("Chromium part took {:?}", started.elapsed());
 }
