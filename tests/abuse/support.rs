@@ -731,9 +731,16 @@ impl Case {
     pub async fn aftermath(&mut self, hb: HeartbeatStats, bound: Duration) {
         self.note(format!("heartbeat monitor: {hb}"));
         if let Some(why) = &hb.failure {
-            self.fail(format!("another connection's heartbeat: {why}"));
+            // Primary when it made the fail-fast monitor kill the daemon; collateral
+            // when the watchdog had killed it.
+            let what = format!("another connection's heartbeat: {why}");
+            if self.watchdog.killed().is_some_and(|w| w.starts_with("fail fast")) {
+                self.fail_measured(what);
+            } else {
+                self.fail(what);
+            }
         } else if hb.max > bound {
-            self.fail(format!(
+            self.fail_measured(format!(
                 "another connection's heartbeat took {:?} (bound {bound:?}) at +{:?}",
                 hb.max, hb.max_at
             ));
