@@ -64,6 +64,8 @@ pub enum Msg {
     TooManyRequests,
     /// In-flight messages use the whole memory budget.
     OverBudget,
+    /// A message is larger than the daemon accepts.
+    MessageTooLarge,
     /// A file the site named (not picked by the user) cannot be embedded.
     NamedFileAttach,
     /// The site already has as many requests waiting for the user as it may.
@@ -144,6 +146,15 @@ impl Msg {
             }
             (Msg::OverBudget, En) => {
                 "qoltanba is busy with other large documents and did not accept this request. Try again in a moment."
+            }
+            (Msg::MessageTooLarge, Kk) => {
+                "Құжат тым үлкен, оған бұл жолмен қол қою мүмкін емес. Оны бөлек қолтаңбамен файлдан қол қойыңыз немесе qoltanba-ны --max-message-size параметрімен іске қосыңыз."
+            }
+            (Msg::MessageTooLarge, Ru) => {
+                "Документ слишком большой, подписать его так нельзя. Подпишите файл отделённой подписью или запустите qoltanba с параметром --max-message-size."
+            }
+            (Msg::MessageTooLarge, En) => {
+                "The document is too large to be signed this way. Sign the file with a detached signature, or start qoltanba with a larger --max-message-size."
             }
             (Msg::NamedFileAttach, Kk) => {
                 "Сайт атаған файлды тек бөлек қолтаңбамен (detached) қол қоюға болады. Оны қолтаңбаға қосу үшін файлды qoltanba терезесінде өзіңіз таңдаңыз."

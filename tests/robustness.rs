@@ -66,11 +66,16 @@ async fn wrong_types_everywhere_get_replies() {
 }
 
 #[tokio::test]
-async fn a_message_over_the_limit_closes_that_connection_cleanly() {
+async fn a_message_over_the_limit_gets_an_error_reply_unread() {
     let daemon = Daemon::start(&["--max-message-size", "4096"]);
     let mut ws = daemon.connect(None).await;
     ws.send_text(&"x".repeat(10_000)).await;
-    assert!(ws.recv_text().await.is_none(), "connection closed");
+    let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply["code"], "500", "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("--max-message-size"), "{reply}");
+    // The connection goes on.
+    let reply = ws.request(&json!({"module": "kz.gov.pki.knca.commonUtils", "method": "getActiveTokens"})).await;
+    assert_eq!(reply["code"], "200");
     still_serving(&daemon).await;
 }
 
@@ -112,23 +117,18 @@ async fn truncated_frames_and_garbage_do_not_hurt() {
 }
 
 #[tokio::test]
-async fn connections_are_bounded() {
+async fn connections_are_bounded_and_idle_ones_make_room() {
     let daemon = Daemon::start(&["--max-connections", "2"]);
-    let a = daemon.connect(None).await;
-    let _b = daemon.connect(None).await;
-    // A third connection is refused while two are open.
-    let tcp = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let third = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio_rustls::TlsConnector::from(daemon.client_tls()).connect(name, tcp),
-    )
-    .await
-    .expect("refused promptly");
-    assert!(third.is_err(), "third connection must be refused");
-    drop(a);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let _c = daemon.connect(None).await;
+    let mut a = daemon.connect(Some("https://a.example")).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut b = daemon.connect(Some("https://a.example")).await;
+    // A third connection gets in: the longest-idle one (a) is closed to make room.
+    let mut c = daemon.connect(Some("https://egov.kz")).await;
+    assert!(a.recv_text().await.is_none(), "the idlest connection was closed");
+    for ws in [&mut b, &mut c] {
+        let reply = ws.request(&json!({"module": "kz.gov.pki.knca.commonUtils", "method": "getActiveTokens"})).await;
+        assert_eq!(reply["code"], "200");
+    }
 }
 
 #[tokio::test]

@@ -133,3 +133,54 @@ async fn a_person_signs_in_the_terminal() {
     let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
     assert_eq!(reply, json!({"code":"500","message":"action.canceled"}));
 }
+
+/// What a person sees: the terminal's bytes rendered by a terminal emulator.
+fn screen(raw: &str) -> String {
+    let mut parser = vt100::Parser::new(400, 200, 0);
+    parser.process(raw.as_bytes());
+    parser.screen().contents()
+}
+
+#[tokio::test]
+async fn nothing_a_page_writes_reaches_the_terminal_raw() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut term = OnTerminal::start(port);
+    term.wait_for("listening on");
+    let mut ws = connect(port).await;
+
+    // A file filter that would write the clipboard (OSC 52) and clear the screen.
+    let chooser = json!({"module":"kz.gov.pki.knca.commonUtils","method":"showFileChooser",
+        "args":["ALL\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J", ""]});
+    ws.send_text(&chooser.to_string()).await;
+    term.wait_for("просит выбрать файл");
+    term.type_line("");
+    let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply["message"], "action.canceled");
+
+    // A file path that moves the cursor up and writes a fake "Site:" line over the
+    // real one, with a right-to-left override hiding an .exe.
+    let fake = "/tmp/report\u{1b}[2A\rСайт:      https://egov.kz\u{202e}fdp.exe";
+    let request = json!({"module":"kz.gov.pki.knca.commonUtils","method":"createCAdESFromFile",
+        "args":["PKCS12","SIGNATURE",fake,false]})
+    .to_string();
+    ws.send_text(&request).await;
+    term.wait_for("запрашивает ключ");
+    term.type_line(fixture(RSA_KEY).to_str().unwrap());
+    term.wait_for("Пароль для");
+    term.type_line(PASSWORD);
+    term.wait_for("Подписать? [д/Н]");
+    term.type_line("н");
+    let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply["message"], "action.canceled");
+
+    let raw = term.output.lock().unwrap().clone();
+    for sequence in ["\u{1b}]52", "\u{1b}[2J", "\u{1b}[2A", "\u{202e}"] {
+        assert!(!raw.contains(sequence), "{sequence:?} reached the terminal");
+    }
+    let seen = screen(&raw);
+    let sites: Vec<&str> = seen.lines().filter(|l| l.starts_with("Сайт:")).collect();
+    assert_eq!(sites, ["Сайт:      https://esf.gov.kz"], "only the real site is shown as the site:\n{seen}");
+    assert!(seen.contains("ALL\\u{1b}]52;c;aGVsbG8=\\u{7}\\u{1b}[2J"), "{seen}");
+    assert!(seen.contains("report\\u{1b}[2A\\u{d}Сайт:      https://egov.kz\\u{202e}fdp.exe"), "{seen}");
+    assert!(seen.contains("НАЗВАННЫЙ САЙТОМ"), "{seen}");
+}

@@ -91,6 +91,7 @@ impl Dispatcher {
         let msg = match why {
             Busy::Queue => Msg::TooManyRequests,
             Busy::Memory => Msg::OverBudget,
+            Busy::TooLarge => Msg::MessageTooLarge,
         };
         reply::common_error(Some(msg.text(locale))).to_string()
     }
@@ -108,6 +109,8 @@ pub enum Busy {
     Queue,
     /// In-flight messages use the whole memory budget.
     Memory,
+    /// The message is larger than any message may be.
+    TooLarge,
 }
 
 /// A signing error in words for the user, in their language; wire keys that pages

@@ -38,9 +38,14 @@ impl Budget {
     }
 }
 
-/// A message the connection did not receive because it did not fit the budget.
+/// A message the connection did not receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Skipped;
+pub enum Skipped {
+    /// It did not fit the memory budget (or the connection's share) now.
+    OverBudget,
+    /// It is larger than any message may be.
+    TooLarge,
+}
 
 /// The budget charged for the frames of a connection, oldest first.
 #[derive(Clone, Default)]
@@ -82,6 +87,12 @@ pub struct Metered<S> {
     budget: Budget,
     /// Most bytes this connection may hold at once.
     share: u64,
+    /// Largest message.
+    max_message: u64,
+    /// Bytes of the current message so far.
+    message_len: u64,
+    /// Why the current message is skipped.
+    skip_reason: Skipped,
     charges: Charges,
     skipped: mpsc::UnboundedSender<Skipped>,
     state: State,
@@ -101,16 +112,20 @@ impl<S> Metered<S> {
         inner: S,
         prefix: &[u8],
         budget: Budget,
-        share: u64,
+        limits: (u64, u64),
         charges: Charges,
         skipped: mpsc::UnboundedSender<Skipped>,
     ) -> Self {
+        let (share, max_message) = limits;
         let mut raw = vec![0; prefix.len().max(64 * 1024)].into_boxed_slice();
         raw[..prefix.len()].copy_from_slice(prefix);
         Self {
             inner,
             budget,
             share,
+            max_message,
+            message_len: 0,
+            skip_reason: Skipped::OverBudget,
             charges,
             skipped,
             state: State::Header { buf: [0; 14], have: 0 },
@@ -140,8 +155,9 @@ impl<S> Metered<S> {
         }
     }
 
-    /// A complete header: decide whether its payload passes.
-    fn on_header(&mut self, buf: [u8; 14], len: usize) {
+    /// A complete header: decide whether its payload passes. `Err` when a message
+    /// already partly handed on grows past the limit (the connection must close).
+    fn on_header(&mut self, buf: [u8; 14], len: usize) -> io::Result<()> {
         let fin = buf[0] & 0x80 != 0;
         let opcode = buf[0] & 0x0f;
         let payload = Self::payload_len(&buf);
@@ -152,17 +168,33 @@ impl<S> Metered<S> {
             _ => {
                 if opcode != 0 {
                     self.skipping_message = false;
+                    self.message_len = 0;
+                }
+                let first = opcode != 0;
+                self.message_len = self.message_len.saturating_add(payload);
+                if !self.skipping_message && self.message_len > self.max_message {
+                    if !first {
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, "message too big"));
+                    }
+                    self.skipping_message = true;
+                    self.skip_reason = Skipped::TooLarge;
                 }
                 if !self.skipping_message && payload > 0 {
                     let fits_share = self.charges.held().saturating_add(payload) <= self.share;
                     match fits_share.then(|| self.budget.try_take(payload)).flatten() {
                         Some(permit) => self.charges.push(payload, Some(permit)),
-                        None => self.skipping_message = true,
+                        None if first => {
+                            self.skipping_message = true;
+                            self.skip_reason = Skipped::OverBudget;
+                        }
+                        // Part of this message was handed on already: it cannot be
+                        // skipped cleanly any more.
+                        None => return Err(io::Error::new(io::ErrorKind::OutOfMemory, "over the memory budget")),
                     }
                 }
                 let skip = self.skipping_message;
                 if skip && fin {
-                    let _ = self.skipped.send(Skipped);
+                    let _ = self.skipped.send(self.skip_reason);
                     self.skipping_message = false;
                 }
                 skip
@@ -173,6 +205,7 @@ impl<S> Metered<S> {
         }
         self.state =
             if payload == 0 { State::Header { buf: [0; 14], have: 0 } } else { State::Payload { left: payload, skip } };
+        Ok(())
     }
 }
 
@@ -212,7 +245,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
                     this.raw_start += n;
                     if *have >= 2 && *have == Self::header_len(buf) {
                         let (buf, have) = (*buf, *have);
-                        this.on_header(buf, have);
+                        if let Err(e) = this.on_header(buf, have) {
+                            return Poll::Ready(Err(e));
+                        }
                     }
                 }
                 State::Payload { left, skip } => {
@@ -286,7 +321,7 @@ mod tests {
         let budget = Budget::new(1000);
         let charges = Charges::default();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut metered = Metered::new(server, &[], budget.clone(), 10_000, charges.clone(), tx);
+        let mut metered = Metered::new(server, &[], budget.clone(), (10_000, 10_000), charges.clone(), tx);
         let small = frame(1, true, &[b'a'; 600]);
         let big = frame(1, true, &[b'b'; 800]); // 600 + 800 > 1000: skipped
         let frag1 = frame(1, false, &[b'c'; 300]);
@@ -306,7 +341,7 @@ mod tests {
         expected.extend(&ping);
         expected.extend(&frag2);
         assert_eq!(seen, expected, "the big frame is skipped, nothing else");
-        assert_eq!(rx.try_recv(), Ok(Skipped));
+        assert_eq!(rx.try_recv(), Ok(Skipped::OverBudget));
         assert!(rx.try_recv().is_err());
         assert_eq!(budget.available(), 0, "600 + 300 + 100 charged");
         drop(charges.take(600));
@@ -319,7 +354,7 @@ mod tests {
     async fn a_connection_cannot_take_more_than_its_share() {
         let (mut client, server) = tokio::io::duplex(1 << 16);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut metered = Metered::new(server, &[], Budget::new(1 << 20), 500, Charges::default(), tx);
+        let mut metered = Metered::new(server, &[], Budget::new(1 << 20), (500, 1000), Charges::default(), tx);
         let mut all = frame(1, true, &[b'a'; 400]);
         all.extend(frame(1, true, &[b'b'; 400]));
         client.write_all(&all).await.unwrap();
@@ -327,6 +362,6 @@ mod tests {
         let mut seen = Vec::new();
         metered.read_to_end(&mut seen).await.unwrap();
         assert_eq!(seen.len(), 2 + 2 + 4 + 400);
-        assert_eq!(rx.try_recv(), Ok(Skipped));
+        assert_eq!(rx.try_recv(), Ok(Skipped::OverBudget));
     }
 }

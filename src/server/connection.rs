@@ -41,6 +41,13 @@ enum Job {
     Refused(Busy),
 }
 
+fn refusal(why: Skipped) -> Busy {
+    match why {
+        Skipped::OverBudget => Busy::Memory,
+        Skipped::TooLarge => Busy::TooLarge,
+    }
+}
+
 /// What the reader needs besides the socket.
 pub struct Link {
     pub dispatcher: Arc<Dispatcher>,
@@ -141,9 +148,9 @@ where
                 break;
             }
             incoming = stream.next() => incoming,
-            Some(Skipped) = skipped.recv() => {
+            Some(why) = skipped.recv() => {
                 // A message skipped with nothing received after it.
-                if job_tx.send(Job::Refused(Busy::Memory)).is_err() {
+                if job_tx.send(Job::Refused(refusal(why))).is_err() {
                     break;
                 }
                 continue;
@@ -155,9 +162,9 @@ where
         };
         registration.touch();
         // Messages skipped before this one come first.
-        while let Ok(Skipped) = skipped.try_recv() {
+        while let Ok(why) = skipped.try_recv() {
             owed += 1;
-            let _ = job_tx.send(Job::Refused(Busy::Memory));
+            let _ = job_tx.send(Job::Refused(refusal(why)));
         }
         let job = match incoming {
             Some(Ok(Message::Text(text))) if text.as_str() == HEARTBEAT => {
@@ -190,6 +197,10 @@ where
                     Error::Capacity(_) => Some((CloseCode::Size, "message too big")),
                     Error::Utf8(_) => Some((CloseCode::Invalid, "text frame is not UTF-8")),
                     Error::Protocol(_) => Some((CloseCode::Protocol, "protocol error")),
+                    Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => Some((CloseCode::Size, "message too big")),
+                    Error::Io(e) if e.kind() == std::io::ErrorKind::OutOfMemory => {
+                        Some((CloseCode::Again, "over the memory budget: try again"))
+                    }
                     _ => None,
                 };
                 if let Some((code, text)) = reason {

@@ -167,6 +167,7 @@ impl Server {
             budget: budget::Budget::new(self.config.memory_budget),
             // One connection may hold two of the largest messages (one handled, one queued).
             share: (self.config.max_message_size as u64).saturating_mul(2),
+            max_message: self.config.max_message_size as u64,
             handshake_timeout: self.config.handshake_timeout,
             idle_timeout: self.config.idle_timeout,
             alive: Arc::new(()),
@@ -199,6 +200,7 @@ struct Shared {
     registry: Arc<registry::Registry>,
     budget: budget::Budget,
     share: u64,
+    max_message: u64,
     handshake_timeout: Duration,
     idle_timeout: Option<Duration>,
     /// One clone per live connection task (shutdown waits for them).
@@ -232,6 +234,9 @@ async fn accept_loop(
         let tls = tls.as_ref().map(|t| Arc::clone(&t.read().unwrap_or_else(|p| p.into_inner())));
         tokio::spawn(async move {
             let _alive = Arc::clone(&shared.alive);
+            if !same_os_user(&stream, peer).await {
+                return;
+            }
             let _ = stream.set_nodelay(true);
             match tls {
                 Some(config) => {
@@ -245,6 +250,30 @@ async fn accept_loop(
                 None => handle_stream::<TcpStream>(stream, &shared, permit).await,
             }
         });
+    }
+}
+
+/// Only our OS user's processes may use our user's keys: on a shared computer another
+/// user's programs (and pages in their browsers) are refused. Blocking (/proc or lsof),
+/// so off the runtime; see [`crate::platform::peer`] for what is refused when unsure.
+async fn same_os_user(stream: &TcpStream, peer: SocketAddr) -> bool {
+    use crate::platform::peer::{PeerCheck, peer_is_same_user};
+    let Ok(local) = stream.local_addr() else { return false };
+    let Ok(check) = tokio::task::spawn_blocking(move || peer_is_same_user(local, peer)).await else { return false };
+    match check {
+        PeerCheck::SameUser => true,
+        PeerCheck::OtherUser(uid) => {
+            tracing::warn!(uid, "refused a connection from another OS user's process");
+            false
+        }
+        PeerCheck::Unknown(reason) if check.allows() => {
+            tracing::debug!("peer's OS user not checked: {reason}");
+            true
+        }
+        PeerCheck::Unknown(reason) => {
+            tracing::debug!("refused a connection: {reason}");
+            false
+        }
     }
 }
 
@@ -271,7 +300,14 @@ where
             let charges = budget::Charges::default();
             let (skipped_tx, skipped) = tokio::sync::mpsc::unbounded_channel();
             let metered =
-                budget::Metered::new(stream, &rest, shared.budget.clone(), shared.share, charges.clone(), skipped_tx);
+                budget::Metered::new(
+                stream,
+                &rest,
+                shared.budget.clone(),
+                (shared.share, shared.max_message),
+                charges.clone(),
+                skipped_tx,
+            );
             let ws = WebSocketStream::from_raw_socket(metered, Role::Server, Some(shared.ws_config)).await;
             let link = connection::Link {
                 dispatcher: Arc::clone(&shared.dispatcher),

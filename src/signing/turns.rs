@@ -142,9 +142,8 @@ impl<'a> Turn<'a> {
         let (turns, ticket) = (self.turns, self.ticket);
         std::mem::forget(self);
         let mut state = turns.lock();
-        // Others first; then this flow waits at the front for its return.
+        // Others may use the screen until this flow asks for it back.
         state.hand_over();
-        state.resuming.push_back(ticket);
         drop(state);
         turns.changed.notify_all();
         Paused { turns, ticket }
@@ -162,7 +161,12 @@ impl<'a> Paused<'a> {
     pub fn resume(self, page_gone: &AtomicBool) -> Result<Turn<'a>, NoTurn> {
         let (turns, ticket) = (self.turns, self.ticket);
         std::mem::forget(self);
-        let state = turns.lock();
+        let mut state = turns.lock();
+        if state.holder.is_none() && state.resuming.is_empty() {
+            state.holder = Some(ticket);
+        } else {
+            state.resuming.push_back(ticket);
+        }
         turns.wait(state, ticket, page_gone)
     }
 }
@@ -234,22 +238,31 @@ mod tests {
 
     #[test]
     fn a_paused_flow_comes_back_first() {
-        let turns = Arc::new(Turns::default());
-        let gone = Arc::new(AtomicBool::new(false));
+        let turns = Turns::default();
+        let gone = AtomicBool::new(false);
         let turn = turns.enter("a", &gone).unwrap();
         let paused = turn.pause();
-        // Someone else may use the screen meanwhile…
+        // Someone else uses the screen meanwhile…
         let other = turns.enter("b", &gone).unwrap();
-        let (t2, g2) = (Arc::clone(&turns), Arc::clone(&gone));
-        let waiter = std::thread::spawn(move || t2.enter("c", &g2).map(|_| ()));
-        while turns.lock().origins.is_empty() {
-            std::thread::yield_now();
-        }
-        drop(other);
-        // …but the paused flow is served before c, which queued earlier.
-        let back = paused.resume(&gone).unwrap();
-        assert!(!waiter.is_finished());
-        drop(back);
-        assert_eq!(waiter.join().unwrap(), Ok(()));
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| turns.enter("c", &gone).map(|_| ()));
+            while turns.lock().origins.is_empty() {
+                std::thread::yield_now();
+            }
+            let back = scope.spawn(|| {
+                let turn = paused.resume(&gone).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+                drop(turn);
+            });
+            while turns.lock().resuming.is_empty() {
+                std::thread::yield_now();
+            }
+            drop(other);
+            // …and the flow coming back is served before c, which queued earlier.
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(!waiter.is_finished());
+            back.join().unwrap();
+            assert_eq!(waiter.join().unwrap(), Ok(()));
+        });
     }
 }
