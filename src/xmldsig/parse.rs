@@ -9,6 +9,10 @@ use uppsala::{Document, NodeId, Parser};
 /// parsed-tree budget).
 pub const MAX_XML: usize = 64 * 1024 * 1024;
 
+/// Deepest element nesting accepted; deeper documents are refused by the parser with
+/// a SAXParseException-style error. It also bounds every walk up the ancestors.
+pub const MAX_DEPTH: u32 = 256;
+
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlError(pub String);
@@ -29,7 +33,7 @@ pub fn parse(xml: &str) -> Result<Document<'_>, XmlError> {
     check_doctype(xml)?;
     Parser::new()
         .with_forbid_entities(true)
-        .with_max_depth(256)
+        .with_max_depth(MAX_DEPTH)
         .parse(xml)
         .map_err(|e| XmlError(format!("org.xml.sax.SAXParseException; {e}")))
 }
