@@ -108,7 +108,7 @@ fn c14n_err(e: impl std::fmt::Display) -> XmlError {
 pub fn check(xml: &str, tbs_xpath: &str, parent_xpath: &str) -> Result<(), XmlError> {
     let body = strip_declaration(xml);
     let doc = parse::parse(body)?;
-    plan(&doc, body, tbs_xpath, parent_xpath).map(|_| ())
+    plan(&doc, tbs_xpath, parent_xpath).map(|_| ())
 }
 
 /// What gets signed and where the signature goes.
@@ -118,7 +118,7 @@ struct Plan {
     parent: NodeId,
 }
 
-fn plan(doc: &Document<'_>, text: &str, tbs_xpath: &str, parent_xpath: &str) -> Result<Plan, XmlError> {
+fn plan(doc: &Document<'_>, tbs_xpath: &str, parent_xpath: &str) -> Result<Plan, XmlError> {
     let root = doc.document_element().ok_or_else(|| XmlError("the XML document has no root element".into()))?;
     let find = |path: &str, what: &str| -> Result<NodeId, XmlError> {
         xpath::select(doc, path)?.ok_or_else(|| XmlError(format!("{what} {path:?} selects no element")))
@@ -128,12 +128,12 @@ fn plan(doc: &Document<'_>, text: &str, tbs_xpath: &str, parent_xpath: &str) -> 
         return Ok(Plan { target: None, parent });
     }
     let target = find(tbs_xpath, "tbsElementXPath")?;
-    let names = parse::id_attribute_names(text);
+    let names = parse::id_attribute_names(doc);
     let element = doc.element(target).ok_or_else(|| XmlError("tbsElementXPath must select an element".into()))?;
     let id = element
         .attributes
         .iter()
-        .find(|a| a.name.prefix.is_none() && names.iter().any(|n| *n == a.name.local_name))
+        .find(|a| parse::is_id_attribute(a, &names))
         .map(|a| a.value.to_string())
         .ok_or_else(|| XmlError(format!("the element {tbs_xpath:?} has no Id attribute to reference")))?;
     Ok(Plan { target: Some((target, id)), parent })
@@ -162,7 +162,7 @@ pub fn sign_xml(
 ) -> Result<String, XmlDsigError> {
     let body = strip_declaration(xml);
     let doc = parse::parse(body)?;
-    let plan = plan(&doc, body, tbs_xpath, parent_xpath)?;
+    let plan = plan(&doc, tbs_xpath, parent_xpath)?;
     let algorithm = key.algorithm();
     let (signature_uri, digest_uri) = algorithm_uris(algorithm);
 
