@@ -135,8 +135,8 @@ pub struct ServeArgs {
     pub max_message_size: usize,
 
     /// Bytes of messages all pages together may have in flight; a message that does not
-    /// fit gets an error reply (default 512 MiB).
-    #[arg(long, value_name = "BYTES", default_value_t = 512 * 1024 * 1024, env = "QOLTANBA_MEMORY_BUDGET")]
+    /// fit gets an error reply (default 256 MiB: two of the largest messages).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024, env = "QOLTANBA_MEMORY_BUDGET")]
     pub memory_budget: usize,
 
     /// Most simultaneous WebSocket connections (the longest-idle one makes room).

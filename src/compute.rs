@@ -38,6 +38,16 @@ thread_local! {
     static INSIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Work on fewer bytes than this runs at once on the caller's (blocking) thread: it
+/// takes microseconds, and queueing it behind two big documents would make a small
+/// request from another page wait for them.
+pub const SMALL: usize = 256 * 1024;
+
+/// [`run`] for work proportional to `bytes`; small work runs at once.
+pub fn run_for<T>(bytes: usize, job: impl FnOnce() -> T) -> T {
+    if bytes < SMALL { job() } else { run(job) }
+}
+
 /// Run `job` when a core is free. Call from a blocking thread only; nested calls on
 /// the same thread run at once in the slot they already hold.
 pub fn run<T>(job: impl FnOnce() -> T) -> T {

@@ -11,11 +11,14 @@
 //!   "signerParams":{"extKeyUsageOids":[]},"locale":"ru"}}
 //! ```
 
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::data::{decode_base64, encode_base64};
 use super::reply::{self, BasicsFailure};
-use super::{Dispatcher, MAX_BATCH, Session, describe, method_name, not_implemented};
+use super::{Dispatcher, MAX_BATCH, Session, describe, method_name, not_implemented, raw_str};
 use crate::i18n::Locale;
 use crate::keys::certificate::{parse_x509, pem_armor};
 use crate::signing::{CmsInput, KeyFilter, Operation, Outcome, Rejection, Signature, SigningError};
@@ -31,34 +34,65 @@ fn json_error(text: String) -> Failure {
     Failure(BasicsFailure::Invocation, format!("org.json.JSONException: {text}"))
 }
 
-/// Handle one basics request.
-pub fn handle(d: &Dispatcher, session: &mut Session, request: Map<String, Value>) -> Value {
-    match invoke(d, session, request) {
-        Ok(reply) => reply,
-        Err(Failure(kind, details)) => reply::basics_error(kind, &details),
+/// A prepared request: the operation to run and how to shape its outcome, or the reply.
+pub struct Prepared(Result<(Operation, Shape), Value>);
+
+/// How signatures become the `result`.
+#[derive(Clone, Copy)]
+pub struct Shape {
+    format: Format,
+    output_cert: bool,
+}
+
+/// Phase one (compute pool): parse the request, decode the documents from the frame.
+pub fn prepare(session: &mut Session, request: &Map<String, Value>, args: Option<&RawValue>) -> Prepared {
+    Prepared(match parse(session, request, args) {
+        Ok(Ok(ready)) => Ok(ready),
+        Ok(Err(reply)) => Err(reply),
+        Err(Failure(kind, details)) => Err(reply::basics_error(kind, &details)),
+    })
+}
+
+/// Phase two: run the operation (may wait for the user) and shape the reply.
+pub fn finish(d: &Dispatcher, session: &Session, prepared: Prepared) -> Value {
+    match prepared.0 {
+        Err(reply) => reply,
+        Ok((operation, shape)) => match run(d, session, operation, shape) {
+            Ok(reply) => reply,
+            Err(Failure(kind, details)) => reply::basics_error(kind, &details),
+        },
     }
 }
 
-fn invoke(d: &Dispatcher, session: &mut Session, mut request: Map<String, Value>) -> Result<Value, Failure> {
+type Parsed = Result<Result<(Operation, Shape), Value>, Failure>;
+
+fn parse(session: &mut Session, request: &Map<String, Value>, args: Option<&RawValue>) -> Parsed {
     let general = |details: String| Failure(BasicsFailure::General, details);
     match request.get("apiVersion") {
         None | Some(Value::Null) => {}
         Some(v) if v.as_i64() == Some(2) || v.as_str() == Some("2") => {}
         Some(_) => return Err(general("java.lang.IllegalArgumentException: Supported apiVersion is 2".into())),
     }
-    let method = method_name(&request)
+    let method = method_name(request)
         .ok_or_else(|| general(r#"org.json.JSONException: JSONObject["method"] not found."#.into()))?;
     if method != "sign" {
         return Err(general(format!("java.lang.IllegalArgumentException: {method} is not defined in {CLASS_NAME}")));
     }
-    let Some(Value::Object(args)) = request.remove("args") else {
-        return Err(general("java.lang.IllegalArgumentException: sign demands arguments".into()));
-    };
-    let sign = SignRequest::parse(args)?;
+    let demands = || general("java.lang.IllegalArgumentException: sign demands arguments".into());
+    let args = args.filter(|a| a.get().trim_start().starts_with('{')).ok_or_else(demands)?;
+    let mut fields: std::collections::HashMap<String, &RawValue> =
+        serde_json::from_str(args.get()).map_err(|_| demands())?;
+    let data = fields.remove("data");
+    let small = fields
+        .into_iter()
+        .map(|(k, raw)| serde_json::from_str::<Value>(raw.get()).map(|v| (k, v)))
+        .collect::<Result<Map<String, Value>, _>>()
+        .map_err(|e| json_error(e.to_string()))?;
+    let sign = SignRequest::parse(small, data)?;
     if let Some(locale) = sign.locale {
         session.context.locale = locale;
     }
-    sign.run(d, session)
+    sign.into_operation(session.context.locale)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,10 +102,10 @@ enum Format {
     Raw,
 }
 
-/// A parsed `sign` request.
-struct SignRequest {
+/// A parsed `sign` request; the documents still borrowed from the frame.
+struct SignRequest<'a> {
     format: Format,
-    data: Vec<String>,
+    data: Vec<Cow<'a, str>>,
     /// `data` was an array: NCALayer's result is an array either way.
     decode: bool,
     encapsulate: bool,
@@ -146,8 +180,8 @@ fn chain_rule(value: Option<&Value>) -> Result<ChainRule, Failure> {
         .map(ChainRule::Listed)
 }
 
-impl SignRequest {
-    fn parse(mut args: Map<String, Value>) -> Result<Self, Failure> {
+impl<'a> SignRequest<'a> {
+    fn parse(args: Map<String, Value>, data: Option<&'a RawValue>) -> Result<Self, Failure> {
         let format = match args.get("format") {
             Some(Value::String(f)) => match f.as_str() {
                 "cms" => Format::Cms,
@@ -163,15 +197,14 @@ impl SignRequest {
             Some(_) => return Err(json_error(r#"JSONObject["format"] is not a string."#.into())),
             None => return Err(json_error(r#"JSONObject["format"] not found."#.into())),
         };
-        // Taken, not copied: documents can be hundreds of megabytes.
-        let data = match args.remove("data") {
-            Some(Value::String(s)) => vec![s],
-            Some(Value::Array(items)) => items
+        // Borrowed, not copied: documents can be hundreds of megabytes.
+        let not_strings = || json_error(r#"JSONArray["data"] is not a string array."#.into());
+        let data = match data.map(|raw| (raw, raw.get().trim_start().as_bytes().first().copied())) {
+            Some((raw, Some(b'"'))) => vec![raw_str(raw).ok_or_else(not_strings)?],
+            Some((raw, Some(b'['))) => serde_json::from_str::<Vec<&RawValue>>(raw.get())
+                .map_err(|_| not_strings())?
                 .into_iter()
-                .map(|v| match v {
-                    Value::String(s) => Ok(s),
-                    _ => Err(json_error(r#"JSONArray["data"] is not a string array."#.into())),
-                })
+                .map(|item| raw_str(item).ok_or_else(not_strings))
                 .collect::<Result<Vec<_>, _>>()?,
             Some(_) => return Err(json_error(r#"JSONObject["data"] is not a string or a JSONArray."#.into())),
             None => return Err(json_error(r#"JSONObject["data"] not found."#.into())),
@@ -228,14 +261,15 @@ impl SignRequest {
                 if base64 {
                     decode_base64(&d).map_err(|e| Failure(BasicsFailure::Signing, e))
                 } else {
-                    Ok(d.into_bytes())
+                    Ok(d.into_owned().into_bytes())
                 }
             })
             .collect()
     }
 
-    fn run(mut self, d: &Dispatcher, session: &Session) -> Result<Value, Failure> {
-        let locale = session.context.locale;
+    /// The typed operation, the documents decoded (before any dialog: bad input never
+    /// costs the user a password), or the reply when there is nothing to ask.
+    fn into_operation(mut self, locale: Locale) -> Parsed {
         let unavailable = |what: &str| Failure(BasicsFailure::General, not_implemented(what, locale));
         match self.format {
             Format::Xml if self.tsa => return Err(unavailable("timestamps on XML signatures")),
@@ -247,7 +281,7 @@ impl SignRequest {
         if !self.allows_files {
             // Only token storages are allowed and none is connected: the dialog would
             // offer nothing, so the user can only cancel.
-            return Ok(reply::basics_canceled());
+            return Ok(Err(reply::basics_canceled()));
         }
         let filter = std::mem::take(&mut self.filter);
         let operation = match self.format {
@@ -278,25 +312,30 @@ impl SignRequest {
             },
             Format::Raw => Operation::Raw { filter, documents },
         };
-        match d.execute(session, operation) {
-            Ok(Outcome::Signed { signatures, certificate }) => {
-                let texts: Vec<String> = signatures
-                    .into_iter()
-                    .map(|s| match s {
-                        Signature::Cms(der) => pem_armor("CMS", &der),
-                        Signature::Raw(bytes) => encode_base64(&bytes),
-                        Signature::Xml(xml) => xml,
-                    })
-                    .collect();
-                Ok(reply::basics_ok(match (self.format, self.output_cert) {
-                    (Format::Raw, true) => json!({"signatures": texts, "certificate": certificate.pem()}),
-                    _ => json!(texts),
-                }))
-            }
-            Ok(_) => Err(Failure(BasicsFailure::General, "internal error: unexpected outcome".into())),
-            Err(SigningError::Canceled) => Ok(reply::basics_canceled()),
-            Err(e @ SigningError::NoPrompter) => Err(Failure(BasicsFailure::General, describe(&e, locale))),
-            Err(e) => Err(Failure(BasicsFailure::Signing, describe(&e, locale))),
+        Ok(Ok((operation, Shape { format: self.format, output_cert: self.output_cert })))
+    }
+}
+
+fn run(d: &Dispatcher, session: &Session, operation: Operation, shape: Shape) -> Result<Value, Failure> {
+    let locale = session.context.locale;
+    match d.execute(session, operation) {
+        Ok(Outcome::Signed { signatures, certificate }) => {
+            let texts: Vec<String> = signatures
+                .into_iter()
+                .map(|s| match s {
+                    Signature::Cms(der) => pem_armor("CMS", &der),
+                    Signature::Raw(bytes) => encode_base64(&bytes),
+                    Signature::Xml(xml) => xml,
+                })
+                .collect();
+            Ok(reply::basics_ok(match (shape.format, shape.output_cert) {
+                (Format::Raw, true) => json!({"signatures": texts, "certificate": certificate.pem()}),
+                _ => json!(texts),
+            }))
         }
+        Ok(_) => Err(Failure(BasicsFailure::General, "internal error: unexpected outcome".into())),
+        Err(SigningError::Canceled) => Ok(reply::basics_canceled()),
+        Err(e @ SigningError::NoPrompter) => Err(Failure(BasicsFailure::General, describe(&e, locale))),
+        Err(e) => Err(Failure(BasicsFailure::Signing, describe(&e, locale))),
     }
 }

@@ -12,7 +12,7 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 /// The error text is Java's: `java.lang.IllegalArgumentException: Illegal base64 character 2d`.
 /// Runs in the compute pool: documents can be hundreds of megabytes.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    crate::compute::run(|| {
+    crate::compute::run_for(text.len(), || {
         let mut spaces = false;
         for b in text.bytes() {
             if b.is_ascii_whitespace() {

@@ -15,6 +15,7 @@ pub mod reply;
 
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::i18n::{Locale, Msg};
@@ -54,28 +55,21 @@ impl Dispatcher {
     }
 
     /// Handle one text frame; `None` means "send no reply" (legacy `setLocale`).
-    /// Blocking (dialogs, signing): call from a blocking thread. The frame is dropped
-    /// as soon as it is parsed: with documents of hundreds of megabytes, every copy
-    /// counts.
+    /// Blocking (dialogs, signing): call from a blocking thread.
+    ///
+    /// Two phases. In the compute pool the frame is parsed with `args` left as raw text
+    /// borrowed from the frame, and the module turns it into an owned, typed request,
+    /// decoding large base64 documents straight from the frame (no copy of the text).
+    /// Then the frame is released, and the request runs (which may wait for the user).
+    /// So a document of N bytes costs the frame plus the decoded bytes at the peak.
     pub fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
-        let parsed = crate::compute::run(|| serde_json::from_str::<Value>(text.as_ref()));
+        let pending = crate::compute::run_for(text.as_ref().len(), || prepare(session, text.as_ref()));
         drop(text);
-        let request = match parsed {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Some(reply::malformed_request("A JSONObject text must begin with '{'").to_string()),
-            Err(e) => return Some(reply::malformed_request(&e.to_string()).to_string()),
-        };
-        let module = match request.get("module") {
-            None | Some(Value::Null) => MODULE_LEGACY,
-            Some(Value::String(module)) => module.as_str(),
-            Some(_) => "",
-        };
-        let reply = match module {
-            MODULE_COMMON_UTILS => Some(common_utils::handle(self, session, request)),
-            MODULE_BASICS => Some(basics::handle(self, session, request)),
-            MODULE_ACCESSORY => Some(accessory::handle(&request)),
-            MODULE_LEGACY => legacy::handle(self, session, &request),
-            _ => Some(reply::module_not_found()),
+        let reply = match pending {
+            Pending::Reply(reply) => reply,
+            Pending::CommonUtils(call) => Some(common_utils::finish(self, session, call)),
+            Pending::Basics(prepared) => Some(basics::finish(self, session, prepared)),
+            Pending::Legacy(request) => legacy::handle(self, session, &request),
         };
         reply.map(|r| r.to_string())
     }
@@ -99,6 +93,76 @@ impl Dispatcher {
     /// Hand a typed operation to the signing core.
     fn execute(&self, session: &Session, operation: Operation) -> Result<Outcome, SigningError> {
         self.core.execute(Request { context: session.context.clone(), operation })
+    }
+}
+
+/// A request after phase one of [`Dispatcher::handle_text`].
+enum Pending {
+    /// The reply is known (or there is none).
+    Reply(Option<Value>),
+    CommonUtils(common_utils::Call),
+    Basics(basics::Prepared),
+    /// The legacy API's requests are small: parsed whole.
+    Legacy(Map<String, Value>),
+}
+
+/// Phase one: parse the envelope and let the module prepare its request.
+fn prepare(session: &mut Session, text: &str) -> Pending {
+    let fields: std::collections::HashMap<String, &RawValue> = match serde_json::from_str(text) {
+        Ok(fields) => fields,
+        // Not an object: Java's text for a valid non-object, else the parser's.
+        Err(_) => {
+            let why = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => "A JSONObject text must begin with '{'".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            return Pending::Reply(Some(reply::malformed_request(&why)));
+        }
+    };
+    let mut request = Map::new();
+    let mut args = None;
+    for (key, raw) in fields {
+        if key == "args" {
+            args = Some(raw);
+            continue;
+        }
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(value) => {
+                request.insert(key, value);
+            }
+            Err(e) => return Pending::Reply(Some(reply::malformed_request(&e.to_string()))),
+        }
+    }
+    let module = match request.get("module") {
+        None | Some(Value::Null) => MODULE_LEGACY,
+        Some(Value::String(module)) => module.as_str(),
+        Some(_) => "",
+    };
+    match module {
+        MODULE_COMMON_UTILS => Pending::CommonUtils(common_utils::prepare(session, &request, args)),
+        MODULE_BASICS => Pending::Basics(basics::prepare(session, &request, args)),
+        MODULE_ACCESSORY => Pending::Reply(Some(accessory::handle(&request))),
+        MODULE_LEGACY => {
+            if let Some(raw) = args {
+                match serde_json::from_str::<Value>(raw.get()) {
+                    Ok(value) => {
+                        request.insert("args".into(), value);
+                    }
+                    Err(e) => return Pending::Reply(Some(reply::malformed_request(&e.to_string()))),
+                }
+            }
+            Pending::Legacy(request)
+        }
+        _ => Pending::Reply(Some(reply::module_not_found())),
+    }
+}
+
+/// A JSON string value, borrowed from the frame when it has no escapes; `None` if the
+/// value is not a string.
+fn raw_str(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
+    match serde_json::from_str::<&str>(raw.get()) {
+        Ok(s) => Some(std::borrow::Cow::Borrowed(s)),
+        Err(_) => serde_json::from_str::<String>(raw.get()).ok().map(std::borrow::Cow::Owned),
     }
 }
 

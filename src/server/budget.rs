@@ -171,6 +171,11 @@ impl<S> Metered<S> {
                     self.message_len = 0;
                 }
                 let first = opcode != 0;
+                // No honest client announces a frame many times the limit (2^63 bytes…):
+                // close rather than skip it for ever.
+                if payload > self.max_message.saturating_mul(16) {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "message too big"));
+                }
                 self.message_len = self.message_len.saturating_add(payload);
                 if !self.skipping_message && self.message_len > self.max_message {
                     if !first {

@@ -197,7 +197,9 @@ where
                     Error::Capacity(_) => Some((CloseCode::Size, "message too big")),
                     Error::Utf8(_) => Some((CloseCode::Invalid, "text frame is not UTF-8")),
                     Error::Protocol(_) => Some((CloseCode::Protocol, "protocol error")),
-                    Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => Some((CloseCode::Size, "message too big")),
+                    Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        Some((CloseCode::Size, "message too big"))
+                    }
                     Error::Io(e) if e.kind() == std::io::ErrorKind::OutOfMemory => {
                         Some((CloseCode::Again, "over the memory budget: try again"))
                     }

@@ -26,8 +26,9 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use crate::protocol::Dispatcher;
 use local_ca::LocalCa;
 
-/// Connections in the TLS handshake or HTTP head at once.
-const MAX_HANDSHAKES: usize = 256;
+/// Connections in the TLS handshake or HTTP head at once; more are closed at once (a
+/// browser completes a handshake to 127.0.0.1 in milliseconds).
+const MAX_HANDSHAKES: usize = 64;
 /// How often the server certificate's expiry is checked.
 const RENEWAL_CHECK: Duration = Duration::from_secs(12 * 3600);
 /// How long shutdown waits for connections to close.
@@ -64,7 +65,7 @@ impl ServerConfig {
             max_message_size: 128 * 1024 * 1024,
             max_connections: 64,
             max_connections_per_origin: 16,
-            memory_budget: 512 * 1024 * 1024,
+            memory_budget: 256 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(3600)),
         }
@@ -165,12 +166,14 @@ impl Server {
             shutdown: shutdown.clone(),
             registry: registry::Registry::new(self.config.max_connections_per_origin, self.config.max_connections),
             budget: budget::Budget::new(self.config.memory_budget),
-            // One connection may hold two of the largest messages (one handled, one queued).
-            share: (self.config.max_message_size as u64).saturating_mul(2),
+            // One large message per connection at a time (plus room for small requests
+            // queued behind it): large frames are not queued deep.
+            share: (self.config.max_message_size as u64).saturating_add(1 << 20),
             max_message: self.config.max_message_size as u64,
             handshake_timeout: self.config.handshake_timeout,
             idle_timeout: self.config.idle_timeout,
             alive: Arc::new(()),
+            peer_checks: Arc::new(Semaphore::new(2)),
         });
         let tls = self.tls.map(|t| {
             tokio::spawn(renew_periodically(Arc::clone(&t.ca), Arc::clone(&t.current), shutdown.clone()));
@@ -205,6 +208,9 @@ struct Shared {
     idle_timeout: Option<Duration>,
     /// One clone per live connection task (shutdown waits for them).
     alive: Arc<()>,
+    /// Peer OS-user checks at once: each reads the kernel's TCP tables (milliseconds of
+    /// CPU), so a burst of connections must not take the cores from everything else.
+    peer_checks: Arc<Semaphore>,
 }
 
 async fn accept_loop(
@@ -234,7 +240,11 @@ async fn accept_loop(
         let tls = tls.as_ref().map(|t| Arc::clone(&t.read().unwrap_or_else(|p| p.into_inner())));
         tokio::spawn(async move {
             let _alive = Arc::clone(&shared.alive);
-            if !same_os_user(&stream, peer).await {
+            let allowed = match shared.peer_checks.acquire().await {
+                Ok(_check) => same_os_user(&stream, peer).await,
+                Err(_) => false,
+            };
+            if !allowed {
                 return;
             }
             let _ = stream.set_nodelay(true);
@@ -299,8 +309,7 @@ where
             tracing::info!(origin = ?origin, "page connected");
             let charges = budget::Charges::default();
             let (skipped_tx, skipped) = tokio::sync::mpsc::unbounded_channel();
-            let metered =
-                budget::Metered::new(
+            let metered = budget::Metered::new(
                 stream,
                 &rest,
                 shared.budget.clone(),

@@ -124,10 +124,13 @@ impl SigningCore {
             }
             Operation::Cms { filter, inputs, timestamp } => self.sign_cms(&context, action, &filter, inputs, timestamp),
             Operation::Xml { filter, documents, tbs_xpath, parent_xpath, layout } => {
-                compute::run(|| documents.iter().try_for_each(|x| crate::xmldsig::check(x, &tbs_xpath, &parent_xpath)))
-                    .map_err(|e| SigningError::Rejected(Rejection::Xml(e)))?;
-                let summaries = compute::run(|| documents.iter().map(|x| summarize(x.as_bytes())).collect::<Vec<_>>());
-                self.sign_flow(&context, action, &filter, &summaries, |key| {
+                let bytes = documents.iter().map(String::len).sum();
+                compute::run_for(bytes, || {
+                    documents.iter().try_for_each(|x| crate::xmldsig::check(x, &tbs_xpath, &parent_xpath))
+                })
+                .map_err(|e| SigningError::Rejected(Rejection::Xml(e)))?;
+                let summaries = documents.iter().map(|x| summarize(x.as_bytes())).collect::<Vec<_>>();
+                self.sign_flow(&context, action, &filter, bytes, &summaries, |key| {
                     documents
                         .iter()
                         .map(|xml| {
@@ -137,13 +140,15 @@ impl SigningCore {
                 })
             }
             Operation::Raw { filter, documents } => {
-                let summaries = compute::run(|| documents.iter().map(|d| summarize(d)).collect::<Vec<_>>());
-                self.sign_flow(&context, action, &filter, &summaries, |key| {
+                let bytes = documents.iter().map(Vec::len).sum();
+                let summaries = documents.iter().map(|d| summarize(d)).collect::<Vec<_>>();
+                self.sign_flow(&context, action, &filter, bytes, &summaries, |key| {
                     documents.iter().map(|d| Ok(Signature::Raw(key.sign(d)?))).collect()
                 })
             }
             Operation::ApplyTimestamp { cms } => {
-                compute::run(|| parse_signed_data(&cms)).map_err(|e| SigningError::Rejected(Rejection::Cms(e)))?;
+                compute::run_for(cms.len(), || parse_signed_data(&cms))
+                    .map_err(|e| SigningError::Rejected(Rejection::Cms(e)))?;
                 Ok(Outcome::Timestamped(add_timestamps(&cms, &self.tsa)?))
             }
             Operation::ChooseFile { extension, directory } => self.choose_file(&context, &extension, &directory),
@@ -186,10 +191,13 @@ impl SigningCore {
         if inputs.is_empty() {
             return Err(SigningError::Rejected(Rejection::Empty));
         }
-        let summaries = compute::run(|| {
+        let bytes = inputs.iter().map(CmsInput::len).sum();
+        let summaries = compute::run_for(bytes, || {
             inputs.iter().map(|input| self.cms_summary(context, input)).collect::<Result<Vec<_>, SigningError>>()
         })?;
-        let outcome = self.sign_flow(context, action, filter, &summaries, |key| {
+        // Files are hashed after approval, whatever their size.
+        let work = if inputs.iter().any(|i| matches!(i, CmsInput::File { .. })) { usize::MAX } else { bytes };
+        let outcome = self.sign_flow(context, action, filter, work, &summaries, |key| {
             let now = SystemTime::now();
             inputs.iter().map(|input| Ok(Signature::Cms(cms_for(key, input, now)?))).collect()
         })?;
@@ -245,13 +253,14 @@ impl SigningCore {
         context: &RequestContext,
         action: Action,
         filter: &KeyFilter,
+        work: usize,
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<Vec<Signature>, SigningError>,
     ) -> Result<Outcome, SigningError> {
         let (key, turn) = self.choose_key(context, action, filter)?;
         self.confirm(context, action, key.as_ref(), documents)?;
         drop(turn);
-        let signatures = compute::run(|| sign(key.as_ref()))?;
+        let signatures = compute::run_for(work, || sign(key.as_ref()))?;
         Ok(Outcome::Signed { signatures, certificate: Box::new(key.certificate().clone()) })
     }
 
@@ -320,7 +329,7 @@ impl SigningCore {
         path: &Path,
         bytes: &[u8],
     ) -> Result<OpenedKeys, SigningError> {
-        let open = |password: &str| compute::run(|| load_key_bytes(bytes, password));
+        let open = |password: &str| load_key_bytes(bytes, password);
         if !needs_password(bytes) {
             return open("").map(|keys| OpenedKeys { keys }).map_err(key_file_error);
         }

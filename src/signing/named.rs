@@ -98,14 +98,16 @@ pub fn run(
             let key = find(&alias)?;
             let spki = key.certificate().parsed().tbs_certificate().subject_public_key_info();
             let oid = key.algorithm().signature_oid();
-            Ok(Outcome::Verified(compute::run(|| crate::crypto::verify::verify(spki, &oid, &data, &signature).is_ok())))
+            Ok(Outcome::Verified(compute::run_for(data.len(), || {
+                crate::crypto::verify::verify(spki, &oid, &data, &signature).is_ok()
+            })))
         }
         NamedKeyCall::Sign { alias, what } => {
             let key = find(&alias)?;
             let summary = match &what {
                 NamedSign::Plain(data) | NamedSign::Cms { data, .. } => summarize(data),
                 NamedSign::Xml { xml, tbs_xpath, parent_xpath } => {
-                    compute::run(|| crate::xmldsig::check(xml, tbs_xpath, parent_xpath))
+                    compute::run_for(xml.len(), || crate::xmldsig::check(xml, tbs_xpath, parent_xpath))
                         .map_err(|e| SigningError::Rejected(Rejection::Xml(e)))?;
                     summarize(xml.as_bytes())
                 }
@@ -113,7 +115,11 @@ pub fn run(
             let turn = core.turns.enter(&SigningCore::origin_key(context), &context.page_gone)?;
             core.confirm(context, action, key, std::slice::from_ref(&summary))?;
             drop(turn);
-            let signature = compute::run(|| -> Result<Signature, SigningError> {
+            let work = match &what {
+                NamedSign::Plain(d) | NamedSign::Cms { data: d, .. } => d.len(),
+                NamedSign::Xml { xml, .. } => xml.len(),
+            };
+            let signature = compute::run_for(work, || -> Result<Signature, SigningError> {
                 Ok(match &what {
                     NamedSign::Plain(data) => Signature::Raw(key.sign(data)?),
                     NamedSign::Cms { data, attach } => Signature::Cms(sign_cades_bes(
@@ -147,7 +153,7 @@ fn open(core: &SigningCore, path: &Path, password: &str) -> Result<Vec<Box<dyn S
     }
     let bytes =
         zeroize::Zeroizing::new(files::read_regular(path, MAX_KEY_FILE).map_err(|_| SigningError::KeyFileUnreadable)?);
-    match compute::run(|| crate::keys::file::load_key_bytes(&bytes, password)) {
+    match crate::keys::file::load_key_bytes(&bytes, password) {
         Ok(keys) => {
             core.guesses.succeeded(&id);
             Ok(keys)

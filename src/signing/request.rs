@@ -53,6 +53,21 @@ pub enum CmsInput {
     File { path: PathBuf, attach: bool },
 }
 
+impl CmsInput {
+    /// Bytes held in memory (files count nothing: they are streamed).
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Data { bytes, .. } => bytes.len(),
+            Self::Digest(d) | Self::CoSign(d) => d.len(),
+            Self::File { .. } => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A legacy applet call (`[storage, path, alias, password, …]`).
 #[derive(Debug)]
 pub struct NamedKeyFile {

@@ -3,8 +3,7 @@
 use serde_json::Value;
 
 use super::{Arg, Failure, str_arg};
-use crate::protocol::{Dispatcher, Session};
-use crate::signing::{KeyFilter, Operation, Outcome, SigningError};
+use crate::signing::{KeyFilter, Operation};
 
 /// Hardware storage names NCALayer knows (spec §3.2).
 pub const TOKEN_STORAGES: &[&str] =
@@ -33,10 +32,7 @@ pub fn check_storage(name: &str) -> Result<(), Failure> {
 }
 
 /// `getKeyInfo(storageName)`: let the user choose a key, return its 12 fields.
-pub fn get_key_info(d: &Dispatcher, session: &Session, args: Vec<Arg>) -> Result<Value, Failure> {
-    check_storage(str_arg(&args, 0))?;
-    match d.execute(session, Operation::KeyInfo { filter: KeyFilter::default() })? {
-        Outcome::KeyInfo(info) => Ok(serde_json::to_value(*info).unwrap_or_default()),
-        _ => Err(SigningError::Failed(crate::signing::Failure::Internal("unexpected outcome")).into()),
-    }
+pub fn get_key_info(args: &[Arg<'_>]) -> Result<Operation, Failure> {
+    check_storage(str_arg(args, 0))?;
+    Ok(Operation::KeyInfo { filter: KeyFilter::default() })
 }
