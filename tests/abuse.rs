@@ -69,7 +69,8 @@ async fn a_key_paths_named_by_a_page_answer_alike_and_fast() {
         ("/dev/ptmx", "/dev/ptmx".into()),
         ("/dev/zero", "/dev/zero".into()),
     ];
-    let methods: [(&str, fn(&str) -> Value); 3] = [
+    type Request = fn(&str) -> Value;
+    let methods: [(&str, Request); 3] = [
         ("getKeys", |p| json!({"method":"getKeys","args":["PKCS12",p,"x","ALL"]})),
         ("getSubjectDN", |p| json!({"method":"getSubjectDN","args":["PKCS12",p,"","x"]})),
         ("signPlainData", |p| json!({"method":"signPlainData","args":["PKCS12",p,"","x","data"]})),

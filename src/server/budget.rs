@@ -47,9 +47,12 @@ pub enum Skipped {
     TooLarge,
 }
 
+/// One data frame's bytes and the budget they hold.
+type Charge = (u64, Option<OwnedSemaphorePermit>);
+
 /// The budget charged for the frames of a connection, oldest first.
 #[derive(Clone, Default)]
-pub struct Charges(Arc<Mutex<VecDeque<(u64, Option<OwnedSemaphorePermit>)>>>);
+pub struct Charges(Arc<Mutex<VecDeque<Charge>>>);
 
 impl Charges {
     fn push(&self, len: u64, permit: Option<OwnedSemaphorePermit>) {

@@ -681,10 +681,10 @@ impl Case {
             started: Instant::now(),
             _serial: serial,
         };
-        if args.iter().any(|a| a == "confirm") {
-            if let Err(e) = try_sign(&case.target, "https://warmup.example", Duration::from_secs(20)).await {
-                panic!("{name}: the warm-up signature failed before any attack: {e}");
-            }
+        if args.iter().any(|a| a == "confirm")
+            && let Err(e) = try_sign(&case.target, "https://warmup.example", Duration::from_secs(20)).await
+        {
+            panic!("{name}: the warm-up signature failed before any attack: {e}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         case.idle_kib = rss_kib(case.daemon.pid()).unwrap_or(0);
