@@ -30,7 +30,14 @@ fn main() -> ExitCode {
         Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
         None => cli.serve,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // 8 MiB stacks: XML canonicalization recurses once per level (up to the parser's 256),
+    // which must never overflow a thread's stack, whatever the build's frame sizes.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(8 * 1024 * 1024)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("qoltanba: cannot start the async runtime: {e}");

@@ -58,6 +58,16 @@ async fn wrong_types_everywhere_get_replies() {
         let reply = ws.request(&request).await;
         assert!(reply.is_object(), "{request} -> {reply}");
     }
+    // XML as deep as the parser allows is handled on the daemon's threads without a
+    // stack overflow (canonicalization recurses per level).
+    let deep = format!("{}<i Id=\"in\">x</i>{}", "<d>".repeat(255), "</d>".repeat(255));
+    let reply = ws
+        .request(&json!({"module": "kz.gov.pki.knca.basics", "method": "sign",
+            "args": {"format": "xml", "data": deep, "signingParams": {"allowExpired": true}, "signerParams": {"chain": []}}}))
+        .await;
+    let signed = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}")).to_owned();
+    let reply = ws.request(&json!({"method": "verifyXml", "args": [signed]})).await;
+    assert_eq!(reply, json!({"result": true, "errorCode": "NONE"}));
     // Deeply nested JSON is refused by the parser's depth limit, not by a stack overflow.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     ws.send_text(&deep).await;

@@ -79,6 +79,16 @@ fn selections_on_a_wide_document_land_where_they_did_and_xmlsec1_agrees() {
 
 #[test]
 fn nesting_deeper_than_the_parser_allows_is_a_clean_error() {
+    // Canonicalization recurses per level: run with the daemon's thread stack (8 MiB).
+    std::thread::Builder::new()
+        .stack_size(8 * 1024 * 1024)
+        .spawn(nesting_at_and_past_the_limit)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn nesting_at_and_past_the_limit() {
     // The parser stops at 256 levels; 10 000 is refused without recursion trouble.
     let deep = format!("{}{}", "<d>".repeat(10_000), "</d>".repeat(10_000));
     let e = xmldsig::check(&deep, "", "//*").unwrap_err().to_string();
