@@ -1,71 +1,22 @@
-//! The legacy applet API (requests without `module`, spec §5): `{"method":…,"args":[…]}`
-//! answered with `{"result":…,"errorCode":"NONE"}`.
-//!
-//! Here the page itself names the key file and gives its password. We still never sign
-//! without the user's confirmation, count wrong passwords per file (a page must not
-//! guess passwords through us), and answer "cannot open" the same way whether a path
-//! is missing or not a key file (a page must not map the disk through us).
-//! `setLocale` gets no reply at all, as in NCALayer.
+//! The methods that open a key file the page names (`[storage, path, alias,
+//! password, …]`): each becomes one typed [`NamedKeyFile`] operation; the signing core
+//! decides what may be opened and asks the user before any signature.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use super::data::{decode_base64, encode_base64};
-use super::{Dispatcher, Session, describe, method_name, not_implemented, reply};
-use crate::i18n::Locale;
+use super::{bad_args, text};
 use crate::keys::{Certificate, KeyAlgorithm};
+use crate::protocol::data::{decode_base64, encode_base64};
+use crate::protocol::{Dispatcher, Session, describe, reply};
 use crate::signing::{
     KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation, Outcome, Purpose, Signature, SigningError,
 };
-use crate::xmldsig;
-
-/// Handle one legacy request; `None` means no reply.
-pub fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value>) -> Option<Value> {
-    let method = method_name(request).unwrap_or_default().to_owned();
-    let args = match request.get("args") {
-        Some(Value::Array(a)) => a.as_slice(),
-        _ => &[],
-    };
-    if method == "setLocale" {
-        if let Some(locale) = args.first().and_then(Value::as_str).and_then(Locale::parse) {
-            session.context.locale = locale;
-        }
-        return None;
-    }
-    let locale = session.context.locale;
-    let mut reply = match method.as_str() {
-        "getHash" => crate::compute::run_for(text_len(args), || get_hash(args)),
-        "verifyXml" => crate::compute::run_for(text_len(args), || verify_xml(args)),
-        m => match key_call(m, args) {
-            Some(Ok(call)) => run_key_call(d, session, m, call, args),
-            Some(Err(reply)) => reply,
-            None => reply::legacy_error("COMMON", Some(not_implemented(&format!("legacy API {m}"), locale).into())),
-        },
-    };
-    if let (Some(Value::String(uuid)), Value::Object(map)) = (request.get("uuid"), &mut reply) {
-        map.insert("uuid".into(), uuid.clone().into());
-    }
-    Some(reply)
-}
-
-/// Bytes of the string arguments: the work a method does on them.
-fn text_len(args: &[Value]) -> usize {
-    args.iter().filter_map(Value::as_str).map(str::len).sum()
-}
-
-/// A positional string argument; `None` if absent or not a string.
-fn text(args: &[Value], i: usize) -> Option<&str> {
-    args.get(i).and_then(Value::as_str)
-}
-
-fn bad_args(method: &str) -> Value {
-    reply::legacy_error("COMMON", Some(format!("wrong arguments for {method}").into()))
-}
 
 /// The typed call of a method that opens the key file the page names
 /// (`[storage, path, …]`); `None` for other methods, `Err` with the reply for bad
 /// arguments or storages.
-fn key_call(method: &str, args: &[Value]) -> Option<Result<NamedKeyFile, Value>> {
+pub fn key_call(method: &str, args: &[Value]) -> Option<Result<NamedKeyFile, Value>> {
     const KEY_METHODS: &[&str] = &[
         "getKeys",
         "getNotBefore",
@@ -89,7 +40,9 @@ fn parse_key_call(method: &str, args: &[Value]) -> Result<NamedKeyFile, Value> {
     let (Some(storage), Some(path)) = (text(args, 0), text(args, 1)) else { return Err(bad_args(method)) };
     match storage {
         "PKCS12" => {}
-        s if super::common_utils::is_token_storage(s) => return Err(reply::legacy_error("LOAD_KEYSTORE_ERROR", None)),
+        s if crate::protocol::common_utils::is_token_storage(s) => {
+            return Err(reply::legacy_error("LOAD_KEYSTORE_ERROR", None));
+        }
         _ => return Err(reply::legacy_error("UNKNOWN_STORAGE", None)),
     }
     // getKeys takes the password third; the others take an alias, then the password.
@@ -133,7 +86,7 @@ fn parse_key_call(method: &str, args: &[Value]) -> Result<NamedKeyFile, Value> {
 }
 
 /// Run a named-key-file call and shape its reply. No reply ever carries the path.
-fn run_key_call(d: &Dispatcher, session: &Session, method: &str, call: NamedKeyFile, args: &[Value]) -> Value {
+pub fn run_key_call(d: &Dispatcher, session: &Session, method: &str, call: NamedKeyFile, args: &[Value]) -> Value {
     let locale = session.context.locale;
     match d.execute(session, Operation::NamedKeyFile(call)) {
         Ok(Outcome::Keys(keys)) => get_keys(&keys),
@@ -219,34 +172,4 @@ fn by_element_id_xpaths(args: &[Value]) -> Result<(String, String), String> {
     let as_path =
         |name: &str| if name.is_empty() || name.starts_with('/') { name.to_owned() } else { format!("//{name}") };
     Ok((as_path(element), as_path(text(args, 7).unwrap_or_default())))
-}
-
-/// `verifyXml [xml]` (or `[xml, idAttrName, parent]`): true iff every signature verifies.
-fn verify_xml(args: &[Value]) -> Value {
-    let Some(xml) = text(args, 0) else { return bad_args("verifyXml") };
-    match xmldsig::verify_xml(xml) {
-        Ok(reports) if reports.is_empty() => {
-            reply::legacy_error("SIGNATURE_VALIDATION_ERROR", Some("no signature in the document".into()))
-        }
-        Ok(reports) => reply::legacy_ok(reports.iter().all(|r| r.is_valid()).into()),
-        Err(e) => reply::legacy_error("XML_PARSE_EXCEPTION", Some(e.to_string().into())),
-    }
-}
-
-/// `getHash [data, algorithm]`: base64 of the hash of the data's UTF-8 bytes.
-fn get_hash(args: &[Value]) -> Value {
-    let (Some(data), Some(alg)) = (text(args, 0), text(args, 1)) else { return bad_args("getHash") };
-    let oid = match alg.to_ascii_uppercase().as_str() {
-        "SHA1" => "1.3.14.3.2.26",
-        "SHA256" => "2.16.840.1.101.3.4.2.1",
-        "GOST34311" => "1.2.398.3.10.1.3.1",
-        "GOST34112015_256" | "GOST3411_2015_256" => "1.2.398.3.10.1.3.2",
-        "GOST34112015_512" | "GOST3411_2015_512" => "1.2.398.3.10.1.3.3",
-        _ => return reply::legacy_error("COMMON", Some(format!("unknown hash algorithm {alg}").into())),
-    };
-    let hasher = crate::crypto::Hasher::for_oid(&der::asn1::ObjectIdentifier::new_unwrap(oid));
-    match hasher {
-        Some(h) => reply::legacy_ok(encode_base64(&h.digest(data.as_bytes())).into()),
-        None => reply::legacy_error("COMMON", None),
-    }
 }
