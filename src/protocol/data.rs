@@ -10,9 +10,15 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 
 /// Decode standard base64 (line breaks and spaces ignored, padding optional).
 /// The error text is Java's: `java.lang.IllegalArgumentException: Illegal base64 character 2d`.
-/// Runs in the compute pool: documents can be hundreds of megabytes.
+/// Runs in the compute pool: documents can be hundreds of megabytes. The common case
+/// (one line, no spaces) is one pass; the text is scanned again only to explain an error
+/// or to drop line breaks.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
     crate::compute::run_for(text.len(), || {
+        let decode = |t: &str| LENIENT.decode(t.trim_end_matches('='));
+        if let Ok(bytes) = decode(text) {
+            return Ok(bytes);
+        }
         let mut spaces = false;
         for b in text.bytes() {
             if b.is_ascii_whitespace() {
@@ -21,15 +27,13 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
                 return Err(format!("java.lang.IllegalArgumentException: Illegal base64 character {b:x}"));
             }
         }
-        let decode = |t: &str| {
-            LENIENT.decode(t.trim_end_matches('=')).map_err(|e| format!("java.lang.IllegalArgumentException: {e}"))
-        };
-        if spaces {
+        let result = if spaces {
             // Line-wrapped base64 (rare from pages): one compact copy.
             decode(&text.chars().filter(|c| !c.is_ascii_whitespace()).collect::<String>())
         } else {
             decode(text)
-        }
+        };
+        result.map_err(|e| format!("java.lang.IllegalArgumentException: {e}"))
     })
 }
 
