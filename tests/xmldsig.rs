@@ -312,3 +312,46 @@ async fn gost2004_xml_signature() {
     assert_eq!(our_verdicts(xml), [true]);
     assert_eq!(our_verdicts(&xml.replace("<v>2004", "<v>2005")), [false]);
 }
+
+fn rsa_key() -> Box<dyn qoltanba::keys::SigningKey> {
+    qoltanba::keys::load_key_file(&fixture(RSA_KEY), PASSWORD).unwrap().remove(0)
+}
+
+/// Found by the `xml` fuzz target: an Id with `&` was written into `Reference URI`
+/// unescaped, so a document `check` accepted failed after the user had confirmed.
+#[test]
+fn an_id_with_an_ampersand_is_signed_and_verifies() {
+    use qoltanba::xmldsig::{Layout, check, sign_xml, verify_xml};
+    let doc = r#"<root><a Id="&amp;">x</a></root>"#;
+    assert!(check(doc, "/root/a", "").is_ok());
+    let signed = sign_xml(rsa_key().as_ref(), doc, "/root/a", "", Layout::Compact).unwrap();
+    assert!(signed.contains(r##"URI="#&amp;""##), "{signed}");
+    assert!(verify_xml(&signed).unwrap().iter().all(|r| r.is_valid()));
+}
+
+/// Found by the `xml` fuzz target: a page chose an Id whose value, unescaped, closed the
+/// Reference and added markup of its own to SignedInfo (here a second Reference to an
+/// outside document with a digest of the page's choice), which the user's key signed.
+#[test]
+fn an_id_cannot_inject_markup_into_signed_info() {
+    use qoltanba::xmldsig::{Layout, sign_xml, verify_xml};
+    let id = concat!(
+        r##"x"/><ds:Reference URI="https://example.com/other-contract.pdf"><ds:DigestMethod "##,
+        r##"Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>"##,
+        r##"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</ds:DigestValue></ds:Reference><ds:Reference URI="#x"##
+    );
+    let escaped = id.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
+    let doc = format!(r#"<root><a Id="{escaped}">pay 1 tenge</a><b Id="x"/></root>"#);
+    // Refused (an Id with spaces cannot be referenced), or signed as one Reference.
+    if let Ok(signed) = sign_xml(rsa_key().as_ref(), &doc, "/root/a", "/root", Layout::Compact) {
+        assert!(!signed.contains("other-contract.pdf\">"), "markup from the Id was signed:\n{signed}");
+        assert_eq!(signed.matches("<ds:Reference ").count(), 1, "{signed}");
+    }
+    // Without spaces the Id is signed, escaped, and the markup stays an attribute value.
+    let id = r#"x"/><ds:Reference/><ds:Transforms/><y"#;
+    let escaped = id.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
+    let doc = format!(r#"<root><a Id="{escaped}">pay 1 tenge</a></root>"#);
+    let signed = sign_xml(rsa_key().as_ref(), &doc, "/root/a", "/root", Layout::Compact).unwrap();
+    assert_eq!(signed.matches("<ds:Reference ").count(), 1, "{signed}");
+    assert!(verify_xml(&signed).unwrap().iter().all(|r| r.is_valid()));
+}

@@ -136,7 +136,27 @@ fn plan(doc: &Document<'_>, tbs_xpath: &str, parent_xpath: &str) -> Result<Plan,
         .find(|a| parse::is_id_attribute(a, &names))
         .map(|a| a.value.to_string())
         .ok_or_else(|| XmlError(format!("the element {tbs_xpath:?} has no Id attribute to reference")))?;
+    // A reference by Id is a fragment URI: whitespace and control characters would not
+    // survive attribute normalization, so such an Id cannot be referenced reliably.
+    if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(XmlError(format!("the Id of {tbs_xpath:?} cannot be referenced: it is empty or has spaces")));
+    }
     Ok(Plan { target: Some((target, id)), parent })
+}
+
+/// `text` as the value of a double-quoted attribute.
+fn escape_attribute(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The document after its XML declaration, if it has one.
@@ -178,7 +198,9 @@ pub fn sign_xml(
 
     let (c14n_uri, uri, transforms): (&str, String, Vec<&str>) = match &plan.target {
         None => (C14N, String::new(), vec![ENVELOPED, C14N_WITH_COMMENTS]),
-        Some((_, id)) => (EXC_C14N, format!("#{id}"), vec![C14N_WITH_COMMENTS]),
+        // The Id comes from the page's document: escaped, it can only ever be an
+        // attribute value, never markup inside SignedInfo.
+        Some((_, id)) => (EXC_C14N, format!("#{}", escape_attribute(id)), vec![C14N_WITH_COMMENTS]),
     };
     let cert = key.certificate().der().to_vec();
     let template = signature_element(layout, c14n_uri, signature_uri, digest_uri, &uri, &transforms, &digest, &cert);
