@@ -18,6 +18,11 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+/// Data frames up to this size are not charged: heartbeats and ordinary requests are
+/// never refused because large documents fill the budget. (A connection queues at most
+/// a few dozen of them, so what they can hold is bounded anyway.)
+pub const FREE_FRAME: u64 = 64 * 1024;
+
 /// The daemon-wide budget, in bytes of message payload.
 #[derive(Clone)]
 pub struct Budget(Arc<Semaphore>);
@@ -60,7 +65,7 @@ impl Charges {
     }
 
     fn held(&self) -> u64 {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(len, _)| len).sum()
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|(_, p)| p.is_some()).map(|(len, _)| len).sum()
     }
 
     /// The charges of the next message received, `len` bytes long (the sum of its
@@ -165,7 +170,11 @@ impl<S> Metered<S> {
         let opcode = buf[0] & 0x0f;
         let payload = Self::payload_len(&buf);
         let skip = match opcode {
-            // Control frames are small (the codec enforces 125 bytes) and never skipped.
+            // Control frames are at most 125 bytes and never fragmented (RFC 6455 5.5);
+            // refuse others here, before the codec would reserve room for them.
+            0x8..=0xf if payload > 125 || !fin => {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "control frame too big"));
+            }
             0x8..=0xf => false,
             // A new message, or a continuation of one.
             _ => {
@@ -187,7 +196,7 @@ impl<S> Metered<S> {
                     self.skipping_message = true;
                     self.skip_reason = Skipped::TooLarge;
                 }
-                if !self.skipping_message && payload > 0 {
+                if !self.skipping_message && payload > FREE_FRAME {
                     let fits_share = self.charges.held().saturating_add(payload) <= self.share;
                     match fits_share.then(|| self.budget.try_take(payload)).flatten() {
                         Some(permit) => self.charges.push(payload, Some(permit)),
@@ -199,6 +208,9 @@ impl<S> Metered<S> {
                         // skipped cleanly any more.
                         None => return Err(io::Error::new(io::ErrorKind::OutOfMemory, "over the memory budget")),
                     }
+                }
+                if !self.skipping_message && payload > 0 && payload <= FREE_FRAME {
+                    self.charges.push(payload, None);
                 }
                 let skip = self.skipping_message;
                 if skip && fin {
@@ -325,51 +337,83 @@ mod tests {
 
     #[tokio::test]
     async fn frames_over_budget_are_skipped_and_reported() {
-        let (mut client, server) = tokio::io::duplex(1 << 20);
-        let budget = Budget::new(1000);
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let k = FREE_FRAME as usize + 1; // every data frame below is charged
+        let budget = Budget::new(10 * k);
         let charges = Charges::default();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut metered = Metered::new(server, &[], budget.clone(), (10_000, 10_000), charges.clone(), tx);
-        let small = frame(1, true, &[b'a'; 600]);
-        let big = frame(1, true, &[b'b'; 800]); // 600 + 800 > 1000: skipped
-        let frag1 = frame(1, false, &[b'c'; 300]);
+        let mut metered =
+            Metered::new(server, &[], budget.clone(), (100 * k as u64, 100 * k as u64), charges.clone(), tx);
+        let small = frame(1, true, &vec![b'a'; 6 * k]);
+        let big = frame(1, true, &vec![b'b'; 8 * k]); // 6 + 8 > 10: skipped
+        let frag1 = frame(1, false, &vec![b'c'; 3 * k]);
         let ping = frame(9, true, b"p");
-        let frag2 = frame(0, true, &[b'c'; 100]);
+        let frag2 = frame(0, true, &vec![b'c'; k]);
+        let tiny = frame(1, true, b"--heartbeat--"); // free, even with the budget spent
         let mut all = small.clone();
         all.extend(&big);
         all.extend(&frag1);
         all.extend(&ping);
         all.extend(&frag2);
-        client.write_all(&all).await.unwrap();
-        drop(client);
+        all.extend(&tiny);
+        let writer = tokio::spawn(async move {
+            client.write_all(&all).await.unwrap();
+        });
         let mut seen = Vec::new();
         metered.read_to_end(&mut seen).await.unwrap();
+        writer.await.unwrap();
         let mut expected = small;
         expected.extend(&frag1);
         expected.extend(&ping);
         expected.extend(&frag2);
+        expected.extend(&tiny);
         assert_eq!(seen, expected, "the big frame is skipped, nothing else");
         assert_eq!(rx.try_recv(), Ok(Skipped::OverBudget));
         assert!(rx.try_recv().is_err());
-        assert_eq!(budget.available(), 0, "600 + 300 + 100 charged");
-        drop(charges.take(600));
-        assert_eq!(budget.available(), 600);
-        drop(charges.take(400));
-        assert_eq!(budget.available(), 1000);
+        assert_eq!(budget.available(), 0, "6 + 3 + 1 charged");
+        drop(charges.take(6 * k));
+        assert_eq!(budget.available(), 6 * k);
+        drop(charges.take(4 * k));
+        assert_eq!(budget.available(), 10 * k);
+        assert!(charges.take(13).is_empty(), "the heartbeat was free");
     }
 
     #[tokio::test]
     async fn a_connection_cannot_take_more_than_its_share() {
         let (mut client, server) = tokio::io::duplex(1 << 16);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut metered = Metered::new(server, &[], Budget::new(1 << 20), (500, 1000), Charges::default(), tx);
-        let mut all = frame(1, true, &[b'a'; 400]);
-        all.extend(frame(1, true, &[b'b'; 400]));
-        client.write_all(&all).await.unwrap();
-        drop(client);
+        let k = FREE_FRAME as usize + 1;
+        let mut metered =
+            Metered::new(server, &[], Budget::new(100 * k), (5 * k as u64, 10 * k as u64), Charges::default(), tx);
+        let mut all = frame(1, true, &vec![b'a'; 4 * k]);
+        all.extend(frame(1, true, &vec![b'b'; 4 * k]));
+        let writer = tokio::spawn(async move {
+            client.write_all(&all).await.unwrap();
+        });
         let mut seen = Vec::new();
         metered.read_to_end(&mut seen).await.unwrap();
-        assert_eq!(seen.len(), 2 + 2 + 4 + 400);
+        writer.await.unwrap();
+        assert_eq!(seen.len(), 2 + 8 + 4 + 4 * k);
         assert_eq!(rx.try_recv(), Ok(Skipped::OverBudget));
+    }
+}
+
+#[cfg(test)]
+mod control_frames {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn big_or_fragmented_control_frames_are_refused_before_they_are_read() {
+        for header in [[0x89u8, 0x80 | 126, 0x7f, 0xff], [0x09, 0x80 | 5, 0, 0]] {
+            let (mut client, server) = tokio::io::duplex(1 << 16);
+            let (tx, _rx) = mpsc::unbounded_channel();
+            let mut metered =
+                Metered::new(server, &[], Budget::new(1 << 20), (1 << 20, 1 << 20), Charges::default(), tx);
+            client.write_all(&header).await.unwrap();
+            client.write_all(&[0; 4]).await.unwrap();
+            let mut seen = Vec::new();
+            assert!(metered.read_to_end(&mut seen).await.is_err(), "{header:?}");
+        }
     }
 }

@@ -32,7 +32,7 @@ use crate::protocol::{Busy, Dispatcher, Session};
 /// Requests with content a connection may queue while one is being handled.
 pub const MAX_QUEUED: usize = 32;
 /// Refusals (tiny) a connection may owe before it is closed.
-const MAX_OWED: usize = 10_000;
+const MAX_OWED: usize = 1024;
 
 enum Job {
     /// The frame's own buffer, not a copy, with the budget it holds.
@@ -70,6 +70,8 @@ where
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
     // Jobs with content waiting or running: bounded by MAX_QUEUED.
     let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Refusals queued and not yet sent: bounded by MAX_OWED.
+    let owed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
 
     let writer = tokio::spawn(async move {
         while let Some(message) = out_rx.recv().await {
@@ -88,6 +90,7 @@ where
     let session = Arc::new(Mutex::new(Session::new(origin, Arc::clone(&page_gone))));
     let worker_out = out_tx.clone();
     let worker_queued = Arc::clone(&queued);
+    let worker_owed = Arc::clone(&owed);
     let worker_busy = registration.busy_flag();
     let worker = tokio::spawn(async move {
         while let Some(job) = job_rx.recv().await {
@@ -112,6 +115,7 @@ where
                 }
                 Job::Binary => Some(Dispatcher::binary_frame_reply()),
                 Job::Refused(why) => {
+                    worker_owed.fetch_sub(1, Ordering::SeqCst);
                     let locale = session.lock().unwrap_or_else(|p| p.into_inner()).context.locale;
                     Some(Dispatcher::busy_reply(why, locale))
                 }
@@ -129,7 +133,10 @@ where
 
     let close =
         |code: CloseCode, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
-    let mut owed = 0usize;
+    let refuse = |why: Busy| {
+        owed.fetch_add(1, Ordering::SeqCst);
+        Job::Refused(why)
+    };
     loop {
         let idle = async {
             match idle_timeout {
@@ -150,7 +157,8 @@ where
             incoming = stream.next() => incoming,
             Some(why) = skipped.recv() => {
                 // A message skipped with nothing received after it.
-                if job_tx.send(Job::Refused(refusal(why))).is_err() {
+                if owed.load(Ordering::SeqCst) >= MAX_OWED || job_tx.send(refuse(refusal(why))).is_err() {
+                    let _ = out_tx.send(close(CloseCode::Policy, "too many requests")).await;
                     break;
                 }
                 continue;
@@ -163,8 +171,7 @@ where
         registration.touch();
         // Messages skipped before this one come first.
         while let Ok(why) = skipped.try_recv() {
-            owed += 1;
-            let _ = job_tx.send(Job::Refused(refusal(why)));
+            let _ = job_tx.send(refuse(refusal(why)));
         }
         let job = match incoming {
             Some(Ok(Message::Text(text))) if text.as_str() == HEARTBEAT => {
@@ -176,8 +183,7 @@ where
                 let permits = charges.take(text.len());
                 if queued.load(Ordering::SeqCst) >= MAX_QUEUED {
                     drop(permits);
-                    owed += 1;
-                    Job::Refused(Busy::Queue)
+                    refuse(Busy::Queue)
                 } else {
                     queued.fetch_add(1, Ordering::SeqCst);
                     registration.busy_flag().store(true, Ordering::SeqCst);
@@ -211,12 +217,9 @@ where
                 break;
             }
         };
-        if owed > MAX_OWED || job_tx.send(job).is_err() {
+        if owed.load(Ordering::SeqCst) > MAX_OWED || job_tx.send(job).is_err() {
             let _ = out_tx.send(close(CloseCode::Policy, "too many requests")).await;
             break;
-        }
-        if queued.load(Ordering::SeqCst) < MAX_QUEUED {
-            owed = 0;
         }
     }
     // The page is gone: its pending requests have nobody to answer to, and a dialog

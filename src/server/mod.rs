@@ -240,10 +240,14 @@ async fn accept_loop(
         let tls = tls.as_ref().map(|t| Arc::clone(&t.read().unwrap_or_else(|p| p.into_inner())));
         tokio::spawn(async move {
             let _alive = Arc::clone(&shared.alive);
-            let allowed = match shared.peer_checks.acquire().await {
-                Ok(_check) => same_os_user(&stream, peer).await,
-                Err(_) => false,
+            let check = async {
+                match shared.peer_checks.acquire().await {
+                    Ok(_check) => same_os_user(&stream, peer).await,
+                    Err(_) => false,
+                }
             };
+            // Bounded like the handshake: a flood of connections cannot queue here.
+            let allowed = tokio::time::timeout(shared.handshake_timeout, check).await.unwrap_or(false);
             if !allowed {
                 return;
             }

@@ -3,10 +3,11 @@
 //! Each origin may hold at most `per_origin` connections, the daemon `total`. When a
 //! new connection would pass either limit, the longest-idle connection that has no
 //! request pending is closed to make room — of the same origin when that origin is at
-//! its own limit, else of the origin holding the most. Idle pages (a tab left open)
-//! keep their connection as long as nobody needs the slot; a flood of idle sockets
-//! from one site costs that site its oldest ones, never another site its only one.
-//! A new connection is refused only when every candidate is busy with a request.
+//! its own limit, else of the origin holding the most (never a site's only
+//! connection). Idle pages (a tab left open) keep their connection as long as nobody
+//! needs the slot; a flood of idle sockets from one site costs that site its oldest
+//! ones, never another site its only one. A new connection is refused only when no
+//! connection can be given up (all busy, or every site holds just one).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -80,17 +81,15 @@ impl Registry {
         Some(Registration { registry: Arc::clone(self), id, shared })
     }
 
-    /// The origin with the most connections (that has an idle one to give up).
+    /// The origin with the most connections that has an idle one to give up and keeps
+    /// at least one: a site's only connection is never taken for another's.
     fn most_crowded(entries: &[Entry]) -> Option<String> {
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        for e in entries.iter().filter(|e| !e.shared.busy.load(Ordering::SeqCst)) {
-            match counts.iter_mut().find(|(o, _)| *o == e.origin) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((&e.origin, 1)),
-            }
-        }
         let all = |o: &str| entries.iter().filter(|e| e.origin == o).count();
-        counts.iter().max_by_key(|(o, _)| all(o)).map(|(o, _)| o.to_string())
+        entries
+            .iter()
+            .filter(|e| !e.shared.busy.load(Ordering::SeqCst) && all(&e.origin) > 1)
+            .max_by_key(|e| (all(&e.origin), std::cmp::Reverse(e.shared.last.load(Ordering::SeqCst))))
+            .map(|e| e.origin.clone())
     }
 
     /// Close the longest-idle connection of `origin` that has nothing pending.
@@ -162,13 +161,26 @@ mod tests {
     }
 
     #[test]
+    fn a_sites_only_connection_is_never_taken_for_another() {
+        let registry = Registry::new(16, 3);
+        let _a = registry.register("https://a.evil.example").unwrap();
+        let _b = registry.register("https://b.evil.example").unwrap();
+        let _victim = registry.register("https://egov.kz").unwrap();
+        // Every origin has one connection: the newcomer is refused, nobody evicted.
+        assert!(registry.register("https://c.evil.example").is_none());
+        assert!(registry.entries.lock().unwrap().iter().any(|e| e.origin == "https://egov.kz"));
+    }
+
+    #[test]
     fn busy_connections_are_never_evicted() {
         let registry = Registry::new(1, 1);
         let only = registry.register("a").unwrap();
         only.busy_flag().store(true, Ordering::SeqCst);
         assert!(registry.register("a").is_none());
-        assert!(registry.register("b").is_none());
         only.busy_flag().store(false, Ordering::SeqCst);
-        assert!(registry.register("b").is_some());
+        // Its own origin may replace an idle connection; another origin may not take a
+        // site's only one.
+        assert!(registry.register("b").is_none());
+        assert!(registry.register("a").is_some());
     }
 }

@@ -26,6 +26,11 @@ pub fn is_local_absolute(path: &Path) -> bool {
     if text.starts_with("\\\\") || text.starts_with("//") || text.contains('\0') {
         return false;
     }
+    // Kernel pseudo-files claim size 0 (or lie) and can stream for ever.
+    #[cfg(unix)]
+    if ["/proc/", "/sys/", "/dev/"].iter().any(|p| text.starts_with(p)) {
+        return false;
+    }
     #[cfg(windows)]
     {
         use std::path::{Component, Prefix};
@@ -56,6 +61,26 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), Unavailable> {
     Ok((file, meta.len()))
 }
 
+/// Stream exactly the `size` bytes the open handle reported into `sink`; a file that
+/// turns out longer (or shorter) than it said is refused.
+pub fn stream_exact(file: File, size: u64, mut sink: impl FnMut(&[u8])) -> Result<(), Unavailable> {
+    let mut reader = file.take(size.saturating_add(1));
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(|_| Unavailable)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > size {
+            return Err(Unavailable);
+        }
+        sink(&buf[..n]);
+    }
+    if total == size { Ok(()) } else { Err(Unavailable) }
+}
+
 /// Read a whole regular file of at most `limit` bytes.
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, Unavailable> {
     let (file, size) = open_regular(path)?;
@@ -84,14 +109,31 @@ fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 
-/// The key under which a path is remembered: canonical when it can be resolved
-/// (only for local absolute paths, so no network lookup happens).
+/// The canonical form of a path the user picked in our own chooser.
 pub fn canonical(path: &Path) -> PathBuf {
     if is_local_absolute(path) {
         std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
     } else {
         path.to_path_buf()
     }
+}
+
+/// A path a page wrote, normalized without touching the file system (`.`, `..`,
+/// repeated separators), so a page cannot make us resolve it (an automounted network
+/// path could hang or reach a server) yet cannot dodge per-file counts by spelling.
+pub fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -105,7 +147,9 @@ mod tests {
         std::fs::write(&file, b"0123456789").unwrap();
         assert_eq!(read_regular(&file, 10).unwrap(), b"0123456789");
         assert_eq!(read_regular(&file, 9), Err(Unavailable), "over the cap");
+        assert_eq!(lexical(Path::new("/a/./b//../c.p12")), PathBuf::from("/a/c.p12"));
         for refused in [
+            PathBuf::from("/proc/self/pagemap"),
             dir.path().to_path_buf(),
             dir.path().join("missing"),
             PathBuf::from("relative/k.p12"),

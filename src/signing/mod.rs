@@ -23,7 +23,6 @@ mod summary;
 pub mod turns;
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -168,14 +167,25 @@ impl SigningCore {
         let request = FileRequest { context, extension, directory };
         let path = self.prompter.choose_file(&request)?.ok_or(SigningError::Canceled)?;
         let path = files::canonical(&path);
-        self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).insert((Self::origin_key(context), path.clone()));
+        if Self::remembers_files(context) {
+            let key = (Self::origin_key(context), files::lexical(&path));
+            self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
+        }
         Ok(Outcome::ChosenFile(path))
     }
 
-    /// Did the user pick `path` in our chooser for this origin during this run?
+    /// Did the user pick `path` in our chooser for this origin during this run? The
+    /// page passes back the path the chooser gave it; it is compared as written, never
+    /// resolved (resolving a page's path could reach an automounted network share).
     fn was_chosen(&self, context: &RequestContext, path: &Path) -> bool {
-        let key = (Self::origin_key(context), files::canonical(path));
+        let key = (Self::origin_key(context), files::lexical(path));
         self.chosen_files.lock().unwrap_or_else(|p| p.into_inner()).contains(&key)
+    }
+
+    /// May files picked for this origin be remembered? Not for `Origin: null`
+    /// (sandboxed frames, `file:` pages): any such page would share them.
+    fn remembers_files(context: &RequestContext) -> bool {
+        context.origin.as_deref() != Some("null")
     }
 
     /// CMS signatures: summaries first (bad input never costs the user a password),
@@ -225,7 +235,7 @@ impl SigningCore {
             CmsInput::Digest(digest) => summarize_digest(digest),
             CmsInput::CoSign(cms) => {
                 let sd = parse_signed_data(cms).map_err(|e| SigningError::Rejected(Rejection::Cms(e)))?;
-                summary::summarize_cosign(&sd)
+                summary::summarize_cosign(&sd).map_err(|_| SigningError::Rejected(Rejection::CoSignHashMismatch))?
             }
             CmsInput::File { path, attach } => {
                 if !files::is_local_absolute(path) {
@@ -375,7 +385,7 @@ fn cms_for(key: &dyn SigningKey, input: &CmsInput, now: SystemTime) -> Result<Ve
 /// embed it (attached, bounded; only files the user picked get here).
 fn sign_file(key: &dyn SigningKey, path: &Path, attach: bool, now: SystemTime) -> Result<Vec<u8>, SigningError> {
     let unavailable = || SigningError::Rejected(Rejection::FileUnavailable);
-    let (mut file, size) = files::open_regular(path).map_err(|_| unavailable())?;
+    let (file, size) = files::open_regular(path).map_err(|_| unavailable())?;
     if attach {
         if size > MAX_ATTACHED_FILE {
             return Err(SigningError::Rejected(Rejection::FileTooLarge { size, limit: MAX_ATTACHED_FILE }));
@@ -384,14 +394,7 @@ fn sign_file(key: &dyn SigningKey, path: &Path, attach: bool, now: SystemTime) -
         return Ok(sign_cades_bes(key, Content::Data { bytes: &bytes, attach: true }, now)?);
     }
     let mut hasher = crate::crypto::Hasher::for_algorithm(key.algorithm())?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|_| unavailable())?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
+    files::stream_exact(file, size, |chunk| hasher.update(chunk)).map_err(|_| unavailable())?;
     Ok(sign_cades_bes(key, Content::Digest(&hasher.finish()), now)?)
 }
 

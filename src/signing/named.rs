@@ -45,18 +45,38 @@ impl Guesses {
         }
     }
 
-    fn failed(&self, path: &Path) {
+    /// Take one guess before trying it, so parallel requests cannot all pass the
+    /// check at once; `false` when none is left.
+    fn reserve(&self, path: &Path) -> bool {
+        if self.left(path) == 0 {
+            return false;
+        }
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_TRACKED_FILES {
             map.retain(|_, (_, since)| since.elapsed() <= GUESS_WINDOW);
         }
-        if map.len() < MAX_TRACKED_FILES || map.contains_key(path) {
-            map.entry(path.to_path_buf()).or_insert((0, Instant::now())).0 += 1;
+        if map.len() >= MAX_TRACKED_FILES && !map.contains_key(path) {
+            return false; // too many files guessed at: refuse rather than forget
         }
+        let entry = map.entry(path.to_path_buf()).or_insert((0, Instant::now()));
+        if entry.0 >= GUESS_LIMIT {
+            return false;
+        }
+        entry.0 += 1;
+        true
     }
 
+    /// The reserved guess was right: forget the file's count.
     fn succeeded(&self, path: &Path) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(path);
+    }
+
+    /// The reserved guess did not count (the file could not be read at all).
+    fn give_back(&self, path: &Path) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = map.get_mut(path) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
     }
 }
 
@@ -146,25 +166,32 @@ fn open(core: &SigningCore, path: &Path, password: &str) -> Result<Vec<Box<dyn S
     if !files::is_local_absolute(path) {
         return Err(SigningError::KeyFileUnreadable);
     }
-    // Count per file, however the page spells its path.
-    let id = files::canonical(path);
-    if core.guesses.left(&id) == 0 {
+    // Count per file, however the page spells its path (without resolving it).
+    let id = files::lexical(path);
+    if !core.guesses.reserve(&id) {
         return Err(SigningError::WrongPassword { attempts_left: Some(0) });
     }
-    let bytes =
-        zeroize::Zeroizing::new(files::read_regular(path, MAX_KEY_FILE).map_err(|_| SigningError::KeyFileUnreadable)?);
+    let bytes = match files::read_regular(path, MAX_KEY_FILE) {
+        Ok(bytes) => zeroize::Zeroizing::new(bytes),
+        Err(_) => {
+            core.guesses.give_back(&id);
+            return Err(SigningError::KeyFileUnreadable);
+        }
+    };
     match crate::keys::file::load_key_bytes(&bytes, password) {
         Ok(keys) => {
             core.guesses.succeeded(&id);
             Ok(keys)
         }
         Err(e) if e.is_wrong_password() => {
-            core.guesses.failed(&id);
             Err(SigningError::WrongPassword { attempts_left: Some(core.guesses.left(&id)) })
         }
-        Err(e) => Err(match key_file_error(e) {
-            SigningError::UnsupportedKey => SigningError::UnsupportedKey,
-            _ => SigningError::KeyFileUnreadable,
-        }),
+        Err(e) => {
+            core.guesses.give_back(&id);
+            Err(match key_file_error(e) {
+                SigningError::UnsupportedKey => SigningError::UnsupportedKey,
+                _ => SigningError::KeyFileUnreadable,
+            })
+        }
     }
 }

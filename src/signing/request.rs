@@ -280,9 +280,9 @@ impl std::fmt::Display for Rejection {
                 write!(f, "the file is {size} bytes: too large to attach ({limit} at most); sign it detached")
             }
             Self::Cms(e) => e.fmt(f),
-            Self::CoSignHashMismatch => {
-                f.write_str("a detached CMS can only be co-signed with a key of the same hash algorithm as its signers")
-            }
+            Self::CoSignHashMismatch => f.write_str(
+                "a detached CMS can only be co-signed with a key of the same hash algorithm as its signers, who must agree on the hash",
+            ),
             Self::Empty => f.write_str("nothing to sign"),
         }
     }

@@ -37,10 +37,24 @@ pub fn summarize_digest(digest: &[u8]) -> DocumentSummary {
     DocumentSummary { size: digest.len() as u64, shown: Shown::BlindHash { hex: hex(digest) } }
 }
 
+/// The hash algorithm an OID names, for people.
+fn hash_name(oid: &der::asn1::ObjectIdentifier) -> String {
+    match oid.to_string().as_str() {
+        "2.16.840.1.101.3.4.2.1" => "SHA-256".into(),
+        "1.3.14.3.2.26" => "SHA-1".into(),
+        "1.2.398.3.10.1.3.1" => "GOST 34.311-95".into(),
+        "1.2.398.3.10.1.3.2" => "GOST 34.11-2015 (256)".into(),
+        "1.2.398.3.10.1.3.3" => "GOST 34.11-2015 (512)".into(),
+        other => other.into(),
+    }
+}
+
 /// An existing CMS the user's signature is added to. Attached content is shown like
-/// any document; for a detached CMS the user signs the hash its signers claim, which
-/// is a blind signature.
-pub fn summarize_cosign(sd: &cms::signed_data::SignedData) -> DocumentSummary {
+/// any document; for a detached CMS the user signs a hash its signers claim, which is a
+/// blind signature: every (algorithm, hash) the user's key could sign is shown, and a
+/// CMS whose signers claim different hashes under one algorithm is refused (the user
+/// could not tell which one is signed).
+pub fn summarize_cosign(sd: &cms::signed_data::SignedData) -> Result<DocumentSummary, &'static str> {
     let signers = sd.signer_infos.0.len();
     let content = sd
         .encap_content_info
@@ -48,28 +62,35 @@ pub fn summarize_cosign(sd: &cms::signed_data::SignedData) -> DocumentSummary {
         .as_ref()
         .and_then(|e| e.to_der().ok())
         .and_then(|der| der::asn1::OctetString::from_der(&der).ok());
-    match content {
-        Some(bytes) => {
-            let inner = summarize(bytes.as_bytes());
-            DocumentSummary { size: inner.size, shown: Shown::CoSign { signers, content: Box::new(inner.shown) } }
-        }
-        None => {
-            let digest = sd
-                .signer_infos
-                .0
-                .iter()
-                .find_map(|si| {
-                    si.signed_attrs.as_ref()?.iter().find(|a| a.oid == crate::oid::MESSAGE_DIGEST)?.values.get(0)
-                })
-                .and_then(|v| v.decode_as::<der::asn1::OctetString>().ok())
-                .map(|d| d.as_bytes().to_vec())
-                .unwrap_or_default();
-            DocumentSummary {
-                size: digest.len() as u64,
-                shown: Shown::CoSign { signers, content: Box::new(Shown::BlindHash { hex: hex(&digest) }) },
+    if let Some(bytes) = content {
+        let inner = summarize(bytes.as_bytes());
+        return Ok(DocumentSummary {
+            size: inner.size,
+            shown: Shown::CoSign { signers, content: Box::new(inner.shown) },
+        });
+    }
+    let mut claims: Vec<(der::asn1::ObjectIdentifier, Vec<u8>)> = Vec::new();
+    for si in sd.signer_infos.0.iter() {
+        let Some(digest) = si
+            .signed_attrs
+            .as_ref()
+            .and_then(|attrs| attrs.iter().find(|a| a.oid == crate::oid::MESSAGE_DIGEST))
+            .and_then(|a| a.values.get(0))
+            .and_then(|v| v.decode_as::<der::asn1::OctetString>().ok())
+        else {
+            continue;
+        };
+        match claims.iter().find(|(alg, _)| *alg == si.digest_alg.oid) {
+            Some((_, known)) if known.as_slice() != digest.as_bytes() => {
+                return Err("the signers of this CMS claim different hashes");
             }
+            Some(_) => {}
+            None => claims.push((si.digest_alg.oid, digest.as_bytes().to_vec())),
         }
     }
+    let shown = claims.iter().map(|(alg, d)| format!("{} {}", hash_name(alg), hex(d))).collect::<Vec<_>>().join("; ");
+    let size = claims.first().map(|(_, d)| d.len() as u64).unwrap_or(0);
+    Ok(DocumentSummary { size, shown: Shown::CoSign { signers, content: Box::new(Shown::BlindHash { hex: shown }) } })
 }
 
 #[cfg(test)]
@@ -86,5 +107,45 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(summarize_digest(&[0xab, 0x01]).shown, Shown::BlindHash { hex: "ab01".into() });
+    }
+
+    fn key(name: &str) -> Box<dyn crate::keys::SigningKey> {
+        let password = if name.starts_with("gost2015") { "Aa123456" } else { "Qwerty12" };
+        let path = format!("{}/tests/fixtures/nca-test/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+        crate::keys::file::load_key_bytes(&std::fs::read(path).unwrap(), password).unwrap().remove(0)
+    }
+
+    /// Detached CMS with one signer per (key, hash), merged into one SignedData.
+    fn merged(signers: &[(&str, &[u8])]) -> cms::signed_data::SignedData {
+        use crate::cms::{Content, parse_signed_data, sign_cades_bes};
+        let now = std::time::SystemTime::now();
+        let mut all: Option<cms::signed_data::SignedData> = None;
+        for (name, digest) in signers {
+            let one =
+                parse_signed_data(&sign_cades_bes(key(name).as_ref(), Content::Digest(digest), now).unwrap()).unwrap();
+            match all.as_mut() {
+                None => all = Some(one),
+                Some(sd) => {
+                    for si in one.signer_infos.0.iter() {
+                        sd.signer_infos.0.insert(si.clone()).unwrap();
+                    }
+                }
+            }
+        }
+        all.unwrap()
+    }
+
+    #[test]
+    fn co_signing_a_detached_cms_shows_every_hash_a_key_could_sign() {
+        // A page's trick (found in review): a GOST signer claims one hash, an RSA signer
+        // another; a GOST key signs the first, so both must be on screen.
+        let sd = merged(&[("gost2015_individual.p12", &[0x11; 64]), ("rsa_sign_individual.p12", &[0x22; 32])]);
+        let Shown::CoSign { signers: 2, content } = summarize_cosign(&sd).unwrap().shown else { panic!() };
+        let Shown::BlindHash { hex } = *content else { panic!() };
+        assert!(hex.contains(&format!("GOST 34.11-2015 (512) {}", "11".repeat(64))), "{hex}");
+        assert!(hex.contains(&format!("SHA-256 {}", "22".repeat(32))), "{hex}");
+        // Two signers of one algorithm claiming different hashes: refused.
+        let sd = merged(&[("rsa_sign_individual.p12", &[0x22; 32]), ("rsa_auth_individual.p12", &[0x33; 32])]);
+        assert!(summarize_cosign(&sd).is_err());
     }
 }

@@ -26,12 +26,17 @@ fn is_format(c: char) -> bool {
     )
 }
 
-/// `text` on one line, with every control and format character made visible.
+/// `text` on one line, with every control and format character made visible and runs
+/// of spaces shortened to one (so wrapping cannot line fake text up under a label).
 pub fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || is_format(c) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else if c.is_whitespace() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
         } else {
             out.push(c);
         }
@@ -47,8 +52,12 @@ pub fn preview(text: &str) -> String {
         match c {
             '\n' => out.push('↵'),
             '\r' => {}
-            '\t' => out.push(' '),
-            c if c.is_control() || is_format(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_control() && c != '\t' || is_format(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_whitespace() => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
             c => out.push(c),
         }
     }
@@ -67,6 +76,7 @@ mod tests {
         assert_eq!(shown("x\ny\rz\u{7f}"), "x\\u{a}y\\u{d}z\\u{7f}");
         assert_eq!(shown("ҚАЗАҚСТАН Ω ✓"), "ҚАЗАҚСТАН Ω ✓");
         assert_eq!(preview("a\r\nb\tc\u{1b}[2A"), "a↵b c\\u{1b}[2A");
+        assert_eq!(shown("x                                Сайт: egov.kz"), "x Сайт: egov.kz");
         for text in ["\u{200b}", "\u{2066}", "\u{feff}", "\u{e0041}"] {
             assert!(shown(text).starts_with("\\u{"), "{text:?}");
         }
