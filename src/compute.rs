@@ -3,7 +3,7 @@
 //!
 //! Everything of that kind runs on blocking threads (never on the async threads that
 //! answer heartbeats) and only inside [`run`], which lets as many jobs run at once as
-//! there are cores. So two pages sending the heaviest legal requests use the CPU, not
+//! there are cores but one. So two pages sending the heaviest legal requests use the CPU, not
 //! the daemon's attention: other connections stay responsive, and a dialog that waits
 //! for a person holds no place here.
 
@@ -17,8 +17,10 @@ struct Pool {
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| {
+        // One core is left to the async threads, so heartbeats and small requests are
+        // answered at once even while every slot hashes a large document.
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Pool { free: Mutex::new(cores.max(1)), released: Condvar::new() }
+        Pool { free: Mutex::new(cores.saturating_sub(1).max(1)), released: Condvar::new() }
     })
 }
 

@@ -181,6 +181,6 @@ async fn nothing_a_page_writes_reaches_the_terminal_raw() {
     let sites: Vec<&str> = seen.lines().filter(|l| l.starts_with("Сайт:")).collect();
     assert_eq!(sites, ["Сайт:      https://esf.gov.kz"], "only the real site is shown as the site:\n{seen}");
     assert!(seen.contains("ALL\\u{1b}]52;c;aGVsbG8=\\u{7}\\u{1b}[2J"), "{seen}");
-    assert!(seen.contains("report\\u{1b}[2A\\u{d}Сайт:      https://egov.kz\\u{202e}fdp.exe"), "{seen}");
+    assert!(seen.contains("report\\u{1b}[2A\\u{d}Сайт: https://egov.kz\\u{202e}fdp.exe"), "{seen}");
     assert!(seen.contains("НАЗВАННЫЙ САЙТОМ"), "{seen}");
 }

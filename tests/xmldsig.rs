@@ -355,3 +355,16 @@ fn an_id_cannot_inject_markup_into_signed_info() {
     assert_eq!(signed.matches("<ds:Reference ").count(), 1, "{signed}");
     assert!(verify_xml(&signed).unwrap().iter().all(|r| r.is_valid()));
 }
+
+/// Found by the `xml` fuzz target: signing an element by Id with the signature inside
+/// that element (the default parent is the root) produced a signature that never
+/// verified; it now carries the enveloped-signature transform, and xmlsec1 agrees.
+#[test]
+fn a_signature_inside_the_element_it_signs_verifies() {
+    use qoltanba::xmldsig::{Layout, sign_xml, verify_xml};
+    let doc = r#"<doc Id="d1"><v>1</v></doc>"#;
+    let signed = sign_xml(rsa_key().as_ref(), doc, "/doc", "", Layout::Santuario).unwrap();
+    assert!(signed.contains("enveloped-signature"), "{signed}");
+    assert!(verify_xml(&signed).unwrap().iter().all(|r| r.is_valid()));
+    assert!(xmlsec_verify(&signed, Some("Id:doc")));
+}

@@ -31,8 +31,8 @@ use crate::protocol::{Busy, Dispatcher, Session};
 
 /// Requests with content a connection may queue while one is being handled.
 pub const MAX_QUEUED: usize = 32;
-/// Refusals (tiny) a connection may owe before it is closed.
-const MAX_OWED: usize = 1024;
+/// Refusals (a few bytes each until sent) a connection may owe before it is closed.
+const MAX_OWED: usize = 100_000;
 
 enum Job {
     /// The frame's own buffer, not a copy, with the budget it holds.

@@ -200,7 +200,13 @@ pub fn sign_xml(
         None => (C14N, String::new(), vec![ENVELOPED, C14N_WITH_COMMENTS]),
         // The Id comes from the page's document: escaped, it can only ever be an
         // attribute value, never markup inside SignedInfo.
-        Some((_, id)) => (EXC_C14N, format!("#{}", escape_attribute(id)), vec![C14N_WITH_COMMENTS]),
+        Some((node, id)) => {
+            // A signature placed inside the element it signs must be taken out again
+            // by the verifier (found by the xml fuzz target: it never verified).
+            let inside = std::iter::successors(Some(plan.parent), |n| doc.parent(*n)).any(|n| n == *node);
+            let transforms = if inside { vec![ENVELOPED, C14N_WITH_COMMENTS] } else { vec![C14N_WITH_COMMENTS] };
+            (EXC_C14N, format!("#{}", escape_attribute(id)), transforms)
+        }
     };
     let cert = key.certificate().der().to_vec();
     let template = signature_element(layout, c14n_uri, signature_uri, digest_uri, &uri, &transforms, &digest, &cert);
