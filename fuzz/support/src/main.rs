@@ -3,7 +3,7 @@
 //! fixed signing time; RSA signatures come out the same each run, GOST ones do not),
 //! and JSON requests from the protocol spec (§14), tests/wire.rs and tests/robustness.rs.
 //!
-//! `cargo run --manifest-path fuzz/corpus-gen/Cargo.toml` from the repository root.
+//! `cargo run --manifest-path fuzz/support/Cargo.toml --bin make-corpus` from the repository root.
 //! Needs `openssl` (PKCS#12 re-exports and a local RFC 3161 TSA on 127.0.0.1).
 
 use std::io::{BufRead, BufReader, Read, Write};
