@@ -7,7 +7,8 @@
 #
 # Works on the stable toolchain: built without a sanitizer (-Zsanitizer needs nightly;
 # the library is #![forbid(unsafe_code)], so panics, hangs and memory blow-ups are what
-# there is to find). FUZZ_TARGETS="cms xml" runs only those targets.
+# there is to find). FUZZ_TARGETS="cms xml" runs only those targets; FUZZ_TARGET_DIR
+# builds elsewhere than fuzz/target (e.g. a cache that outlives the CI's fresh clone).
 set -euo pipefail
 seconds="${1:-30}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,6 +23,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 flags=(--sanitizer none --codegen-units 16)
+[ -n "${FUZZ_TARGET_DIR:-}" ] && flags+=(--target-dir "$FUZZ_TARGET_DIR")
 start=$SECONDS
 cargo fuzz build "${flags[@]}"
 echo "fuzz: build took $((SECONDS - start)) s"
