@@ -22,17 +22,13 @@ fn dispatch(bytes: &[u8]) -> Option<String> {
     use qoltanba::protocol::{Dispatcher, Session};
     use qoltanba::signing::SigningCore;
     use qoltanba::trust::TrustStore;
-    static ONCE: OnceLock<(tokio::runtime::Runtime, Arc<TrustStore>)> = OnceLock::new();
-    let (runtime, trust) = ONCE.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        (runtime, Arc::new(TrustStore::offline()))
-    });
+    static TRUST: OnceLock<Arc<TrustStore>> = OnceLock::new();
+    let trust = TRUST.get_or_init(|| Arc::new(TrustStore::offline()));
     let Ok(text) = std::str::from_utf8(bytes) else { return Some(Dispatcher::binary_frame_reply()) };
     // A fresh core per input: wrong-password counters must not carry over between inputs.
-    let core = SigningCore::new(Arc::new(qoltanba::ui::NoPrompter), Arc::clone(trust));
     let tsa = TsaConfig { url: "fuzz://no-network".into(), ..TsaConfig::default() };
-    let dispatcher = Dispatcher::new(Arc::new(core), tsa);
-    runtime.block_on(dispatcher.handle_text(&mut Session::default(), text))
+    let core = SigningCore::new(Arc::new(qoltanba::ui::NoPrompter), Arc::clone(trust), tsa);
+    Dispatcher::new(Arc::new(core)).handle_text(&mut Session::default(), text)
 }
 
 /// Legacy `setLocale` is the one request NCALayer does not answer.

@@ -46,13 +46,24 @@ impl KeyFileError {
     }
 }
 
-/// Read a key file, bounded in size.
+/// Read a key file the user named (command line), bounded in size: only a regular file,
+/// checked through the open handle, and never more than a key file can be (devices and
+/// pipes report size 0 and would otherwise be read for ever). Files a page names go
+/// through the signing core's stricter rules instead.
 pub fn read_key_file(path: &Path) -> Result<Vec<u8>, KeyFileError> {
-    let meta = std::fs::metadata(path).map_err(|e| KeyFileError::Io(format!("{}: {e}", path.display())))?;
-    if meta.len() > pkcs12::MAX_FILE_SIZE as u64 {
+    use std::io::Read;
+    let io = |e: std::io::Error| KeyFileError::Io(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(KeyFileError::Io(format!("{}: not a regular file", path.display())));
+    }
+    let limit = pkcs12::MAX_FILE_SIZE as u64;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
         return Err(KeyFileError::Malformed("file too large for a key file".into()));
     }
-    std::fs::read(path).map_err(|e| KeyFileError::Io(format!("{}: {e}", path.display())))
+    Ok(bytes)
 }
 
 /// Does this file need a password to open? (PEM bundles here are unencrypted.)
