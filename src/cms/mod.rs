@@ -13,7 +13,7 @@ use der::asn1::{Any, Null, ObjectIdentifier, SetOfVec};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 
-pub use sign::{Content, cosign, sign_cades_bes};
+pub use sign::{Content, EssCertIdV2, IssuerSerial, SigningCertificateV2, cosign, sign_cades_bes};
 
 use crate::keys::KeyError;
 

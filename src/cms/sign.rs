@@ -126,20 +126,22 @@ fn signer_info(key: &dyn SigningKey, digest: &[u8], signing_time: SystemTime) ->
 
 /// ESSCertIDv2 (RFC 5035) with the default hash algorithm (SHA-256) omitted.
 #[derive(Sequence)]
-struct EssCertIdV2 {
-    cert_hash: OctetString,
-    issuer_serial: IssuerSerial,
+pub struct EssCertIdV2 {
+    pub cert_hash: OctetString,
+    pub issuer_serial: IssuerSerial,
 }
 
+/// IssuerSerial (RFC 5035).
 #[derive(Sequence)]
-struct IssuerSerial {
-    issuer: Vec<GeneralName>,
-    serial_number: SerialNumber,
+pub struct IssuerSerial {
+    pub issuer: Vec<GeneralName>,
+    pub serial_number: SerialNumber,
 }
 
+/// The signingCertificateV2 attribute (RFC 5035).
 #[derive(Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
+pub struct SigningCertificateV2 {
+    pub certs: Vec<EssCertIdV2>,
 }
 
 fn signed_attributes(

@@ -10,6 +10,7 @@
 //! every exchange is recorded so a test can show that the rest of it is valid.
 #![allow(dead_code)]
 
+use qoltanba::cms::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -28,7 +29,6 @@ use qoltanba::crypto::Hasher;
 use qoltanba::keys::SigningKey;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::serial_number::SerialNumber;
 
 use crate::common::LoopbackHttp;
 
@@ -87,24 +87,6 @@ pub struct PkiStatusInfo {
 pub struct TimeStampResp {
     pub status: PkiStatusInfo,
     pub time_stamp_token: Option<Any>,
-}
-
-/// ESSCertIDv2 (RFC 5035) with the default hash algorithm (SHA-256) omitted.
-#[derive(Sequence)]
-struct EssCertIdV2 {
-    cert_hash: OctetString,
-    issuer_serial: IssuerSerial,
-}
-
-#[derive(Sequence)]
-struct IssuerSerial {
-    issuer: Vec<GeneralName>,
-    serial_number: SerialNumber,
-}
-
-#[derive(Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
 }
 
 /// One thing wrong with the TSA's answer; everything else stays valid.
