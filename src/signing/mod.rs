@@ -3,7 +3,7 @@
 //! [`SigningCore::execute`] takes a typed [`Request`] (who asks, in which language,
 //! and an [`Operation`]) and returns a typed [`Outcome`] or [`SigningError`]. It owns
 //! every policy decision: which files may be read ([`files`]), what the user is shown
-//! ([`summary`]; what is shown is built from exactly what is signed), whose turn it is
+//! (`summary.rs`; what is shown is built from exactly what is signed), whose turn it is
 //! to talk to the user ([`turns`]), and when the network is used (trust checks and
 //! timestamps happen while the flow is off the screen).
 //!
