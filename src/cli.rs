@@ -19,6 +19,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start: the size of the `serve` options does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the signing service on wss://127.0.0.1:13579 (the default).
     Serve(ServeArgs),
