@@ -162,7 +162,7 @@ impl TrustStore {
             });
             return out;
         }
-        let issuer = self.issuer_of(cert);
+        let issuer = self.issuer_of(cert, &req.chain);
         if let Err(reason) = self.check_chain(cert, issuer.as_ref(), &req.chain, &mut out.notes) {
             out.refusal = Some(reason);
             return out;
@@ -178,14 +178,24 @@ impl TrustStore {
         out
     }
 
-    /// The known CA whose key signed `cert`: NCA RK's production CAs first, then its
-    /// test CAs.
-    fn issuer_of(&self, cert: &Certificate) -> Option<Issuer> {
+    /// The known CA whose key signed `cert` (names match and the signature verifies):
+    /// NCA RK's production CAs first, then its test CAs, then the CAs the request
+    /// names. Revocation is checked against it, whichever it is: a page's own CA's CRL
+    /// counts as much as NCA RK's.
+    fn issuer_of(&self, cert: &Certificate, chain: &ChainRule) -> Option<Issuer> {
         let production = self.production.read().unwrap_or_else(|p| p.into_inner());
         if let Some(ca) = production.iter().find(|ca| signed_by(cert, ca)) {
             return Some(Issuer { cert: ca.clone(), test: false });
         }
-        self.test_cas.iter().find(|ca| signed_by(cert, ca)).map(|ca| Issuer { cert: ca.clone(), test: true })
+        if let Some(ca) = self.test_cas.iter().find(|ca| signed_by(cert, ca)) {
+            return Some(Issuer { cert: ca.clone(), test: true });
+        }
+        match chain {
+            ChainRule::Listed(cas) => {
+                cas.iter().find(|ca| signed_by(cert, ca)).map(|ca| Issuer { cert: ca.clone(), test: false })
+            }
+            _ => None,
+        }
     }
 
     fn check_chain(

@@ -58,9 +58,27 @@ impl Daemon {
 
     /// Start with `data_dir` as the data directory (kept after the daemon stops).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::spawn(data_dir, extra, true)
+    }
+
+    /// Start allowed to download (CRLs, OCSP) from loopback servers the test runs; NCA
+    /// RK's CA addresses point at a closed loopback port.
+    pub fn start_online(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--nca-ca-url", "http://127.0.0.1:9/none.cer"];
+        args.extend_from_slice(extra);
+        let mut daemon = Self::spawn(dir.path(), &args, false);
+        daemon._owned_dir = Some(dir);
+        daemon
+    }
+
+    fn spawn(data_dir: &Path, extra: &[&str], offline: bool) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--offline", "--data-dir"])
+        cmd.arg("serve").args(["--listen", "127.0.0.1:0"]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.arg("--data-dir")
             .arg(data_dir)
             .args(extra)
             .env_remove("QOLTANBA_AUTO_KEY")

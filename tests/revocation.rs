@@ -1,0 +1,167 @@
+//! Revocation under a chain the page names (issue 16, part 1): a CA made by the test,
+//! named in `signerParams.chain`, whose CRL (made by `openssl ca -gencrl`, served on
+//! loopback from the certificate's distribution point) lists one of two user keys.
+//! The revoked key is refused unless the site allows revoked keys; the good key signs.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::{Value, json};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA, two user keys (.p12) whose certificates point at `crl_url`, and a CRL revoking
+/// the first. Returns the CA certificate (PEM) and the CRL (DER).
+fn make_pki(dir: &Path, crl_url: &str) -> (String, Vec<u8>) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Page CA (test)",
+            "-addext",
+            "basicConstraints=critical,CA:true",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    std::fs::write(
+        dir.join("user.ext"),
+        format!(
+            "keyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\ncrlDistributionPoints=URI:{crl_url}\n"
+        ),
+    )
+    .unwrap();
+    for (name, serial) in [("revoked", "0x1001"), ("good", "0x1002")] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={name} user/serialNumber=IIN123456789012"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-set_serial",
+                serial,
+                "-days",
+                "10",
+                "-extfile",
+                "user.ext",
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "pkcs12",
+                "-export",
+                "-inkey",
+                &format!("{name}.key"),
+                "-in",
+                &format!("{name}.pem"),
+                "-out",
+                &format!("{name}.p12"),
+                "-passout",
+                &format!("pass:{PASSWORD}"),
+            ],
+        );
+    }
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=7\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
+    openssl(dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "revoked.pem"]);
+    openssl(
+        dir,
+        &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "ca.crl.pem"],
+    );
+    openssl(dir, &["crl", "-in", "ca.crl.pem", "-outform", "DER", "-out", "ca.crl"]);
+    (std::fs::read_to_string(dir.join("ca.pem")).unwrap(), std::fs::read(dir.join("ca.crl")).unwrap())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn sign_request(ca_pem: &str, allow_revoked: bool) -> Value {
+    json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "format":"cms","data":"MTEK",
+        "signingParams":{"decode":true,"encapsulate":false,"allowRevoked":allow_revoked},
+        "signerParams":{"chain":[ca_pem]}}})
+}
+
+#[tokio::test]
+async fn a_key_revoked_by_the_crl_of_a_ca_the_page_names_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let crl: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let served = Arc::clone(&crl);
+    let server = LoopbackHttp::start(Box::new(move |_, path, _| match path {
+        "/ca.crl" => ("200 OK", served.lock().unwrap().clone()),
+        _ => ("404 Not Found", Vec::new()),
+    }));
+    let (ca_pem, crl_der) = make_pki(dir.path(), &server.url("/ca.crl"));
+    *crl.lock().unwrap() = crl_der;
+    let key = |name: &str| dir.path().join(format!("{name}.p12")).to_str().unwrap().to_owned();
+
+    // The revoked key: refused (the user can only cancel), the CRL was fetched.
+    let revoked = key("revoked");
+    let daemon =
+        Daemon::start_online(&["--auto-key", &revoked, "--auto-password", PASSWORD, "--auto-answer", "confirm"]);
+    let mut ws = daemon.connect(Some("https://page.example")).await;
+    let reply = ws.request(&sign_request(&ca_pem, false)).await;
+    assert_eq!(reply, json!({"status": true, "body": {}}), "a revoked key must not sign");
+    assert!(server.hits.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the CRL was asked for");
+    // A site that allows revoked keys gets the signature.
+    let reply = ws.request(&sign_request(&ca_pem, true)).await;
+    let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
+    assert!(openssl_verify(&cms, Some(b"11\n"), Some((&dir.path().join("ca.pem"), now()))).ok);
+    drop(ws);
+    drop(daemon);
+
+    // The good key of the same CA signs; its revocation was checked against the CRL.
+    let good = key("good");
+    let daemon = Daemon::start_online(&["--auto-key", &good, "--auto-password", PASSWORD, "--auto-answer", "confirm"]);
+    let mut ws = daemon.connect(Some("https://page.example")).await;
+    let reply = ws.request(&sign_request(&ca_pem, false)).await;
+    let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
+    assert!(openssl_verify(&cms, Some(b"11\n"), Some((&dir.path().join("ca.pem"), now()))).ok);
+}
