@@ -339,6 +339,36 @@ impl Word {
     }
 }
 
+/// A note on a key's certificate, in words for the person.
+pub fn trust_note(note: &crate::trust::TrustNote, locale: Locale) -> String {
+    use crate::trust::TrustNote::*;
+    match (note, locale) {
+        (IssuerByNameOnly, Locale::Kk) => {
+            "ҰКО ТК сертификаттарын жүктеу мүмкін болмады: куәландырушы орталық тек атымен тексерілді.".into()
+        }
+        (IssuerByNameOnly, Locale::Ru) => {
+            "Сертификаты УЦ НУЦ РК загрузить не удалось: издатель проверен только по имени.".into()
+        }
+        (IssuerByNameOnly, Locale::En) => {
+            "NCA RK's CA certificates could not be downloaded: the issuer was checked by name only.".into()
+        }
+        (RevokedAllowed { date }, Locale::Kk) => {
+            format!("Сертификат {date} қайтарылып алынған; сайт оған рұқсат береді.")
+        }
+        (RevokedAllowed { date }, Locale::Ru) => format!("Сертификат отозван {date}; сайт это разрешает."),
+        (RevokedAllowed { date }, Locale::En) => format!("The certificate was revoked on {date}; the site allows it."),
+        (RevocationUnknown { why }, Locale::Kk) => {
+            format!("Бұл сертификаттың қайтарылып алынғанын ҰКО ТК-дан сұрау мүмкін болмады ({why}).")
+        }
+        (RevocationUnknown { why }, Locale::Ru) => {
+            format!("Не удалось узнать у НУЦ РК, не отозван ли этот сертификат ({why}).")
+        }
+        (RevocationUnknown { why }, Locale::En) => {
+            format!("NCA RK could not be asked whether this certificate was revoked ({why}).")
+        }
+    }
+}
+
 /// The words for an [`crate::signing::Action`].
 pub fn action_word(action: crate::signing::Action) -> Word {
     use crate::signing::Action::*;

@@ -65,7 +65,7 @@ fn chain_rules() {
     let by_name =
         store.assess(&cert_of("nca-test/keys/gost2004_ceo.p12"), &req(ChainRule::NcaProduction, true, false), NOW);
     assert_eq!(by_name.refusal, None);
-    assert!(by_name.notes.iter().any(|n| n.contains("checked by name only")), "{by_name:?}");
+    assert!(by_name.notes.iter().any(|n| n.to_string().contains("checked by name only")), "{by_name:?}");
     // `[]`: anything.
     assert_eq!(store.assess(&key2026, &req(ChainRule::Any, false, false), NOW).refusal, None);
     // A list: keys signed by one of them.
@@ -85,7 +85,7 @@ fn revoked_2026_key_is_refused_by_the_2026_crl_and_accepted_with_allow_revoked()
     assert!(verdict.refusal.as_deref().unwrap().starts_with("the certificate was revoked on 2026-"), "{verdict:?}");
     let allowed = store.assess(&revoked, &req(ChainRule::Any, false, true), NOW);
     assert_eq!(allowed.refusal, None);
-    assert!(allowed.notes[0].contains("allowed by the site"));
+    assert!(allowed.notes[0].to_string().contains("allowed by the site"));
     // The sibling key is not on the list: no refusal, no note.
     let good = store.assess(&cert_of("nca-test/keys2026/individual.p12"), &req(ChainRule::Any, false, false), NOW);
     assert_eq!(good, Default::default());
@@ -99,7 +99,7 @@ fn without_a_current_crl_revocation_is_reported_unknown_not_guessed() {
         let store = store_with_crl(dir.path(), crl);
         let verdict = store.assess(&revoked, &req(ChainRule::Any, false, false), NOW);
         assert_eq!(verdict.refusal, None, "{crl:?}");
-        assert!(verdict.notes[0].starts_with("revocation could not be checked"), "{crl:?}: {verdict:?}");
+        assert!(verdict.notes[0].to_string().starts_with("revocation could not be checked"), "{crl:?}: {verdict:?}");
     }
     // A CRL whose signature does not verify is not believed.
     let dir = tempfile::tempdir().unwrap();
@@ -111,7 +111,7 @@ fn without_a_current_crl_revocation_is_reported_unknown_not_guessed() {
     let store = TrustStore::new(Some(dir.path().to_owned()), Vec::new(), false);
     let verdict = store.assess(&revoked, &req(ChainRule::Any, false, false), NOW);
     assert_eq!(verdict.refusal, None);
-    assert!(verdict.notes[0].contains("not signed by the issuer"), "{verdict:?}");
+    assert!(verdict.notes[0].to_string().contains("not signed by the issuer"), "{verdict:?}");
 }
 
 #[test]

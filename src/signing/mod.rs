@@ -78,6 +78,9 @@ impl From<NoTurn> for SigningError {
     }
 }
 
+/// A chosen key, what the person should know about it, and the turn, still held.
+type Chosen<'a> = (Box<dyn SigningKey>, Vec<crate::trust::TrustNote>, Turn<'a>);
+
 /// The key file the user chose, opened.
 struct OpenedKeys {
     keys: Vec<Box<dyn SigningKey>>,
@@ -118,7 +121,7 @@ impl SigningCore {
         let action = operation.action();
         match operation {
             Operation::KeyInfo { filter } => {
-                let (key, _turn) = self.choose_key(&context, action, &filter)?;
+                let (key, _notes, _turn) = self.choose_key(&context, action, &filter)?;
                 Ok(Outcome::KeyInfo(Box::new(KeyInfo::of(key.as_ref()))))
             }
             Operation::Cms { filter, inputs, timestamp } => self.sign_cms(&context, action, &filter, inputs, timestamp),
@@ -267,8 +270,8 @@ impl SigningCore {
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<Vec<Signature>, SigningError>,
     ) -> Result<Outcome, SigningError> {
-        let (key, turn) = self.choose_key(context, action, filter)?;
-        self.confirm(context, action, key.as_ref(), documents)?;
+        let (key, notes, turn) = self.choose_key(context, action, filter)?;
+        self.confirm(context, action, key.as_ref(), &notes, documents)?;
         drop(turn);
         let signatures = compute::run_for(work, || sign(key.as_ref()))?;
         Ok(Outcome::Signed { signatures, certificate: Box::new(key.certificate().clone()) })
@@ -280,10 +283,11 @@ impl SigningCore {
         context: &RequestContext,
         action: Action,
         key: &dyn SigningKey,
+        notes: &[crate::trust::TrustNote],
         documents: &[DocumentSummary],
     ) -> Result<(), SigningError> {
         let signer = key.certificate().subject_dn();
-        let confirmation = Confirmation { context, action, signer: &signer, documents };
+        let confirmation = Confirmation { context, action, signer: &signer, notes, documents };
         if context.is_page_gone() || !self.prompter.confirm(&confirmation)? {
             return Err(SigningError::Canceled);
         }
@@ -291,13 +295,13 @@ impl SigningCore {
     }
 
     /// The turn, then key file, password, trust checks (off screen) and the key pick.
-    /// Returns the key and the turn, still held.
+    /// Returns the key, what the person should know about it, and the turn, still held.
     fn choose_key(
         &self,
         context: &RequestContext,
         action: Action,
         filter: &KeyFilter,
-    ) -> Result<(Box<dyn SigningKey>, Turn<'_>), SigningError> {
+    ) -> Result<Chosen<'_>, SigningError> {
         let turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
         // Requests queued behind a dialog may outlive their page: ask nothing for those.
         if context.is_page_gone() {
@@ -328,7 +332,10 @@ impl SigningCore {
             .collect();
         let turn = paused.resume(&context.page_gone)?;
         match self.prompter.pick_key(context, &candidates)? {
-            Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => Ok((keys.swap_remove(i), turn)),
+            Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => {
+                let notes = candidates.into_iter().nth(i).map(|c| c.notes).unwrap_or_default();
+                Ok((keys.swap_remove(i), notes, turn))
+            }
             _ => Err(SigningError::Canceled),
         }
     }

@@ -133,7 +133,7 @@ pub fn run(
                 }
             };
             let turn = core.turns.enter(&SigningCore::origin_key(context), &context.page_gone)?;
-            core.confirm(context, action, key, std::slice::from_ref(&summary))?;
+            core.confirm(context, action, key, &[], std::slice::from_ref(&summary))?;
             drop(turn);
             let work = match &what {
                 NamedSign::Plain(d) | NamedSign::Cms { data: d, .. } => d.len(),

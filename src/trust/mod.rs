@@ -67,13 +67,37 @@ pub struct Requirements {
     pub allow_revoked: bool,
 }
 
+/// What the person should know about a key that may be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustNote {
+    /// NCA RK's CA certificates could not be downloaded: the issuer matched by name only.
+    IssuerByNameOnly,
+    /// Revoked on `date`, and the site allows revoked keys.
+    RevokedAllowed { date: String },
+    /// Nobody could be asked whether the certificate was revoked; `why` is the
+    /// technical reason.
+    RevocationUnknown { why: String },
+}
+
+impl std::fmt::Display for TrustNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::IssuerByNameOnly => {
+                f.write_str("NCA RK's CA certificates could not be downloaded; the issuer was checked by name only")
+            }
+            Self::RevokedAllowed { date } => write!(f, "revoked on {date} (allowed by the site)"),
+            Self::RevocationUnknown { why } => write!(f, "revocation could not be checked: {why}"),
+        }
+    }
+}
+
 /// The verdict on one certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Assessment {
     /// Why the key cannot be used; `None` if it can.
     pub refusal: Option<String>,
     /// Things the user should know even if the key can be used.
-    pub notes: Vec<String>,
+    pub notes: Vec<TrustNote>,
 }
 
 /// See the module documentation.
@@ -172,8 +196,8 @@ impl TrustStore {
             Ok(Status::Revoked(at)) if !req.allow_revoked => {
                 out.refusal = Some(format!("the certificate was revoked on {}", date(at)));
             }
-            Ok(Status::Revoked(at)) => out.notes.push(format!("revoked on {} (allowed by the site)", date(at))),
-            Err(why) => out.notes.push(format!("revocation could not be checked: {why}")),
+            Ok(Status::Revoked(at)) => out.notes.push(TrustNote::RevokedAllowed { date: date(at) }),
+            Err(why) => out.notes.push(TrustNote::RevocationUnknown { why }),
         }
         out
     }
@@ -203,7 +227,7 @@ impl TrustStore {
         cert: &Certificate,
         issuer: Option<&Issuer>,
         rule: &ChainRule,
-        notes: &mut Vec<String>,
+        notes: &mut Vec<TrustNote>,
     ) -> Result<(), String> {
         let is_test = issuer.is_some_and(|i| i.test);
         match rule {
@@ -226,9 +250,7 @@ impl TrustStore {
                     return Err(format!("the signature of {} on the certificate does not verify", cert.issuer_cn()));
                 }
                 if looks_like_nca(&cert.issuer_cn()) {
-                    notes.push(
-                        "NCA RK's CA certificates could not be downloaded; the issuer was checked by name only".into(),
-                    );
+                    notes.push(TrustNote::IssuerByNameOnly);
                     Ok(())
                 } else {
                     Err(format!("not issued by NCA RK (issuer: {})", cert.issuer_cn()))

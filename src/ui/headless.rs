@@ -86,7 +86,7 @@ impl Prompter for HeadlessPrompter {
                 tracing::info!(key = ?key.label, reason, "headless: key not selectable");
             }
             for note in &key.notes {
-                tracing::info!(key = ?key.label, note, "headless: note on key");
+                tracing::info!(key = ?key.label, note = %note, "headless: note on key");
             }
         }
         Ok(keys.iter().position(|k| k.not_selectable.is_none()))

@@ -85,7 +85,7 @@ pub struct KeyCandidate {
     pub not_selectable: Option<String>,
     /// What the user should know about the key even when it is selectable (e.g. that
     /// revocation could not be checked offline).
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::trust::TrustNote>,
 }
 
 /// One document as the confirmation shows it. Text that comes from the page is
@@ -121,6 +121,9 @@ pub struct Confirmation<'a> {
     pub action: Action,
     /// Who signs: the signer certificate's subject.
     pub signer: &'a str,
+    /// What the person should know about the signer's certificate (e.g. that its
+    /// revocation could not be checked).
+    pub notes: &'a [crate::trust::TrustNote],
     pub documents: &'a [DocumentSummary],
 }
 

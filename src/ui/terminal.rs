@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::Shown;
 use super::sanitize::{preview, shown};
-use crate::i18n::{Locale, Word as Text, action_word};
+use crate::i18n::{Locale, Word as Text, action_word, trust_note};
 
 use super::{
     Confirmation, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
@@ -151,7 +151,7 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
                     None => c.say(&format!("  {}) {}", i + 1, shown(&key.label))),
                 }
                 for note in &key.notes {
-                    c.say(&format!("     {}: {}", self.t(Text::Note), shown(note)));
+                    c.say(&format!("     {}: {}", self.t(Text::Note), shown(&trust_note(note, self.locale))));
                 }
             }
             let usable: Vec<usize> = (0..keys.len()).filter(|i| keys[*i].not_selectable.is_none()).collect();
@@ -179,6 +179,9 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
             c.say(&format!("{}{}", self.t(Text::Site), self.site(confirmation.context)));
             c.say(&format!("{}{}", self.t(Text::Operation), self.t(action_word(confirmation.action))));
             c.say(&format!("{}{}", self.t(Text::Signer), shown(confirmation.signer)));
+            for note in confirmation.notes {
+                c.say(&format!("           ⚠ {}", shown(&trust_note(note, self.locale))));
+            }
             c.say(&format!("{} {}", self.t(Text::Documents), confirmation.documents.len()));
             for (i, doc) in confirmation.documents.iter().enumerate().take(5) {
                 for (j, line) in self.document(&doc.shown, doc.size).into_iter().enumerate() {
@@ -249,6 +252,7 @@ mod tests {
             context: &ctx,
             action: crate::signing::Action::SignCms,
             signer: "CN=ТЕСТ",
+            notes: &[crate::trust::TrustNote::RevocationUnknown { why: "offline".into() }],
             documents: &docs,
         };
         assert_eq!(prompter.confirm(&confirmation), Ok(true));
@@ -258,6 +262,7 @@ mod tests {
         assert!(shown.contains("Signer:    CN=ТЕСТ"));
         assert!(shown.contains("3 bytes: 11↵"));
         assert!(shown.contains("Operation: sign documents (CMS)"));
+        assert!(shown.contains("⚠ NCA RK could not be asked whether this certificate was revoked (offline)."));
     }
 
     #[test]
@@ -268,7 +273,7 @@ mod tests {
             KeyCandidate {
                 label: "CN=B".into(),
                 not_selectable: None,
-                notes: vec!["revocation could not be checked".into()],
+                notes: vec![crate::trust::TrustNote::RevocationUnknown { why: "offline".into() }],
             },
             KeyCandidate { label: "CN=C".into(), not_selectable: None, notes: vec![] },
         ];
@@ -276,7 +281,7 @@ mod tests {
         assert_eq!(prompter.pick_key(&context(), &keys), Ok(Some(1)));
         let shown = prompter.console.lock().unwrap().shown.join("\n");
         assert!(shown.contains("CN=A  — cannot be used: not a signing key"));
-        assert!(shown.contains("note: revocation could not be checked"));
+        assert!(shown.contains("note: NCA RK could not be asked whether this certificate was revoked (offline)."));
         // A single usable key is taken without asking.
         let single = TerminalPrompter::new(Script { answers: vec![], shown: vec![] }, Locale::En);
         assert_eq!(single.pick_key(&context(), &keys[..2]), Ok(Some(1)));
