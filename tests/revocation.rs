@@ -20,6 +20,11 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A CA, two user keys (.p12) whose certificates point at `crl_url`, and a CRL revoking
 /// the first. Returns the CA certificate (PEM) and the CRL (DER).
 fn make_pki(dir: &Path, crl_url: &str) -> (String, Vec<u8>) {
+    make_pki_with(dir, crl_url, &[])
+}
+
+/// The same, with extra `openssl ca -gencrl` options (e.g. dates of a stale CRL).
+fn make_pki_with(dir: &Path, crl_url: &str, crl_options: &[&str]) -> (String, Vec<u8>) {
     openssl(
         dir,
         &[
@@ -110,10 +115,10 @@ fn make_pki(dir: &Path, crl_url: &str) -> (String, Vec<u8>) {
     std::fs::write(dir.join("index.txt"), "").unwrap();
     std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
     openssl(dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "revoked.pem"]);
-    openssl(
-        dir,
-        &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "ca.crl.pem"],
-    );
+    let mut gencrl =
+        vec!["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "ca.crl.pem"];
+    gencrl.extend_from_slice(crl_options);
+    openssl(dir, &gencrl);
     openssl(dir, &["crl", "-in", "ca.crl.pem", "-outform", "DER", "-out", "ca.crl"]);
     (std::fs::read_to_string(dir.join("ca.pem")).unwrap(), std::fs::read(dir.join("ca.crl")).unwrap())
 }
@@ -164,4 +169,50 @@ async fn a_key_revoked_by_the_crl_of_a_ca_the_page_names_is_refused() {
     let reply = ws.request(&sign_request(&ca_pem, false)).await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
     assert!(openssl_verify(&cms, Some(b"11\n"), Some((&dir.path().join("ca.pem"), now()))).ok);
+}
+
+/// The outcome of a basics CMS request under the page's CA with the key `name`:
+/// `true` if it signed (verified by openssl), `false` if the key was refused.
+async fn signs(daemon: &Daemon, ca_pem: &str, dir: &Path) -> bool {
+    let mut ws = daemon.connect(Some("https://page.example")).await;
+    let reply = ws.request(&sign_request(ca_pem, false)).await;
+    match reply["body"]["result"][0].as_str() {
+        Some(pem) => {
+            assert!(openssl_verify(&cms_pem_to_der(pem), Some(b"11\n"), Some((&dir.join("ca.pem"), now()))).ok);
+            true
+        }
+        None => {
+            assert_eq!(reply, json!({"status": true, "body": {}}));
+            false
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_cached_crl_decides_offline_and_a_stale_one_still_proves_revocation() {
+    // A URL nobody serves: only the cache can answer.
+    let url = "http://127.0.0.1:9/page-ca.crl";
+    for stale in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let dates: &[&str] =
+            if stale { &["-crl_lastupdate", "20250101000000Z", "-crl_nextupdate", "20250102000000Z"] } else { &[] };
+        let (ca_pem, crl_der) = make_pki_with(dir.path(), url, dates);
+        let crl = qoltanba::trust::crl::Crl::from_der(&crl_der).unwrap();
+        assert_eq!(crl.is_current(now() * 1000), !stale, "the CRL made for this case");
+        let data = dir.path().join("data");
+        let crl_dir = data.join("trust/crl");
+        std::fs::create_dir_all(&crl_dir).unwrap();
+        std::fs::write(qoltanba::trust::fetch::cache_path(&crl_dir, url), &crl_der).unwrap();
+        for (name, expected) in [("revoked", false), ("good", true)] {
+            let key = dir.path().join(format!("{name}.p12"));
+            let daemon = Daemon::start_in(
+                &data,
+                &["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-answer", "confirm"],
+            );
+            // Revoked stays revoked even by an out-of-date CRL; "not listed" in a stale
+            // CRL proves nothing, so the good key signs (revocation unknown, said in the
+            // dialog) rather than being locked out.
+            assert_eq!(signs(&daemon, &ca_pem, dir.path()).await, expected, "{name}, stale CRL: {stale}");
+        }
+    }
 }

@@ -320,7 +320,7 @@ impl TrustStore {
             let cached = std::fs::read(&path).ok().and_then(|b| Crl::from_der(&b).ok());
             let crl = match cached {
                 Some(crl) if crl.is_current(now_ms) => crl,
-                _ if self.online => match fetch::download(url)
+                cached if self.online => match fetch::download(url)
                     .and_then(|b| Crl::from_der(&b).map(|c| (c, b)).map_err(|e| format!("{url}: not a CRL ({e})")))
                 {
                     Ok((crl, bytes)) => {
@@ -330,20 +330,30 @@ impl TrustStore {
                     }
                     Err(e) => {
                         last_error = e;
-                        continue;
+                        match cached {
+                            Some(stale) => stale,
+                            None => continue,
+                        }
                     }
                 },
-                _ => continue,
+                Some(stale) => stale,
+                None => continue,
             };
             if !crl.is_signed_by(issuer) {
                 last_error = format!("the CRL from {url} is not signed by the issuer");
                 continue;
             }
+            // Revocation is for good: an authentic CRL proves it even when out of date.
+            // Only "not listed" needs a current CRL.
+            let status = crl.status_of(cert);
+            if matches!(status, Status::Revoked(_)) {
+                return Ok(status);
+            }
             if !crl.is_current(now_ms) {
                 last_error = format!("the CRL from {url} is out of date");
                 continue;
             }
-            return Ok(crl.status_of(cert));
+            return Ok(status);
         }
         Err(last_error)
     }
