@@ -2,7 +2,7 @@
 //! checks, canonicalization, signing and verification.
 //!
 //! Everything of that kind runs on blocking threads (never on the async threads that
-//! answer heartbeats) and only inside [`run`], which lets as many jobs run at once as
+//! answer heartbeats) and only inside [`run_for`], which lets as many jobs run at once as
 //! there are cores but one. So two pages sending the heaviest legal requests use the CPU, not
 //! the daemon's attention: other connections stay responsive, and a dialog that waits
 //! for a person holds no place here.
@@ -45,14 +45,14 @@ thread_local! {
 /// request from another page wait for them.
 pub const SMALL: usize = 256 * 1024;
 
-/// [`run`] for work proportional to `bytes`; small work runs at once.
+/// Run `job`, work proportional to `bytes`, in the pool (small work runs at once).
 pub fn run_for<T>(bytes: usize, job: impl FnOnce() -> T) -> T {
     if bytes < SMALL { job() } else { run(job) }
 }
 
 /// Run `job` when a core is free. Call from a blocking thread only; nested calls on
 /// the same thread run at once in the slot they already hold.
-pub fn run<T>(job: impl FnOnce() -> T) -> T {
+fn run<T>(job: impl FnOnce() -> T) -> T {
     if INSIDE.with(|i| i.get()) {
         return job();
     }

@@ -53,6 +53,13 @@ impl From<KeyError> for CmsError {
     }
 }
 
+/// The messageDigest signed attribute of a signer, if it has one.
+pub fn message_digest(si: &cms::signed_data::SignerInfo) -> Option<Vec<u8>> {
+    let attr = si.signed_attrs.as_ref()?.iter().find(|a| a.oid == crate::oid::MESSAGE_DIGEST)?;
+    let value = attr.values.iter().next()?;
+    value.decode_as::<der::asn1::OctetString>().ok().map(|o| o.as_bytes().to_vec())
+}
+
 /// An algorithm identifier with explicit NULL parameters, as Kalkan writes them.
 pub fn with_null(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned { oid, parameters: Some(Any::from(Null)) }

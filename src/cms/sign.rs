@@ -96,11 +96,7 @@ pub fn cosign(key: &dyn SigningKey, existing: &[u8], signing_time: SystemTime) -
 
 /// The messageDigest of the first signer that used `digest_oid`.
 fn existing_message_digest(sd: &SignedData, digest_oid: &der::asn1::ObjectIdentifier) -> Option<Vec<u8>> {
-    sd.signer_infos.0.iter().filter(|si| si.digest_alg.oid == *digest_oid).find_map(|si| {
-        let attr = si.signed_attrs.as_ref()?.iter().find(|a| a.oid == oid::MESSAGE_DIGEST)?;
-        let value = attr.values.iter().next()?;
-        OctetString::from_der(&value.to_der().ok()?).ok().map(|o| o.as_bytes().to_vec())
-    })
+    sd.signer_infos.0.iter().filter(|si| si.digest_alg.oid == *digest_oid).find_map(super::message_digest)
 }
 
 /// One signer's SignerInfo over `digest`.

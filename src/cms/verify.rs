@@ -215,11 +215,10 @@ fn check_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>,
     let spki = cert.tbs_certificate().subject_public_key_info();
     let signed = match &si.signed_attrs {
         Some(attrs) => {
-            match attribute_value(si, &oid::MESSAGE_DIGEST).and_then(|v| OctetString::from_der(&v.to_der().ok()?).ok())
-            {
+            match super::message_digest(si) {
                 None => problems.push("no messageDigest attribute".into()),
                 Some(md) => match content_digest {
-                    Some(d) if d == md.as_bytes() => {}
+                    Some(d) if d == md.as_slice() => {}
                     Some(_) => problems.push("the content does not match the signed messageDigest".into()),
                     None => problems.push("detached signature: the content was not given".into()),
                 },

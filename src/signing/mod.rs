@@ -13,7 +13,7 @@
 //! timestamp. Nothing signs without the confirmation.
 //!
 //! All methods block (dialogs, key derivation, hashing): call them from a blocking
-//! thread. Heavy steps run inside [`crate::compute::run`].
+//! thread. Heavy steps run inside [`crate::compute::run_for`].
 
 pub mod files;
 mod filter;
@@ -80,11 +80,6 @@ impl From<NoTurn> for SigningError {
 
 /// A chosen key, what the person should know about it, and the turn, still held.
 type Chosen<'a> = (Box<dyn SigningKey>, Vec<crate::trust::TrustNote>, Turn<'a>);
-
-/// The key file the user chose, opened.
-struct OpenedKeys {
-    keys: Vec<Box<dyn SigningKey>>,
-}
 
 impl SigningCore {
     pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>, tsa: TsaConfig) -> Self {
@@ -314,7 +309,7 @@ impl SigningCore {
         let bytes = zeroize::Zeroizing::new(
             files::read_regular(&path, MAX_KEY_FILE).map_err(|_| SigningError::KeyFileUnreadable)?,
         );
-        let OpenedKeys { mut keys } = self.open_with_password(context, &path, &bytes)?;
+        let mut keys = self.open_with_password(context, &path, &bytes)?;
         // Trust checks may use the network: step off the screen meanwhile.
         let paused = turn.pause();
         let now_ms = self.now_ms();
@@ -345,10 +340,10 @@ impl SigningCore {
         context: &RequestContext,
         path: &Path,
         bytes: &[u8],
-    ) -> Result<OpenedKeys, SigningError> {
+    ) -> Result<Vec<Box<dyn SigningKey>>, SigningError> {
         let open = |password: &str| load_key_bytes(bytes, password);
         if !needs_password(bytes) {
-            return open("").map(|keys| OpenedKeys { keys }).map_err(key_file_error);
+            return open("").map_err(key_file_error);
         }
         let mut attempt = 1;
         loop {
@@ -356,7 +351,7 @@ impl SigningCore {
             let password = self.prompter.password(&request)?.ok_or(SigningError::Canceled)?;
             match open(&password) {
                 Err(e) if e.is_wrong_password() && attempt < PASSWORD_ATTEMPTS => attempt += 1,
-                other => return other.map(|keys| OpenedKeys { keys }).map_err(key_file_error),
+                other => return other.map_err(key_file_error),
             }
         }
     }

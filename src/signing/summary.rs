@@ -71,21 +71,11 @@ pub fn summarize_cosign(sd: &cms::signed_data::SignedData) -> Result<DocumentSum
     }
     let mut claims: Vec<(der::asn1::ObjectIdentifier, Vec<u8>)> = Vec::new();
     for si in sd.signer_infos.0.iter() {
-        let Some(digest) = si
-            .signed_attrs
-            .as_ref()
-            .and_then(|attrs| attrs.iter().find(|a| a.oid == crate::oid::MESSAGE_DIGEST))
-            .and_then(|a| a.values.get(0))
-            .and_then(|v| v.decode_as::<der::asn1::OctetString>().ok())
-        else {
-            continue;
-        };
+        let Some(digest) = crate::cms::message_digest(si) else { continue };
         match claims.iter().find(|(alg, _)| *alg == si.digest_alg.oid) {
-            Some((_, known)) if known.as_slice() != digest.as_bytes() => {
-                return Err("the signers of this CMS claim different hashes");
-            }
+            Some((_, known)) if *known != digest => return Err("the signers of this CMS claim different hashes"),
             Some(_) => {}
-            None => claims.push((si.digest_alg.oid, digest.as_bytes().to_vec())),
+            None => claims.push((si.digest_alg.oid, digest)),
         }
     }
     let shown = claims.iter().map(|(alg, d)| format!("{} {}", hash_name(alg), hex(d))).collect::<Vec<_>>().join("; ");
