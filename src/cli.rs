@@ -133,29 +133,29 @@ pub struct ServeArgs {
     pub check_time: Option<i64>,
 
     /// Largest WebSocket message accepted, in bytes (default 128 MiB: a 96 MiB document).
-    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::server::DEFAULT_MAX_MESSAGE)]
     pub max_message_size: usize,
 
     /// Bytes of messages all pages together may have in flight; a message that does not
     /// fit gets an error reply (default 256 MiB: two of the largest messages).
-    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024, env = "QOLTANBA_MEMORY_BUDGET")]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::server::DEFAULT_MEMORY_BUDGET, env = "QOLTANBA_MEMORY_BUDGET")]
     pub memory_budget: usize,
 
     /// Most simultaneous WebSocket connections (the longest-idle one makes room).
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 
     /// Most simultaneous WebSocket connections from one site.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS_PER_ORIGIN)]
     pub max_connections_per_origin: usize,
 
     /// Time for the TLS handshake and the HTTP request, milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5000, env = "QOLTANBA_HANDSHAKE_TIMEOUT_MS")]
+    #[arg(long, value_name = "MS", default_value_t = crate::server::DEFAULT_HANDSHAKE_TIMEOUT_MS, env = "QOLTANBA_HANDSHAKE_TIMEOUT_MS")]
     pub handshake_timeout_ms: u64,
 
     /// Close a connection silent this long with no request pending (0: never; idle
     /// connections still make room when the limits are reached).
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600, env = "QOLTANBA_IDLE_TIMEOUT_SECS")]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::server::DEFAULT_IDLE_TIMEOUT_SECS, env = "QOLTANBA_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: u64,
 }
 

@@ -55,6 +55,14 @@ pub struct ServerConfig {
     pub idle_timeout: Option<Duration>,
 }
 
+/// Default limits (the command line's defaults too).
+pub const DEFAULT_MAX_MESSAGE: usize = 128 * 1024 * 1024;
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 * 1024 * 1024;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+pub const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN: usize = 16;
+pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 5000;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 3600;
+
 impl ServerConfig {
     /// The defaults for `listen` and `data_dir`.
     pub fn new(listen: Vec<SocketAddr>, data_dir: PathBuf) -> Self {
@@ -62,12 +70,12 @@ impl ServerConfig {
             listen,
             tls: true,
             data_dir,
-            max_message_size: 128 * 1024 * 1024,
-            max_connections: 64,
-            max_connections_per_origin: 16,
-            memory_budget: 256 * 1024 * 1024,
-            handshake_timeout: Duration::from_secs(5),
-            idle_timeout: Some(Duration::from_secs(3600)),
+            max_message_size: DEFAULT_MAX_MESSAGE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_origin: DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            handshake_timeout: Duration::from_millis(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+            idle_timeout: Some(Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS)),
         }
     }
 }
