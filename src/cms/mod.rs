@@ -5,6 +5,7 @@
 //! Everything goes through the `cms` crate's types; hashing and signing go through
 //! [`crate::keys::SigningKey`], so tokens and GOST keys need nothing special here.
 
+pub mod ltv;
 mod sign;
 pub mod tsp;
 pub mod verify;

@@ -31,6 +31,27 @@ pub struct SignerReport {
     pub timestamp_time: Option<String>,
     /// Why the signature is not valid; empty when it is.
     pub problems: Vec<String>,
+    /// What a check of the signer's certificate needs (see `crate::validation`).
+    pub evidence: Evidence,
+}
+
+/// What a signature carries about its signer, for the checks beyond the signature
+/// itself: the certificate, the other certificates and revocation data that came with
+/// it, and the times it claims or a TSA proves.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    /// The signer's certificate (DER), when the signature carries it.
+    pub certificate: Option<Vec<u8>>,
+    /// Every other certificate the signature carries (DER): intermediates, the TSA's.
+    pub other_certificates: Vec<Vec<u8>>,
+    /// The time the signer claims (signingTime, XAdES SigningTime), epoch ms.
+    pub claimed_time_ms: Option<i64>,
+    /// The genTime of a timestamp whose imprint and TSA signature verified, epoch ms.
+    pub timestamp_time_ms: Option<i64>,
+    /// CRLs the signature carries (DER).
+    pub crls: Vec<Vec<u8>>,
+    /// OCSP responses the signature carries (DER OCSPResponse).
+    pub ocsp_responses: Vec<Vec<u8>>,
 }
 
 impl SignerReport {
@@ -190,15 +211,52 @@ fn readable_time(t: &str) -> Option<String> {
 fn report_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>) -> SignerReport {
     let mut report = SignerReport { algorithm: si.signature_algorithm.oid.to_string(), ..Default::default() };
     report.problems = check_signer(sd, si, content_digest, &mut report.subject);
-    report.signing_time = attribute_value(si, &oid::SIGNING_TIME).and_then(display_time);
+    let signing_time = attribute_value(si, &oid::SIGNING_TIME);
+    report.signing_time = signing_time.and_then(display_time);
+    report.evidence = evidence(sd, si);
+    report.evidence.claimed_time_ms = signing_time.and_then(|t| t.decode_as::<x509_cert::time::Time>().ok()).map(|t| {
+        i64::try_from(t.to_unix_duration().as_millis()).unwrap_or(i64::MAX)
+    });
     let token = si.unsigned_attrs.as_ref().and_then(|a| a.iter().find(|x| x.oid == SIGNATURE_TIMESTAMP_TOKEN));
     if let Some(token) = token.and_then(|t| t.values.iter().next()) {
         match check_timestamp(si, token) {
-            Ok(time) => report.timestamp_time = Some(time),
+            Ok((time, unix)) => {
+                report.timestamp_time = Some(time);
+                report.evidence.timestamp_time_ms = unix.map(|s| s.saturating_mul(1000));
+            }
             Err(why) => report.problems.push(format!("timestamp: {why}")),
         }
     }
     report
+}
+
+/// The signer's certificate, the other certificates and the revocation data of a
+/// SignedData: CRLs in `crls`, and CRLs and OCSP responses in the signer's
+/// revocationValues attribute (CAdES, ETSI TS 101 733 §6.3.4).
+fn evidence(sd: &SignedData, si: &SignerInfo) -> Evidence {
+    let der_of = |c: &x509_cert::Certificate| c.to_der().ok();
+    let signer = signer_certificate(sd, &si.sid).as_ref().and_then(der_of);
+    let others = sd.certificates.iter().flat_map(|c| c.0.iter()).filter_map(|c| match c {
+        CertificateChoices::Certificate(c) => der_of(c),
+        _ => None,
+    });
+    let mut out = Evidence {
+        other_certificates: others.filter(|c| Some(c) != signer.as_ref()).collect(),
+        certificate: signer,
+        ..Default::default()
+    };
+    for choice in sd.crls.iter().flat_map(|c| c.0.iter()) {
+        if let cms::revocation::RevocationInfoChoice::Crl(crl) = choice {
+            out.crls.extend(crl.to_der().ok());
+        }
+    }
+    let values = si.unsigned_attrs.as_ref().and_then(|a| a.iter().find(|x| x.oid == super::ltv::REVOCATION_VALUES));
+    if let Some(values) = values.and_then(|v| v.values.iter().next()).and_then(|v| v.decode_as().ok()) {
+        let super::ltv::RevocationValues { crl_vals, ocsp_vals } = values;
+        out.crls.extend(crl_vals.iter().flatten().filter_map(|c| c.to_der().ok()));
+        out.ocsp_responses.extend(ocsp_vals.iter().flatten().filter_map(|b| super::ltv::ocsp_response_of(b).ok()));
+    }
+    out
 }
 
 fn check_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>, subject: &mut String) -> Vec<String> {
@@ -235,7 +293,7 @@ fn check_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>,
 
 /// Check a signatureTimeStampToken: it stamps this signature value, and the TSA's
 /// signature on it verifies. Returns genTime for display.
-fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<String, String> {
+fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<(String, Option<i64>), String> {
     let token_sd = parse_signed_data(&token.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let info = token_info(&token_sd).map_err(|e| e.to_string())?;
     let hasher = Hasher::for_oid(&info.message_imprint.hash_algorithm.oid)
@@ -245,7 +303,7 @@ fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<String, String> 
     }
     verify_token_signature(&token_sd)?;
     let stamped = info.gen_time.trim_end_matches('Z').split('.').next().unwrap_or_default();
-    Ok(readable_time(stamped).unwrap_or(info.gen_time.clone()))
+    Ok((readable_time(stamped).unwrap_or(info.gen_time.clone()), info.gen_time_unix()))
 }
 
 /// The TSA's signature on a token verifies with the certificate the token carries.

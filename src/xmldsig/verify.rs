@@ -56,6 +56,8 @@ pub struct SignatureReport {
     pub algorithm: String,
     /// Why the signature is not valid; empty when it is.
     pub problems: Vec<String>,
+    /// What a check of the signer's certificate needs (see `crate::validation`).
+    pub evidence: crate::cms::verify::Evidence,
 }
 
 impl SignatureReport {
@@ -244,16 +246,19 @@ impl<'d, 'x> Verifier<'d, 'x> {
                 Err(Failure::Refused(e)) => return Err(e),
             }
         }
-        // The certificate and the signature over canonical SignedInfo.
-        let cert = first_child(doc, signature, "KeyInfo")
-            .and_then(|k| first_child(doc, k, "X509Data"))
-            .and_then(|d| first_child(doc, d, "X509Certificate"))
-            .and_then(|c| b64(&doc.text_content_deep(c)))
-            .and_then(|der| Certificate::from_der(&der).ok());
-        let Some(cert) = cert else {
+        // The certificate (the first of KeyInfo's) and the signature over canonical SignedInfo.
+        let mut certificates = first_child(doc, signature, "KeyInfo")
+            .into_iter()
+            .flat_map(|k| dsig_children(doc, k, "X509Data"))
+            .flat_map(|d| dsig_children(doc, d, "X509Certificate"))
+            .filter_map(|c| b64(&doc.text_content_deep(c)));
+        let cert = certificates.next().and_then(|der| Certificate::from_der(&der).ok().map(|c| (c, der)));
+        let Some((cert, der)) = cert else {
             report.problems.push("no readable X509Certificate in KeyInfo".into());
             return Ok(report);
         };
+        report.evidence.certificate = Some(der);
+        report.evidence.other_certificates = certificates.collect();
         report.subject = cert.subject_dn();
         let Some((sig_oid, _)) = signature_oids(method) else {
             report.problems.push(format!("unsupported SignatureMethod {method}"));
