@@ -13,18 +13,19 @@
 pub mod crl;
 pub mod fetch;
 pub mod ocsp;
+pub mod revocation;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::Duration;
 
-use x509_cert::ext::pkix::CrlDistributionPoints;
-use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::crypto::verify::verify_certificate;
 use crate::keys::Certificate;
 use crate::keys::certificate::parse_x509;
-use crl::{Crl, Status};
+use crl::Crl;
+use revocation::Finding;
 
 /// Where NCA RK publishes its production CA certificates.
 pub const NCA_CA_URLS: &[&str] = &[
@@ -191,13 +192,25 @@ impl TrustStore {
             out.refusal = Some(reason);
             return out;
         }
-        match self.revocation(cert, issuer.as_ref().map(|i| &i.cert), now_ms) {
-            Ok(Status::Good) => {}
-            Ok(Status::Revoked(at)) if !req.allow_revoked => {
-                out.refusal = Some(format!("the certificate was revoked on {}", date(at)));
+        let Some(issuer) = issuer else {
+            let why = "the issuer's certificate is not available".to_owned();
+            out.notes.push(TrustNote::RevocationUnknown { why });
+            return out;
+        };
+        match self.revocation_at(cert, &issuer.cert, now_ms, now_ms, &Material::default(), Prefer::Crl).0 {
+            Finding::Good(_) => {}
+            Finding::Revoked { at_ms, .. } if !req.allow_revoked => {
+                out.refusal = Some(format!("the certificate was revoked on {}", date(at_ms)));
             }
-            Ok(Status::Revoked(at)) => out.notes.push(TrustNote::RevokedAllowed { date: date(at) }),
-            Err(why) => out.notes.push(TrustNote::RevocationUnknown { why }),
+            Finding::NotIssued(_) if !req.allow_revoked => {
+                out.refusal = Some("NCA RK's OCSP service does not know this certificate".into());
+            }
+            Finding::Revoked { at_ms, .. } => out.notes.push(TrustNote::RevokedAllowed { date: date(at_ms) }),
+            Finding::NotIssued(_) => {
+                let why = "NCA RK's OCSP service does not know this certificate".to_owned();
+                out.notes.push(TrustNote::RevocationUnknown { why });
+            }
+            Finding::Unknown { why } => out.notes.push(TrustNote::RevocationUnknown { why }),
         }
         out
     }
@@ -259,103 +272,162 @@ impl TrustStore {
         }
     }
 
-    /// CRL first (from the distribution points or the cache), then OCSP (cached answer,
-    /// or the responder named in the certificate when online).
-    fn revocation(
-        &self,
-        cert: &Certificate,
-        issuer: Option<&x509_cert::Certificate>,
-        now_ms: i64,
-    ) -> Result<Status, String> {
-        let issuer = issuer.ok_or("the issuer's certificate is not available")?;
-        match self.revocation_by_crl(cert, issuer, now_ms) {
-            Ok(status) => Ok(status),
-            Err(crl_problem) => self.revocation_by_ocsp(cert, issuer, now_ms).map_err(|_| crl_problem),
-        }
-    }
-
-    fn revocation_by_ocsp(
+    /// Whether `cert`, issued by `issuer`, was revoked at `at_ms`, from `given` material
+    /// first, then the cache and (online) the certificate's own addresses: OCSP from its
+    /// AIA, CRL and delta CRL from its distribution points. `first` says which to ask
+    /// first; the other is asked only when the first cannot decide.
+    pub fn revocation_at(
         &self,
         cert: &Certificate,
         issuer: &x509_cert::Certificate,
+        at_ms: i64,
         now_ms: i64,
-    ) -> Result<Status, String> {
-        let dir = self.cache_dir.as_ref().map(|d| d.join("ocsp")).ok_or("no OCSP cache")?;
-        let path = dir.join(format!("{}.der", cert.serial_hex()));
-        let cached = std::fs::read(&path).ok().map(|r| ocsp::status(&r, cert, issuer, now_ms));
-        let answer = match cached {
-            Some(Ok(status)) => status,
-            _ if self.online => {
-                let url = ocsp_url(cert).ok_or("the certificate names no OCSP responder")?;
-                let response = fetch::post(&url, "application/ocsp-request", &ocsp::request(cert, issuer)?)?;
-                let status = ocsp::status(&response, cert, issuer, now_ms)?;
-                let _ = std::fs::create_dir_all(&dir);
-                let _ = crate::platform::write_public_file(&path, &response);
-                status
+        given: &Material,
+        first: Prefer,
+    ) -> (Finding, Material) {
+        let mut material = given.clone();
+        let decide = |m: &Material| revocation::decide(cert, issuer, at_ms, now_ms, &m.ocsp_responses, &m.crls());
+        let mut finding = decide(&material);
+        let mut problems = Vec::new();
+        for step in match first {
+            Prefer::Ocsp => [Prefer::Ocsp, Prefer::Crl],
+            Prefer::Crl => [Prefer::Crl, Prefer::Ocsp],
+        } {
+            if finding.is_decided() {
+                break;
             }
-            Some(Err(e)) => return Err(e),
-            None => return Err("no OCSP answer is cached (offline)".into()),
-        };
-        match answer {
-            ocsp::OcspStatus::Good => Ok(Status::Good),
-            ocsp::OcspStatus::Revoked(at) => Ok(Status::Revoked(at)),
-            ocsp::OcspStatus::Unknown => Err("the OCSP responder does not know the certificate".into()),
-        }
-    }
-
-    fn revocation_by_crl(
-        &self,
-        cert: &Certificate,
-        issuer: &x509_cert::Certificate,
-        now_ms: i64,
-    ) -> Result<Status, String> {
-        let dir = self.crl_dir().ok_or("no CRL cache")?;
-        let urls = crl_urls(cert);
-        if urls.is_empty() {
-            return Err("the certificate names no CRL".into());
-        }
-        let mut last_error = String::from("no current CRL is available (offline)");
-        for url in &urls {
-            let path = fetch::cache_path(&dir, url);
-            let cached = std::fs::read(&path).ok().and_then(|b| Crl::from_der(&b).ok());
-            let crl = match cached {
-                Some(crl) if crl.is_current(now_ms) => crl,
-                cached if self.online => match fetch::download(url)
-                    .and_then(|b| Crl::from_der(&b).map(|c| (c, b)).map_err(|e| format!("{url}: not a CRL ({e})")))
-                {
-                    Ok((crl, bytes)) => {
-                        let _ = std::fs::create_dir_all(&dir);
-                        let _ = crate::platform::write_public_file(&path, &bytes);
-                        crl
-                    }
-                    Err(e) => {
-                        last_error = e;
-                        match cached {
-                            Some(stale) => stale,
-                            None => continue,
-                        }
-                    }
+            match step {
+                Prefer::Ocsp => match self.ocsp_receipt(cert, issuer, at_ms) {
+                    Ok(r) => material.ocsp_responses.push(r),
+                    Err(e) => problems.push(e),
                 },
-                Some(stale) => stale,
-                None => continue,
-            };
-            if !crl.is_signed_by(issuer) {
-                last_error = format!("the CRL from {url} is not signed by the issuer");
-                continue;
+                Prefer::Crl => {
+                    let (crls, errors) = self.crls_for(cert, issuer, at_ms);
+                    material.crl_files.extend(crls);
+                    problems.extend(errors);
+                }
             }
-            // Revocation is for good: an authentic CRL proves it even when out of date.
-            // Only "not listed" needs a current CRL.
-            let status = crl.status_of(cert);
-            if matches!(status, Status::Revoked(_)) {
-                return Ok(status);
-            }
-            if !crl.is_current(now_ms) {
-                last_error = format!("the CRL from {url} is out of date");
-                continue;
-            }
-            return Ok(status);
+            finding = decide(&material);
         }
-        Err(last_error)
+        if let Finding::Unknown { why } = &mut finding
+            && !problems.is_empty()
+        {
+            problems.dedup();
+            *why = problems.join("; ");
+        }
+        (finding, material)
+    }
+
+    /// The cached OCSP receipt for `cert` if it speaks for `at_ms`, else (online) a new
+    /// one from the responder its certificate names, stored for later checks.
+    fn ocsp_receipt(&self, cert: &Certificate, issuer: &x509_cert::Certificate, at_ms: i64) -> Result<Vec<u8>, String> {
+        let path = self.ocsp_path(cert);
+        let cached = path.as_ref().and_then(|p| std::fs::read(p).ok());
+        if let Some(bytes) = &cached
+            && ocsp::read(bytes, cert, issuer).is_ok_and(|r| r.valid_until_ms() >= at_ms)
+        {
+            return Ok(cached.unwrap_or_default());
+        }
+        if !self.online {
+            return cached.ok_or_else(|| "no OCSP receipt is cached (offline)".into());
+        }
+        let url = ocsp_url(cert).ok_or("the certificate names no OCSP responder")?;
+        let response = fetch::post(&url, "application/ocsp-request", &ocsp::request(cert, issuer)?)?;
+        ocsp::read(&response, cert, issuer)?;
+        if let Some(path) = &path {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = crate::platform::write_public_file(path, &response);
+        }
+        Ok(response)
+    }
+
+    /// Where the OCSP receipt of `cert` is kept.
+    pub fn ocsp_path(&self, cert: &Certificate) -> Option<PathBuf> {
+        self.cache_dir.as_ref().map(|d| d.join("ocsp").join(format!("{}.der", cert.serial_hex())))
+    }
+
+    /// The CRLs and delta CRLs for `cert` from the cache, downloaded again (online) when
+    /// missing or not covering `at_ms`; with the problems met on the way.
+    fn crls_for(&self, cert: &Certificate, issuer: &x509_cert::Certificate, at_ms: i64) -> (Vec<PathBuf>, Vec<String>) {
+        let mut problems = Vec::new();
+        let Some(dir) = self.crl_dir() else {
+            return (Vec::new(), vec!["no CRL cache".into()]);
+        };
+        let urls = crl::distribution_urls_of(cert);
+        if urls.is_empty() {
+            return (Vec::new(), vec!["the certificate names no CRL".into()]);
+        }
+        let mut found = Vec::new();
+        for url in &urls {
+            let Some(path) = self.cached_crl(&dir, url, at_ms, &mut problems) else { continue };
+            let mut delta_urls = crl::freshest_urls_of(cert);
+            if let Ok(base) = Crl::open(&path) {
+                if !base.is_signed_by(issuer) {
+                    problems.push(format!("the CRL from {url} is not signed by the issuer"));
+                }
+                delta_urls.extend(base.freshest_urls());
+            }
+            found.push(path);
+            delta_urls.dedup();
+            for delta in &delta_urls {
+                found.extend(self.cached_crl(&dir, delta, at_ms, &mut problems));
+            }
+            break;
+        }
+        (found, problems)
+    }
+
+    /// The cache file of the CRL at `url`, downloaded first when missing or out of date
+    /// for `at_ms` and online; a stale copy is still returned (it proves revocations).
+    fn cached_crl(&self, dir: &Path, url: &str, at_ms: i64, problems: &mut Vec<String>) -> Option<PathBuf> {
+        let path = fetch::cache_path(dir, url);
+        let current = Crl::open(&path).is_ok_and(|c| c.next_update_ms().is_none_or(|n| at_ms <= n));
+        if current || !self.online {
+            if !path.exists() {
+                problems.push("no CRL is cached (offline)".into());
+                return None;
+            }
+            return Some(path);
+        }
+        match fetch::download(url).and_then(|b| Crl::from_der(&b).map(|_| b).map_err(|e| format!("{url}: {e}"))) {
+            Ok(bytes) => {
+                let _ = std::fs::create_dir_all(dir);
+                let _ = crate::platform::write_public_file(&path, &bytes);
+            }
+            Err(e) => problems.push(e),
+        }
+        path.exists().then_some(path)
+    }
+}
+
+/// Which revocation source to ask first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefer {
+    /// NCA RK's order for checking a signature.
+    Ocsp,
+    /// For choosing a key: a cached CRL answers without a network round trip.
+    Crl,
+}
+
+/// Revocation material: OCSP responses and CRLs, given (command line, embedded in a
+/// signature) or gathered (cache, network).
+#[derive(Clone, Debug, Default)]
+pub struct Material {
+    /// DER OCSPResponses.
+    pub ocsp_responses: Vec<Vec<u8>>,
+    /// DER CRLs held in memory.
+    pub crl_ders: Vec<Vec<u8>>,
+    /// CRL files (the cache), read streamed.
+    pub crl_files: Vec<PathBuf>,
+}
+
+impl Material {
+    /// Every CRL that can be read.
+    pub fn crls(&self) -> Vec<Crl> {
+        let in_memory = self.crl_ders.iter().filter_map(|d| Crl::from_der(d).ok());
+        in_memory.chain(self.crl_files.iter().filter_map(|p| Crl::open(p).ok())).collect()
     }
 }
 
@@ -389,25 +461,4 @@ fn ocsp_url(cert: &Certificate) -> Option<String> {
         }
         _ => None,
     })
-}
-
-/// The http URLs of the certificate's CRL distribution points.
-fn crl_urls(cert: &Certificate) -> Vec<String> {
-    let Ok(Some((_, points))) = cert.parsed().tbs_certificate().get_extension::<CrlDistributionPoints>() else {
-        return Vec::new();
-    };
-    points
-        .0
-        .iter()
-        .filter_map(|p| match &p.distribution_point {
-            Some(DistributionPointName::FullName(names)) => Some(names),
-            _ => None,
-        })
-        .flatten()
-        .filter_map(|n| match n {
-            GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
-            _ => None,
-        })
-        .filter(|u| u.starts_with("http://"))
-        .collect()
 }

@@ -80,13 +80,50 @@ fn names(id: &CertId, cert: &Certificate, issuer: &x509_cert::Certificate) -> bo
         && cert_id_hash(alg, key).as_deref() == Some(id.issuer_key_hash.as_bytes())
 }
 
-/// Read `response` (a DER OCSPResponse) about `cert` issued by `issuer`, as of `now_ms`.
+/// What an authentic OCSP response says about a certificate, and when it said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub status: OcspStatus,
+    /// When the responder signed the response, epoch ms.
+    pub produced_at_ms: i64,
+    pub this_update_ms: i64,
+    pub next_update_ms: Option<i64>,
+}
+
+impl Receipt {
+    /// Until when the status is vouched for (nextUpdate, or a day after thisUpdate).
+    pub fn valid_until_ms(&self) -> i64 {
+        self.next_update_ms.unwrap_or(self.this_update_ms.saturating_add(NO_NEXT_UPDATE_VALIDITY_MS))
+    }
+
+    /// RFC 6960 §2.2: "revoked" with certificateHold as of 1970-01-01 is how a
+    /// responder says it never issued the certificate.
+    pub fn is_non_issued(&self) -> bool {
+        self.status == OcspStatus::Revoked(0)
+    }
+}
+
+/// Read `response` (a DER OCSPResponse) about `cert` issued by `issuer`, as of `now_ms`:
+/// the status, if the response is current.
 pub fn status(
     response: &[u8],
     cert: &Certificate,
     issuer: &x509_cert::Certificate,
     now_ms: i64,
 ) -> Result<OcspStatus, String> {
+    let receipt = read(response, cert, issuer)?;
+    if receipt.this_update_ms > now_ms + CLOCK_SKEW_MS {
+        return Err("the OCSP response is from the future".into());
+    }
+    if now_ms > receipt.valid_until_ms() {
+        return Err("the OCSP response is out of date".into());
+    }
+    Ok(receipt.status)
+}
+
+/// Read `response` (a DER OCSPResponse) about `cert` issued by `issuer`: its signature
+/// is checked, its age is not.
+pub fn read(response: &[u8], cert: &Certificate, issuer: &x509_cert::Certificate) -> Result<Receipt, String> {
     let outer: Vec<Any> = Vec::<Any>::from_der(response).map_err(|e| bad(&e.to_string()))?;
     let status = outer.first().ok_or_else(|| bad("empty"))?;
     if status.tag() != Tag::Enumerated || status.value() != [0] {
@@ -103,6 +140,8 @@ pub fn status(
 
     let data: Vec<Any> = basic.tbs_response_data.decode_as().map_err(|e: der::Error| bad(&e.to_string()))?;
     // [0] version? [1]/[2] responderID, producedAt, responses, [1] extensions?
+    let produced_at = data.iter().find(|f| f.tag() == Tag::GeneralizedTime).ok_or_else(|| bad("no producedAt"))?;
+    let produced_at_ms = time_ms(produced_at)?;
     let responses = data.iter().find(|f| f.tag() == Tag::Sequence).ok_or_else(|| bad("no responses"))?;
     let responses: Vec<Any> = responses.decode_as().map_err(|e: der::Error| bad(&e.to_string()))?;
     for single in responses {
@@ -114,19 +153,13 @@ pub fn status(
         if !names(&id, cert, issuer) {
             continue;
         }
-        let this_update = time_ms(this_update)?;
-        let next_update =
+        let this_update_ms = time_ms(this_update)?;
+        let next_update_ms =
             match rest.iter().find(|f| f.tag().is_context_specific() && f.tag().number() == der::TagNumber(0)) {
                 Some(n) => Some(time_ms(&Any::from_der(n.value()).map_err(|e| bad(&e.to_string()))?)?),
                 None => None,
             };
-        if this_update > now_ms + CLOCK_SKEW_MS {
-            return Err("the OCSP response is from the future".into());
-        }
-        if now_ms > next_update.unwrap_or(this_update + NO_NEXT_UPDATE_VALIDITY_MS) {
-            return Err("the OCSP response is out of date".into());
-        }
-        return Ok(match cert_status.tag().number().value() {
+        let status = match cert_status.tag().number().value() {
             0 => OcspStatus::Good,
             1 => {
                 // [1] IMPLICIT RevokedInfo: the content starts with revocationTime.
@@ -136,7 +169,8 @@ pub fn status(
                 OcspStatus::Revoked(at.to_unix_duration().as_millis() as i64)
             }
             _ => OcspStatus::Unknown,
-        });
+        };
+        return Ok(Receipt { status, produced_at_ms, this_update_ms, next_update_ms });
     }
     Err("the OCSP response does not cover this certificate".into())
 }
