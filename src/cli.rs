@@ -30,14 +30,17 @@ pub enum Command {
     /// Check signatures.
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// Sign local files with a key file (CAdES or XAdES, levels B, T, LT).
+    Sign(SignArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
-    /// Check every signer of a CMS signature (DER, PEM or base64): exit status 1 if any
-    /// signature is invalid.
+    /// Check every signer of a CMS signature (DER, PEM or base64) as NCA RK's rules ask:
+    /// signature, chain, validity, revocation, key usage. Exit status: 0 valid, 1 invalid,
+    /// 2 not a CMS, 4 intact but a check could not be made.
     Cms(VerifyCmsArgs),
-    /// Check every XML signature in a document: exit status 1 if any is invalid.
+    /// Check every XML signature in a document, the same way.
     Xml(VerifyXmlArgs),
 }
 
@@ -45,6 +48,8 @@ pub enum VerifyCommand {
 pub struct VerifyXmlArgs {
     /// The signed XML file.
     pub file: PathBuf,
+    #[command(flatten)]
+    pub checks: ValidationArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -54,6 +59,115 @@ pub struct VerifyCmsArgs {
     /// The signed document, for a detached signature.
     #[arg(long, value_name = "DATA")]
     pub content: Option<PathBuf>,
+    #[command(flatten)]
+    pub checks: ValidationArgs,
+}
+
+/// Trust anchors and revocation material, for checking and for long-term signatures.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MaterialArgs {
+    /// A trusted CA certificate (PEM or DER), besides NCA RK's production CAs; repeat
+    /// for several (e.g. NCA RK's TEST root to check test signatures).
+    #[arg(long, value_name = "CA_FILE")]
+    pub trust: Vec<PathBuf>,
+    /// A CRL or delta CRL to use (DER or PEM); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub crl: Vec<PathBuf>,
+    /// An OCSP response (DER) to use, e.g. one obtained when signing; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub ocsp_response: Vec<PathBuf>,
+    /// Never download anything (NCA RK's CA certificates, CRLs, OCSP); use only what is
+    /// given and the cache.
+    #[arg(long, env = "QOLTANBA_OFFLINE")]
+    pub offline: bool,
+    /// The data directory whose caches (CA certificates, CRLs, OCSP receipts) are used.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What the checks beyond the signature itself may use.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ValidationArgs {
+    #[command(flatten)]
+    pub material: MaterialArgs,
+    /// Make the check as of this time instead of now: Unix seconds, `YYYY-MM-DD`
+    /// (midnight in Astana) or RFC 3339 (`2026-12-02T10:00:00+05:00`).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// The IIN the signer's certificate must carry.
+    #[arg(long, value_name = "IIN")]
+    pub expect_iin: Option<String>,
+    /// The BIN the signer's certificate must carry.
+    #[arg(long, value_name = "BIN")]
+    pub expect_bin: Option<String>,
+    /// What the certificate must be for: signing documents, or logging in.
+    #[arg(long, value_name = "sign|auth", default_value = "sign")]
+    pub usage: UsageArg,
+    /// Print one JSON object per signer (one per line) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `qoltanba sign`.
+#[derive(Debug, Args, Clone)]
+pub struct SignArgs {
+    /// The files to sign.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The key file (.p12 as NCA RK issues it).
+    #[arg(long, value_name = "FILE.p12")]
+    pub key: PathBuf,
+    /// Read the password from the first line of standard input instead of asking
+    /// (or set QOLTANBA_PASSWORD).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// CAdES (a `.cms` file next to each file) or XAdES (XML files only: `NAME.signed.xml`).
+    #[arg(long, value_name = "cades|xades", default_value = "cades")]
+    pub format: SignFormat,
+    /// CAdES only: leave the document out of the `.cms` (it is then needed to verify).
+    #[arg(long)]
+    pub detached: bool,
+    /// Add a timestamp (level T at least).
+    #[arg(long)]
+    pub tsa: bool,
+    /// The RFC 3161 timestamp authority (http://).
+    #[arg(long, value_name = "URL", env = "QOLTANBA_TSA_URL", default_value = qoltanba_tsa_default())]
+    pub tsa_url: String,
+    /// B: signature only; T: with a timestamp; LT (CAdES): with a timestamp, the chain and
+    /// the OCSP receipts or CRLs, checkable years later offline.
+    #[arg(long, value_name = "B|T|LT", default_value = "B", ignore_case = true)]
+    pub level: SignLevel,
+    /// Write the signature here (one input file only).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace signature files that already exist.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub material: MaterialArgs,
+}
+
+/// `--format` of `sign`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignFormat {
+    Cades,
+    Xades,
+}
+
+/// `--level` of `sign`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum SignLevel {
+    B,
+    T,
+    Lt,
+}
+
+/// `--usage`.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum UsageArg {
+    #[default]
+    Sign,
+    Auth,
 }
 
 #[derive(Debug, Subcommand)]

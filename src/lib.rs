@@ -25,4 +25,5 @@ pub mod server;
 pub mod signing;
 pub mod trust;
 pub mod ui;
+pub mod validation;
 pub mod xmldsig;

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Keys(KeysCommand::Info(args))) => return qoltanba::commands::keys_info(&args),
         Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
         Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
+        Some(Command::Sign(args)) => return qoltanba::commands::sign(&args),
         None => cli.serve,
     };
     // 8 MiB stacks: XML canonicalization recurses once per level (up to the parser's 256),

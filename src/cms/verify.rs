@@ -48,6 +48,8 @@ pub struct Evidence {
     pub claimed_time_ms: Option<i64>,
     /// The genTime of a timestamp whose imprint and TSA signature verified, epoch ms.
     pub timestamp_time_ms: Option<i64>,
+    /// The certificate of the TSA that made that timestamp (DER).
+    pub timestamp_certificate: Option<Vec<u8>>,
     /// CRLs the signature carries (DER).
     pub crls: Vec<Vec<u8>>,
     /// OCSP responses the signature carries (DER OCSPResponse).
@@ -220,9 +222,10 @@ fn report_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>
     let token = si.unsigned_attrs.as_ref().and_then(|a| a.iter().find(|x| x.oid == SIGNATURE_TIMESTAMP_TOKEN));
     if let Some(token) = token.and_then(|t| t.values.iter().next()) {
         match check_timestamp(si, token) {
-            Ok((time, unix)) => {
+            Ok((time, unix, tsa)) => {
                 report.timestamp_time = Some(time);
                 report.evidence.timestamp_time_ms = unix.map(|s| s.saturating_mul(1000));
+                report.evidence.timestamp_certificate = tsa;
             }
             Err(why) => report.problems.push(format!("timestamp: {why}")),
         }
@@ -292,8 +295,9 @@ fn check_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>,
 }
 
 /// Check a signatureTimeStampToken: it stamps this signature value, and the TSA's
-/// signature on it verifies. Returns genTime for display.
-fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<(String, Option<i64>), String> {
+/// signature on it verifies. Returns genTime for display and as Unix seconds, and the
+/// TSA's certificate.
+fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<(String, Option<i64>, Option<Vec<u8>>), String> {
     let token_sd = parse_signed_data(&token.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let info = token_info(&token_sd).map_err(|e| e.to_string())?;
     let hasher = Hasher::for_oid(&info.message_imprint.hash_algorithm.oid)
@@ -303,7 +307,9 @@ fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<(String, Option<
     }
     verify_token_signature(&token_sd)?;
     let stamped = info.gen_time.trim_end_matches('Z').split('.').next().unwrap_or_default();
-    Ok((readable_time(stamped).unwrap_or(info.gen_time.clone()), info.gen_time_unix()))
+    let tsa = token_sd.signer_infos.0.iter().next().and_then(|si| signer_certificate(&token_sd, &si.sid));
+    let tsa = tsa.and_then(|c| c.to_der().ok());
+    Ok((readable_time(stamped).unwrap_or(info.gen_time.clone()), info.gen_time_unix(), tsa))
 }
 
 /// The TSA's signature on a token verifies with the certificate the token carries.

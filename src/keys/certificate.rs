@@ -155,6 +155,14 @@ pub fn parse_x509(bytes: &[u8]) -> Option<x509_cert::Certificate> {
     }
 }
 
+/// Every certificate in a PEM bundle, or the one DER certificate.
+pub fn parse_x509_all(bytes: &[u8]) -> Vec<x509_cert::Certificate> {
+    match x509_cert::Certificate::load_pem_chain(bytes) {
+        Ok(certs) if !certs.is_empty() => certs,
+        _ => x509_cert::Certificate::from_der(bytes).into_iter().collect(),
+    }
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -133,6 +133,16 @@ impl TrustStore {
         Self::new(None, Vec::new(), false)
     }
 
+    /// NCA RK's production CA certificates this computer has (downloaded and cached).
+    pub fn production_cas(&self) -> Vec<x509_cert::Certificate> {
+        self.production.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// NCA RK's public TEST CA certificates (built in).
+    pub fn test_cas(&self) -> &[x509_cert::Certificate] {
+        &self.test_cas
+    }
+
     fn ca_dir(&self) -> Option<PathBuf> {
         self.cache_dir.as_ref().map(|d| d.join("ca"))
     }
@@ -439,13 +449,13 @@ struct Issuer {
 }
 
 /// Did `ca` sign `cert`? (Names match and the signature verifies.)
-fn signed_by(cert: &Certificate, ca: &x509_cert::Certificate) -> bool {
+pub fn signed_by(cert: &Certificate, ca: &x509_cert::Certificate) -> bool {
     cert.parsed().tbs_certificate().issuer() == ca.tbs_certificate().subject()
         && verify_certificate(cert.parsed(), ca.tbs_certificate().subject_public_key_info()).is_ok()
 }
 
 /// NCA RK's production CAs are named "ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (…)"; test CAs carry TEST.
-fn looks_like_nca(issuer_cn: &str) -> bool {
+pub fn looks_like_nca(issuer_cn: &str) -> bool {
     issuer_cn.starts_with("ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ") && !issuer_cn.to_uppercase().contains("TEST")
 }
 

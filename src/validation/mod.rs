@@ -1,0 +1,606 @@
+//! Is a signature a valid Kazakh e-signature? The checks NCA RK's rules for checking
+//! an electronic signature ask for (order No. 1187 of 9 December 2015, as the eGov
+//! integration requirements restate them), each reported on its own:
+//!
+//! - the signature matches the document and the certificate (done by `cms::verify` or
+//!   `xmldsig::verify_xml`, passed in);
+//! - a chain is built from the certificate through every intermediate to a trusted
+//!   root, each link's signature checked (NCA RK production, or TEST, marked);
+//! - the certificate is within NotBefore/NotAfter at the signing time: a timestamp's
+//!   time when a trusted TSA vouches for it, else the time the signer claims (said as
+//!   such), else the time of the check;
+//! - it was not revoked then: an OCSP receipt (an earlier one may be reused, the check
+//!   is then as of its date), else the CRL with its delta CRL;
+//! - its key usage fits: digitalSignature + nonRepudiation to sign documents,
+//!   digitalSignature + keyEncipherment (keyAgreement for GOST keys) to log in;
+//! - the IIN/BIN the caller expects.
+//!
+//! The verdict is VALID only when every check passed, INVALID when one failed, and
+//! INDETERMINATE when none failed but one could not be made (offline, no revocation
+//! source).
+
+pub mod render;
+
+use serde::Serialize;
+
+use crate::cms::verify::Evidence;
+use crate::keys::Certificate;
+use crate::trust::revocation::{Finding, Source};
+use crate::trust::{Material, Prefer, TrustStore, looks_like_nca, signed_by};
+
+/// Longest chain followed (NCA RK's are three long).
+const MAX_CHAIN: usize = 8;
+/// Kazakhstan's time (one zone, UTC+5, since 1 March 2024).
+pub const ASTANA_OFFSET_SECS: i32 = 5 * 3600;
+
+/// What the certificate must be for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Usage {
+    /// Signing documents: digitalSignature + nonRepudiation.
+    #[default]
+    Sign,
+    /// Logging in: digitalSignature + keyEncipherment or keyAgreement.
+    Auth,
+}
+
+/// What the caller gives besides the signature.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Trust anchors (`--trust`): besides NCA RK's production CAs.
+    pub trust: Vec<x509_cert::Certificate>,
+    /// OCSP responses and CRLs given on the command line.
+    pub material: Material,
+    /// The time of the check (`--at`, else the clock), epoch ms.
+    pub now_ms: i64,
+    pub usage: Usage,
+    pub expect_iin: Option<String>,
+    pub expect_bin: Option<String>,
+}
+
+/// How one check came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Could not be made.
+    Unknown,
+}
+
+/// One check: its outcome and, in words, why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl Check {
+    fn passed(detail: impl Into<String>) -> Self {
+        Self { outcome: Outcome::Passed, detail: detail.into() }
+    }
+    fn failed(detail: impl Into<String>) -> Self {
+        Self { outcome: Outcome::Failed, detail: detail.into() }
+    }
+    fn unknown(detail: impl Into<String>) -> Self {
+        Self { outcome: Outcome::Unknown, detail: detail.into() }
+    }
+}
+
+/// Which kind of root a chain ends in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RootKind {
+    /// One of NCA RK's production CAs: a legal signature.
+    Production,
+    /// NCA RK's public TEST infrastructure: not a legal signature.
+    Test,
+    /// A CA the caller named with `--trust`.
+    Given,
+}
+
+/// The chain check.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainCheck {
+    #[serde(flatten)]
+    pub check: Check,
+    /// Subjects from the signer's certificate up to the trusted one.
+    pub path: Vec<String>,
+    pub root: Option<RootKind>,
+}
+
+/// Where the time the certificate is judged at comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeSource {
+    /// A timestamp whose TSA chains to a trusted root.
+    Timestamp,
+    /// The signing time the signer wrote (not proven).
+    Claimed,
+    /// The time of this check (the signature says nothing of when it was made).
+    Check,
+}
+
+/// The time the certificate is judged at.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningTime {
+    pub at_ms: i64,
+    pub source: TimeSource,
+    /// Why a timestamp the signature carries was not used, if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_not_used: Option<String>,
+}
+
+/// The revocation check.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevocationCheck {
+    #[serde(flatten)]
+    pub check: Check,
+    /// "ocsp", "crl", or none when it could not be checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+    /// The receipt's or the CRL's date, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_date_ms: Option<i64>,
+    /// The delta CRL's date, when one was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_crl_date_ms: Option<i64>,
+}
+
+/// The overall verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    Indeterminate,
+}
+
+/// Every check on one signer.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignerValidation {
+    pub verdict: Verdict,
+    pub subject: String,
+    pub serial_number: String,
+    pub iin: Option<String>,
+    pub bin: Option<String>,
+    pub signature: Check,
+    pub chain: ChainCheck,
+    pub signing_time: SigningTime,
+    pub validity: Check,
+    pub revocation: RevocationCheck,
+    pub key_usage: Check,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Check>,
+}
+
+impl SignerValidation {
+    fn checks(&self) -> impl Iterator<Item = &Check> {
+        [&self.signature, &self.chain.check, &self.validity, &self.revocation.check, &self.key_usage]
+            .into_iter()
+            .chain(self.identity.as_ref())
+    }
+}
+
+/// Checks certificates of signatures against a trust store and given material.
+pub struct Validator<'a> {
+    store: &'a TrustStore,
+    options: Options,
+    production: Vec<x509_cert::Certificate>,
+}
+
+/// A date and time in Astana, `YYYY-MM-DD HH:MM:SS (UTC+5)`.
+pub fn astana_time(ms: i64) -> String {
+    let offset = time::UtcOffset::from_whole_seconds(ASTANA_OFFSET_SECS).unwrap_or(time::UtcOffset::UTC);
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else { return ms.to_string() };
+    let t = t.to_offset(offset);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}:{:02} UTC+5",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+impl<'a> Validator<'a> {
+    pub fn new(store: &'a TrustStore, options: Options) -> Self {
+        Self { production: store.production_cas(), store, options }
+    }
+
+    /// Check the signer behind `evidence`; `problems` are what the signature check found.
+    pub fn validate(&self, evidence: &Evidence, problems: &[String]) -> SignerValidation {
+        let signature = if problems.is_empty() {
+            Check::passed("the signature matches the document and the certificate")
+        } else {
+            Check::failed(problems.join("; "))
+        };
+        let cert = evidence.certificate.as_deref().and_then(|der| Certificate::from_der(der).ok());
+        let others: Vec<x509_cert::Certificate> = evidence
+            .other_certificates
+            .iter()
+            .filter_map(|d| <x509_cert::Certificate as der::Decode>::from_der(d).ok())
+            .collect();
+        let Some(cert) = cert else {
+            return self.without_certificate(signature);
+        };
+        let signing_time = self.signing_time(evidence, &others);
+        let at = signing_time.at_ms;
+        let (chain, path) = self.chain(&cert, &others, at);
+        let issuer = path.get(1).map(|i| i.parsed().clone());
+        let validity = validity(&cert, &signing_time);
+        let revocation = match &issuer {
+            Some(issuer) => self.revocation(&cert, issuer, &signing_time, evidence),
+            None => RevocationCheck {
+                check: Check::unknown("could not be checked: the issuer's certificate is not available"),
+                source: None,
+                source_date_ms: None,
+                delta_crl_date_ms: None,
+            },
+        };
+        let key_usage = key_usage(&cert, self.options.usage);
+        let identity = self.identity(&cert);
+        let mut out = SignerValidation {
+            verdict: Verdict::Valid,
+            subject: cert.subject_dn(),
+            serial_number: cert.serial_hex(),
+            iin: cert.iin(),
+            bin: cert.bin(),
+            signature,
+            chain,
+            signing_time,
+            validity,
+            revocation,
+            key_usage,
+            identity,
+        };
+        out.verdict = verdict(out.checks());
+        out
+    }
+
+    /// What a long-term (LT) signature by `cert` embeds: the chain up to the trusted
+    /// root and the revocation material that shows the certificate is not revoked now.
+    /// An error says why such a signature cannot be made (untrusted, revoked, no source).
+    pub fn long_term_data(&self, cert: &Certificate) -> Result<crate::cms::ltv::ValidationData, String> {
+        let now = self.options.now_ms;
+        let (chain, path) = self.chain(cert, &[], now);
+        let issuer = path.get(1).map(|i| i.parsed().clone());
+        let Some(issuer) = issuer.filter(|_| chain.check.outcome == Outcome::Passed) else {
+            return Err(format!("the chain of the key's certificate: {}", chain.check.detail));
+        };
+        let (finding, material) =
+            self.store.revocation_at(cert, &issuer, now, now, &self.options.material, Prefer::Ocsp);
+        let mut data = crate::cms::ltv::ValidationData::default();
+        match finding {
+            Finding::Good(Source::Ocsp { .. }) => {
+                let about_cert = |r: &&Vec<u8>| crate::trust::ocsp::read(r, cert, &issuer).is_ok();
+                data.ocsp_responses = material.ocsp_responses.iter().filter(about_cert).cloned().collect();
+            }
+            Finding::Good(Source::Crl { .. }) => {
+                data.crls = material.crl_ders.clone();
+                for path in &material.crl_files {
+                    data.crls.push(read_bounded(path)?);
+                }
+            }
+            Finding::Revoked { at_ms, .. } => return Err(format!("the certificate was revoked on {}", astana_time(at_ms))),
+            Finding::NotIssued(_) => return Err("the OCSP service says the CA never issued this certificate".into()),
+            Finding::Unknown { why } => return Err(format!("revocation could not be checked: {why}")),
+        }
+        data.certificates = path.iter().skip(1).map(|c| c.der().to_vec()).collect();
+        Ok(data)
+    }
+
+    fn without_certificate(&self, signature: Check) -> SignerValidation {
+        let missing = || Check::failed("the signature carries no readable certificate");
+        let mut out = SignerValidation {
+            verdict: Verdict::Invalid,
+            subject: String::new(),
+            serial_number: String::new(),
+            iin: None,
+            bin: None,
+            signature,
+            chain: ChainCheck { check: missing(), path: Vec::new(), root: None },
+            signing_time: SigningTime { at_ms: self.options.now_ms, source: TimeSource::Check, timestamp_not_used: None },
+            validity: missing(),
+            revocation: RevocationCheck {
+                check: missing(),
+                source: None,
+                source_date_ms: None,
+                delta_crl_date_ms: None,
+            },
+            key_usage: missing(),
+            identity: None,
+        };
+        out.verdict = verdict(out.checks());
+        out
+    }
+
+    /// A timestamp's time if its TSA chains to a trusted root; else the claimed time;
+    /// else now.
+    fn signing_time(&self, evidence: &Evidence, others: &[x509_cert::Certificate]) -> SigningTime {
+        let now = self.options.now_ms;
+        let mut not_used = None;
+        if let Some(stamped) = evidence.timestamp_time_ms {
+            let tsa = evidence.timestamp_certificate.as_deref().and_then(|d| Certificate::from_der(d).ok());
+            match tsa {
+                Some(tsa) => {
+                    let (chain, _) = self.chain(&tsa, others, stamped);
+                    if chain.check.outcome == Outcome::Passed {
+                        return SigningTime { at_ms: stamped, source: TimeSource::Timestamp, timestamp_not_used: None };
+                    }
+                    not_used = Some(format!("the timestamp's TSA is not trusted: {}", chain.check.detail));
+                }
+                None => not_used = Some("the timestamp carries no TSA certificate".into()),
+            }
+        }
+        match evidence.claimed_time_ms {
+            Some(claimed) if claimed <= now => {
+                SigningTime { at_ms: claimed, source: TimeSource::Claimed, timestamp_not_used: not_used }
+            }
+            _ => SigningTime { at_ms: now, source: TimeSource::Check, timestamp_not_used: not_used },
+        }
+    }
+
+    /// Build the chain from `cert` to a trusted certificate; with the path followed,
+    /// `cert` first (its second element is the issuer revocation is checked against).
+    fn chain(&self, cert: &Certificate, others: &[x509_cert::Certificate], at_ms: i64) -> (ChainCheck, Vec<Certificate>) {
+        let trusted: Vec<&x509_cert::Certificate> = self.options.trust.iter().chain(&self.production).collect();
+        let pool: Vec<&x509_cert::Certificate> =
+            trusted.iter().copied().chain(self.store.test_cas()).chain(others).collect();
+        let mut path = vec![cert.clone()];
+        let fail = |path: &[Certificate], check: Check| ChainCheck {
+            check,
+            path: path.iter().map(Certificate::subject_dn).collect(),
+            root: None,
+        };
+        loop {
+            let current = path.last().cloned().unwrap_or_else(|| cert.clone());
+            if trusted.iter().any(|t| *t == current.parsed()) {
+                let root = self.root_kind(&path);
+                return (self.chain_found(&path, root, at_ms), path);
+            }
+            if path.len() > MAX_CHAIN {
+                return (fail(&path, Check::failed("the chain is too long")), path);
+            }
+            let issuer = pool.iter().find(|ca| {
+                is_ca(ca) && signed_by(&current, ca) && !path.iter().any(|p| p.parsed() == **ca)
+            });
+            let Some(issuer) = issuer else {
+                let check = self.no_issuer(&current, &path);
+                return (fail(&path, check), path);
+            };
+            match Certificate::from_der(&der::Encode::to_der(*issuer).unwrap_or_default()) {
+                Ok(next) => path.push(next),
+                Err(_) => return (fail(&path, Check::failed("an issuer's certificate cannot be read")), path),
+            }
+        }
+    }
+
+    fn chain_found(&self, path: &[Certificate], root: RootKind, at_ms: i64) -> ChainCheck {
+        let subjects = path.iter().map(Certificate::subject_dn).collect();
+        let expired_ca = path.iter().skip(1).find(|ca| !ca.is_valid_at(at_ms));
+        let top = path.last().map(Certificate::subject_cn).unwrap_or_default();
+        let check = match (expired_ca, root) {
+            (Some(ca), _) => Check::failed(format!(
+                "the CA certificate {} was not valid at {} (valid {} to {})",
+                ca.subject_cn(),
+                astana_time(at_ms),
+                astana_time(ca.not_before_ms()),
+                astana_time(ca.not_after_ms())
+            )),
+            (None, RootKind::Production) => Check::passed(format!("NCA RK: {top}")),
+            (None, RootKind::Test) => Check::passed(format!("NCA RK TEST (not a legal signature): {top}")),
+            (None, RootKind::Given) => Check::passed(format!("a CA given with --trust: {top}")),
+        };
+        ChainCheck { check, path: subjects, root: Some(root) }
+    }
+
+    fn root_kind(&self, path: &[Certificate]) -> RootKind {
+        let is_test = |c: &Certificate| {
+            self.store.test_cas().iter().any(|t| t == c.parsed()) || c.subject_cn().to_uppercase().contains("TEST")
+        };
+        if path.iter().skip(1).any(is_test) {
+            RootKind::Test
+        } else if path.iter().any(|c| self.production.iter().any(|p| p == c.parsed())) {
+            RootKind::Production
+        } else {
+            RootKind::Given
+        }
+    }
+
+    /// Why no issuer continues the chain above `current`.
+    fn no_issuer(&self, current: &Certificate, path: &[Certificate]) -> Check {
+        let test = path.iter().skip(1).any(|c| self.store.test_cas().iter().any(|t| t == c.parsed()));
+        if test {
+            return Check::failed(
+                "issued by NCA RK's TEST CA: a test signature, not a legal one (give the test root with --trust to check test signatures)",
+            );
+        }
+        let tbs = current.parsed().tbs_certificate();
+        if tbs.issuer() == tbs.subject() {
+            return Check::failed(format!(
+                "the certificate of {} is self-signed, not issued by a trusted CA",
+                current.subject_cn()
+            ));
+        }
+        if self.production.is_empty() && self.options.trust.is_empty() && looks_like_nca(&current.issuer_cn()) {
+            return Check::unknown(
+                "NCA RK's CA certificates are not on this computer (they are downloaded when online; or give them with --trust)",
+            );
+        }
+        Check::failed(format!("not issued by a trusted CA (issuer: {})", current.issuer_cn()))
+    }
+
+    fn revocation(
+        &self,
+        cert: &Certificate,
+        issuer: &x509_cert::Certificate,
+        time: &SigningTime,
+        evidence: &Evidence,
+    ) -> RevocationCheck {
+        let mut given = self.options.material.clone();
+        given.ocsp_responses.extend(evidence.ocsp_responses.iter().cloned());
+        given.crl_ders.extend(evidence.crls.iter().cloned());
+        let (finding, _) = self.store.revocation_at(cert, issuer, time.at_ms, self.options.now_ms, &given, Prefer::Ocsp);
+        let (source, source_date_ms, delta_crl_date_ms) = match &finding {
+            Finding::Good(s) | Finding::Revoked { source: s, .. } | Finding::NotIssued(s) => match s {
+                Source::Ocsp { produced_at_ms } => (Some("ocsp"), Some(*produced_at_ms), None),
+                Source::Crl { this_update_ms, delta_ms } => (Some("crl"), Some(*this_update_ms), *delta_ms),
+            },
+            Finding::Unknown { .. } => (None, None, None),
+        };
+        let said = |s: &Source| match s {
+            Source::Ocsp { produced_at_ms } => {
+                format!("NCA RK's OCSP receipt of {} (checked as of that date)", astana_time(*produced_at_ms))
+            }
+            Source::Crl { this_update_ms, delta_ms: None } => format!("the CRL of {}", astana_time(*this_update_ms)),
+            Source::Crl { this_update_ms, delta_ms: Some(d) } => {
+                format!("the CRL of {} and the delta CRL of {}", astana_time(*this_update_ms), astana_time(*d))
+            }
+        };
+        let check = match &finding {
+            Finding::Good(s) => Check::passed(format!("not revoked, by {}", said(s))),
+            Finding::Revoked { at_ms, source } if *at_ms <= time.at_ms => {
+                Check::failed(format!("revoked on {}, by {}", astana_time(*at_ms), said(source)))
+            }
+            Finding::Revoked { at_ms, source } if time.source == TimeSource::Timestamp => Check::passed(format!(
+                "not revoked when the timestamp was made; revoked later, on {}, by {}",
+                astana_time(*at_ms),
+                said(source)
+            )),
+            Finding::Revoked { at_ms, source } => Check::failed(format!(
+                "revoked on {}, by {}; the signature has no trusted timestamp to prove it was made before",
+                astana_time(*at_ms),
+                said(source)
+            )),
+            Finding::NotIssued(source) => {
+                Check::failed(format!("the OCSP service says the CA never issued this certificate ({})", said(source)))
+            }
+            Finding::Unknown { why } => Check::unknown(format!("could not be checked: {why}")),
+        };
+        RevocationCheck { check, source, source_date_ms, delta_crl_date_ms }
+    }
+
+    fn identity(&self, cert: &Certificate) -> Option<Check> {
+        let mut checks = Vec::new();
+        if let Some(iin) = &self.options.expect_iin {
+            checks.push(expect("IIN", iin, cert.iin()));
+        }
+        if let Some(bin) = &self.options.expect_bin {
+            checks.push(expect("BIN", bin, cert.bin()));
+        }
+        if checks.is_empty() {
+            return None;
+        }
+        let failed: Vec<&Check> = checks.iter().filter(|c| c.outcome == Outcome::Failed).collect();
+        Some(match failed.as_slice() {
+            [] => Check::passed(checks.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>().join("; ")),
+            some => Check::failed(some.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>().join("; ")),
+        })
+    }
+}
+
+/// Largest CRL embedded in a signature.
+const MAX_EMBEDDED_CRL: u64 = 64 << 20;
+
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.take(MAX_EMBEDDED_CRL + 1).read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_EMBEDDED_CRL {
+        return Err(format!("{}: the CRL is too large to embed", path.display()));
+    }
+    Ok(bytes)
+}
+
+fn expect(what: &str, expected: &str, actual: Option<String>) -> Check {
+    match actual {
+        Some(a) if a == expected => Check::passed(format!("{what} {a} as expected")),
+        Some(a) => Check::failed(format!("the certificate's {what} is {a}, not {expected}")),
+        None => Check::failed(format!("the certificate has no {what} (expected {expected})")),
+    }
+}
+
+fn verdict<'c>(checks: impl Iterator<Item = &'c Check>) -> Verdict {
+    let outcomes: Vec<Outcome> = checks.map(|c| c.outcome).collect();
+    if outcomes.contains(&Outcome::Failed) {
+        Verdict::Invalid
+    } else if outcomes.contains(&Outcome::Unknown) {
+        Verdict::Indeterminate
+    } else {
+        Verdict::Valid
+    }
+}
+
+fn validity(cert: &Certificate, time: &SigningTime) -> Check {
+    let at = time.at_ms;
+    let when = match time.source {
+        TimeSource::Timestamp => format!("at the timestamp's time {}", astana_time(at)),
+        TimeSource::Claimed => format!("at the signing time the signer claims, {}", astana_time(at)),
+        TimeSource::Check => format!("now, {} (the signature does not say when it was made)", astana_time(at)),
+    };
+    let period = format!("{} to {}", astana_time(cert.not_before_ms()), astana_time(cert.not_after_ms()));
+    if at < cert.not_before_ms() {
+        Check::failed(format!("not yet valid {when}: valid {period}"))
+    } else if at > cert.not_after_ms() {
+        Check::failed(format!("expired {when}: valid {period}"))
+    } else {
+        Check::passed(format!("valid {when}: valid {period}"))
+    }
+}
+
+/// A certificate that may issue others: cA in basicConstraints (RFC 5280 §4.2.1.9),
+/// keyCertSign when key usage is present.
+fn is_ca(cert: &x509_cert::Certificate) -> bool {
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    let tbs = cert.tbs_certificate();
+    let ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca);
+    let signs_certs = match tbs.get_extension::<KeyUsage>() {
+        Ok(Some((_, ku))) => ku.0.contains(KeyUsages::KeyCertSign),
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    ca && signs_certs
+}
+
+fn key_usage(cert: &Certificate, usage: Usage) -> Check {
+    use x509_cert::ext::pkix::KeyUsages;
+    let Some(ku) = cert.key_usage() else {
+        return Check::failed("the certificate has no key usage");
+    };
+    let has = |u: KeyUsages| ku.0.contains(u);
+    let names: Vec<&str> = [
+        (KeyUsages::DigitalSignature, "digitalSignature"),
+        (KeyUsages::NonRepudiation, "nonRepudiation"),
+        (KeyUsages::KeyEncipherment, "keyEncipherment"),
+        (KeyUsages::KeyAgreement, "keyAgreement"),
+    ]
+    .into_iter()
+    .filter(|(u, _)| has(*u))
+    .map(|(_, n)| n)
+    .collect();
+    let listed = names.join(", ");
+    match usage {
+        Usage::Sign if has(KeyUsages::DigitalSignature) && has(KeyUsages::NonRepudiation) => {
+            Check::passed(format!("a signing certificate ({listed})"))
+        }
+        Usage::Sign if has(KeyUsages::DigitalSignature) && has(KeyUsages::KeyEncipherment) => Check::failed(format!(
+            "an authentication certificate ({listed}): it logs in, it does not sign documents"
+        )),
+        Usage::Sign => Check::failed(format!("not a signing certificate ({listed})")),
+        Usage::Auth
+            if has(KeyUsages::DigitalSignature)
+                && (has(KeyUsages::KeyEncipherment) || has(KeyUsages::KeyAgreement)) =>
+        {
+            Check::passed(format!("an authentication certificate ({listed})"))
+        }
+        Usage::Auth => Check::failed(format!("not an authentication certificate ({listed})")),
+    }
+}
