@@ -83,6 +83,10 @@ pub struct MaterialArgs {
     /// The data directory whose caches (CA certificates, CRLs, OCSP receipts) are used.
     #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where to download NCA RK's CA certificates from (repeatable; replaces the
+    /// published addresses, e.g. for a local mirror).
+    #[arg(long, value_name = "URL")]
+    pub nca_ca_url: Vec<String>,
 }
 
 /// What the checks beyond the signature itself may use.

@@ -69,7 +69,8 @@ fn prepare(args: &SignArgs) -> Result<(Box<dyn SigningKey>, Plan), String> {
             astana_time(cert.not_after_ms())
         ));
     }
-    let tsa = (level >= SignLevel::T).then(|| TsaConfig { url: args.tsa_url.clone(), timeout: Duration::from_secs(30) });
+    let tsa =
+        (level >= SignLevel::T).then(|| TsaConfig { url: args.tsa_url.clone(), timeout: Duration::from_secs(30) });
     let long_term = if level == SignLevel::Lt {
         let (trust, material) = super::verify::material(&args.material)?;
         let store = super::verify::trust_store(&args.material);
@@ -146,7 +147,8 @@ fn sign_one(args: &SignArgs, key: &dyn SigningKey, plan: &Plan, file: &Path) -> 
         }
         SignFormat::Xades => {
             let bytes = std::fs::read(file).map_err(|e| e.to_string())?;
-            let text = super::decode_xml_text(&bytes).ok_or("only UTF-8 and UTF-16 XML files can be signed as XAdES")?;
+            let text =
+                super::decode_xml_text(&bytes).ok_or("only UTF-8 and UTF-16 XML files can be signed as XAdES")?;
             let signed = crate::xmldsig::sign_xades(&text, key, now, plan.tsa.as_ref()).map_err(|e| e.to_string())?;
             Ok(signed.into_bytes())
         }

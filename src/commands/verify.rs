@@ -109,7 +109,11 @@ fn validate_and_print<'r>(
 /// The trust store of the data directory, its CA certificates refreshed when online.
 pub(super) fn trust_store(args: &MaterialArgs) -> TrustStore {
     let data_dir = args.data_dir.clone().unwrap_or_else(crate::platform::default_data_dir);
-    let urls = NCA_CA_URLS.iter().map(|u| u.to_string()).collect();
+    let urls = if args.nca_ca_url.is_empty() {
+        NCA_CA_URLS.iter().map(|u| u.to_string()).collect()
+    } else {
+        args.nca_ca_url.clone()
+    };
     let store = TrustStore::new(Some(data_dir.join("trust")), urls, !args.offline);
     store.refresh_ca_certificates();
     store
@@ -119,7 +123,9 @@ pub(super) fn trust_store(args: &MaterialArgs) -> TrustStore {
 fn options(args: &ValidationArgs) -> Result<Options, String> {
     let (trust, material) = material(&args.material)?;
     let now_ms = match &args.at {
-        Some(at) => parse_time(at).ok_or_else(|| format!("--at {at}: not a time (Unix seconds, YYYY-MM-DD or RFC 3339)"))?,
+        Some(at) => {
+            parse_time(at).ok_or_else(|| format!("--at {at}: not a time (Unix seconds, YYYY-MM-DD or RFC 3339)"))?
+        }
         None => now_ms(),
     };
     let usage = match args.usage {

@@ -133,8 +133,7 @@ fn from_crls(
                 number_le(&extends, &base_number)
             })
             .max_by_key(|d| d.this_update_ms());
-        let source =
-            Source::Crl { this_update_ms: base.this_update_ms(), delta_ms: delta.map(|d| d.this_update_ms()) };
+        let source = Source::Crl { this_update_ms: base.this_update_ms(), delta_ms: delta.map(|d| d.this_update_ms()) };
         let entry = match delta.and_then(|d| d.lookup(serial)) {
             Some(e) if e.remove_from_crl => None,
             Some(e) => Some(e),

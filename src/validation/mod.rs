@@ -28,6 +28,8 @@ use crate::keys::Certificate;
 use crate::trust::revocation::{Finding, Source};
 use crate::trust::{Material, Prefer, TrustStore, looks_like_nca, signed_by};
 
+/// id-kp-timeStamping: a TSA's certificate must carry it (RFC 3161 §2.3).
+const TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
 /// Longest chain followed (NCA RK's are three long).
 const MAX_CHAIN: usize = 8;
 /// Kazakhstan's time (one zone, UTC+5, since 1 March 2024).
@@ -288,7 +290,9 @@ impl<'a> Validator<'a> {
                     data.crls.push(read_bounded(path)?);
                 }
             }
-            Finding::Revoked { at_ms, .. } => return Err(format!("the certificate was revoked on {}", astana_time(at_ms))),
+            Finding::Revoked { at_ms, .. } => {
+                return Err(format!("the certificate was revoked on {}", astana_time(at_ms)));
+            }
             Finding::NotIssued(_) => return Err("the OCSP service says the CA never issued this certificate".into()),
             Finding::Unknown { why } => return Err(format!("revocation could not be checked: {why}")),
         }
@@ -306,7 +310,11 @@ impl<'a> Validator<'a> {
             bin: None,
             signature,
             chain: ChainCheck { check: missing(), path: Vec::new(), root: None },
-            signing_time: SigningTime { at_ms: self.options.now_ms, source: TimeSource::Check, timestamp_not_used: None },
+            signing_time: SigningTime {
+                at_ms: self.options.now_ms,
+                source: TimeSource::Check,
+                timestamp_not_used: None,
+            },
             validity: missing(),
             revocation: RevocationCheck {
                 check: missing(),
@@ -329,6 +337,9 @@ impl<'a> Validator<'a> {
         if let Some(stamped) = evidence.timestamp_time_ms {
             let tsa = evidence.timestamp_certificate.as_deref().and_then(|d| Certificate::from_der(d).ok());
             match tsa {
+                Some(tsa) if !tsa.extended_key_usages().iter().any(|u| u == TIME_STAMPING) => {
+                    not_used = Some("the TSA's certificate is not one for timestamps (no timeStamping usage)".into());
+                }
                 Some(tsa) => {
                     let (chain, _) = self.chain(&tsa, others, stamped);
                     if chain.check.outcome == Outcome::Passed {
@@ -349,7 +360,12 @@ impl<'a> Validator<'a> {
 
     /// Build the chain from `cert` to a trusted certificate; with the path followed,
     /// `cert` first (its second element is the issuer revocation is checked against).
-    fn chain(&self, cert: &Certificate, others: &[x509_cert::Certificate], at_ms: i64) -> (ChainCheck, Vec<Certificate>) {
+    fn chain(
+        &self,
+        cert: &Certificate,
+        others: &[x509_cert::Certificate],
+        at_ms: i64,
+    ) -> (ChainCheck, Vec<Certificate>) {
         let trusted: Vec<&x509_cert::Certificate> = self.options.trust.iter().chain(&self.production).collect();
         let pool: Vec<&x509_cert::Certificate> =
             trusted.iter().copied().chain(self.store.test_cas()).chain(others).collect();
@@ -368,9 +384,8 @@ impl<'a> Validator<'a> {
             if path.len() > MAX_CHAIN {
                 return (fail(&path, Check::failed("the chain is too long")), path);
             }
-            let issuer = pool.iter().find(|ca| {
-                is_ca(ca) && signed_by(&current, ca) && !path.iter().any(|p| p.parsed() == **ca)
-            });
+            let issuer =
+                pool.iter().find(|ca| is_ca(ca) && signed_by(&current, ca) && !path.iter().any(|p| p.parsed() == **ca));
             let Some(issuer) = issuer else {
                 let check = self.no_issuer(&current, &path);
                 return (fail(&path, check), path);
@@ -403,7 +418,9 @@ impl<'a> Validator<'a> {
 
     fn root_kind(&self, path: &[Certificate]) -> RootKind {
         let is_test = |c: &Certificate| {
-            self.store.test_cas().iter().any(|t| t == c.parsed()) || c.subject_cn().to_uppercase().contains("TEST")
+            let cn = c.subject_cn();
+            let nca_named = ["ҰЛТТЫҚ", "НЕГІЗГІ", "ҰКО"].iter().any(|n| cn.contains(n));
+            self.store.test_cas().iter().any(|t| t == c.parsed()) || (nca_named && cn.to_uppercase().contains("TEST"))
         };
         if path.iter().skip(1).any(is_test) {
             RootKind::Test
@@ -447,7 +464,8 @@ impl<'a> Validator<'a> {
         let mut given = self.options.material.clone();
         given.ocsp_responses.extend(evidence.ocsp_responses.iter().cloned());
         given.crl_ders.extend(evidence.crls.iter().cloned());
-        let (finding, _) = self.store.revocation_at(cert, issuer, time.at_ms, self.options.now_ms, &given, Prefer::Ocsp);
+        let (finding, _) =
+            self.store.revocation_at(cert, issuer, time.at_ms, self.options.now_ms, &given, Prefer::Ocsp);
         let (source, source_date_ms, delta_crl_date_ms) = match &finding {
             Finding::Good(s) | Finding::Revoked { source: s, .. } | Finding::NotIssued(s) => match s {
                 Source::Ocsp { produced_at_ms } => (Some("ocsp"), Some(*produced_at_ms), None),
@@ -591,9 +609,9 @@ fn key_usage(cert: &Certificate, usage: Usage) -> Check {
         Usage::Sign if has(KeyUsages::DigitalSignature) && has(KeyUsages::NonRepudiation) => {
             Check::passed(format!("a signing certificate ({listed})"))
         }
-        Usage::Sign if has(KeyUsages::DigitalSignature) && has(KeyUsages::KeyEncipherment) => Check::failed(format!(
-            "an authentication certificate ({listed}): it logs in, it does not sign documents"
-        )),
+        Usage::Sign if has(KeyUsages::DigitalSignature) && has(KeyUsages::KeyEncipherment) => {
+            Check::failed(format!("an authentication certificate ({listed}): it logs in, it does not sign documents"))
+        }
         Usage::Sign => Check::failed(format!("not a signing certificate ({listed})")),
         Usage::Auth
             if has(KeyUsages::DigitalSignature)

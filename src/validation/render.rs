@@ -15,7 +15,8 @@ pub fn text(n: usize, v: &SignerValidation) -> String {
     let _ = writeln!(out, "signer {n}: {verdict}");
     let _ = writeln!(out, "  subject       {}", v.subject);
     if v.iin.is_some() || v.bin.is_some() {
-        let _ = writeln!(out, "  IIN / BIN     {} / {}", v.iin.as_deref().unwrap_or("-"), v.bin.as_deref().unwrap_or("-"));
+        let _ =
+            writeln!(out, "  IIN / BIN     {} / {}", v.iin.as_deref().unwrap_or("-"), v.bin.as_deref().unwrap_or("-"));
     }
     let source = match v.signing_time.source {
         TimeSource::Timestamp => "from a trusted timestamp",
