@@ -294,10 +294,13 @@ fn check_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>,
     problems
 }
 
+/// A verified timestamp: genTime for display and as Unix seconds, the TSA's certificate.
+type Stamp = (String, Option<i64>, Option<Vec<u8>>);
+
 /// Check a signatureTimeStampToken: it stamps this signature value, and the TSA's
 /// signature on it verifies. Returns genTime for display and as Unix seconds, and the
 /// TSA's certificate.
-fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<(String, Option<i64>, Option<Vec<u8>>), String> {
+fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<Stamp, String> {
     let token_sd = parse_signed_data(&token.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let info = token_info(&token_sd).map_err(|e| e.to_string())?;
     let hasher = Hasher::for_oid(&info.message_imprint.hash_algorithm.oid)
