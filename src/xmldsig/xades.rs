@@ -4,9 +4,13 @@
 //! signature value). NCALayer makes no XAdES; its commonUtils `signXml` stays plain
 //! XMLDSig, byte for byte.
 //!
-//! The signature is Kalkan's (same algorithm URIs, inclusive C14N of SignedInfo, one
-//! `Reference URI=""` with the enveloped-signature transform, the certificate in
-//! KeyInfo), plus:
+//! The signature is Kalkan's (same algorithm URIs, one `Reference URI=""` with the
+//! enveloped-signature and `c14n#WithComments` transforms, the certificate in KeyInfo),
+//! with exclusive C14N for SignedInfo (Kalkan's whole-document signatures use
+//! inclusive C14N, which renders the `xml:*` attributes SignedInfo inherits from the
+//! document element; verifiers that canonicalize a copy of the signature, signxml
+//! among them, lose those and reject the signature: exclusive C14N does not depend on
+//! where the signature stands), plus:
 //! - `ds:Signature Id`, and a second Reference (`Type="…#SignedProperties"`, exclusive
 //!   C14N) to `xades:SignedProperties Id`, inside `ds:Object/xades:QualifyingProperties
 //!   Target="#<signature Id>"`;
@@ -142,7 +146,7 @@ pub fn sign_xades_bes(xml: &str, key: &dyn SigningKey, signing_time: SystemTime)
         .ok_or_else(|| XmlError("internal: no properties mark".into()))?;
     out.replace_range(mark..mark + PROPERTIES_MARK.len(), &properties_digest);
 
-    let value = sign_signed_info(&mut out, signature_start, C14nMode::Inclusive, key, super::Layout::Compact)?;
+    let value = sign_signed_info(&mut out, signature_start, C14nMode::Exclusive, key, super::Layout::Compact)?;
     let end_tag = "</xades:QualifyingProperties>";
     let stamp_at = out[signature_start..]
         .find(end_tag)
@@ -230,7 +234,7 @@ impl Template<'_> {
         let id = self.signature_id;
         let digest_method = format!(r#"<ds:DigestMethod Algorithm="{digest_uri}"/>"#);
         let mut s = format!(r#"<ds:Signature xmlns:ds="{NS_DSIG}" Id="{id}"><ds:SignedInfo>"#);
-        s.push_str(&format!(r#"<ds:CanonicalizationMethod Algorithm="{C14N}"/>"#));
+        s.push_str(&format!(r#"<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/>"#));
         s.push_str(&format!(r#"<ds:SignatureMethod Algorithm="{signature_uri}"/>"#));
         s.push_str(&format!(
             r#"<ds:Reference Id="{id}-ref0" URI=""><ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"/><ds:Transform Algorithm="{C14N_WITH_COMMENTS}"/></ds:Transforms>{digest_method}<ds:DigestValue>{}</ds:DigestValue></ds:Reference>"#,
