@@ -88,7 +88,7 @@ fn xmllint_canonical_signature_value(xml: &str, n: usize) -> Vec<u8> {
     let text = String::from_utf8(out.stdout).unwrap();
     let start = text.find("<ds:SignatureValue").unwrap_or_else(|| panic!("xmllint: {text}"));
     let end = text.find("</ds:SignatureValue>").unwrap() + "</ds:SignatureValue>".len();
-    text[start..end].as_bytes().to_vec()
+    text.as_bytes()[start..end].to_vec()
 }
 
 /// The DER token of the `n`-th EncapsulatedTimeStamp.

@@ -1,6 +1,12 @@
 //! Verifying every `ds:Signature` of a document: each Reference's digest, the
 //! signature over canonical SignedInfo, with the certificate in KeyInfo.
 //!
+//! A XAdES signature (one with `ds:Object/xades:QualifyingProperties`) also has its
+//! qualifying properties checked: SignedProperties covered by one of its References,
+//! SigningCertificate(V2) naming the KeyInfo certificate, SigningTime (reported as the
+//! claimed time) and each SignatureTimeStamp (imprint over the canonical SignatureValue
+//! element and the TSA's signature; its genTime is reported as the timestamped time).
+//!
 //! Documents signed in sequence by several signers (each enveloped signature appended
 //! to the root) are read the way Kalkan's verifier does: for a whole-document
 //! reference, the signature itself and the signatures added after it are left out.
@@ -15,6 +21,8 @@
 //!   visits every node of the document it is given, whatever the node set);
 //! - the same dereference (node, canonicalization, what is left out, digest) is
 //!   computed once, however many References ask for it;
+//! - at most [`xades::MAX_TIMESTAMPS`] SignatureTimeStamps per signature are checked
+//!   (more is a problem of the signature);
 //! - all canonicalization together covers at most [`WORK_FACTOR`] times the document
 //!   plus [`WORK_FLOOR`] bytes (References to nested elements or to the whole
 //!   document by many signers can otherwise add up to many times the document).
