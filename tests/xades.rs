@@ -443,3 +443,96 @@ async fn basics_xml_with_a_tsa_profile_is_xades_t_on_the_wire() {
     assert_eq!(reply["status"], false, "{reply}");
     assert!(reply["body"].get("result").is_none(), "{reply}");
 }
+
+#[test]
+fn hostile_qualifying_properties_are_problems_not_panics() {
+    let tsa = RustTsa::start(key(GOST_TSA));
+    let signer = key(RSA_KEY);
+    let signed = sign_xades(DOC, signer.as_ref(), at(RSA_KEY_VALID_AT), Some(&tsa_config(&tsa))).unwrap();
+    let problems = |xml: &str| verify_xml(xml).unwrap().remove(0).problems.join("; ");
+    let token_b64 = b64(&token(&signed, 0));
+    let stamp_start = signed.find("<xades:SignatureTimeStamp").unwrap();
+    let stamp_end = signed.find("</xades:SignatureTimeStamp>").unwrap() + "</xades:SignatureTimeStamp>".len();
+    let stamp = &signed[stamp_start..stamp_end];
+    let cases: Vec<(String, &str)> = vec![
+        (signed.replace(&token_b64, "!!!"), "XAdES SignatureTimeStamp: no readable EncapsulatedTimeStamp"),
+        (signed.replace(&token_b64, &b64(b"not a token")), "XAdES SignatureTimeStamp: the token"),
+        (signed.replace(stamp, &stamp.repeat(5)), "more than 4 XAdES SignatureTimeStamps"),
+        (
+            signed.replace(stamp, &stamp.replace("xml-exc-c14n#", "xml-exc-c14n#bogus")),
+            "XAdES SignatureTimeStamp: unsupported CanonicalizationMethod",
+        ),
+        (
+            signed.replace("2021-05-03T00:00:00Z", "3 May 2021"),
+            "XAdES SigningTime \"3 May 2021\" is not an xs:dateTime with a time zone",
+        ),
+        (
+            signed.replace("<xades:IssuerSerialV2>", "<xades:IssuerSerialV2>AAAA"),
+            "XAdES SigningCertificate: the issuer and serial number are not the KeyInfo certificate's",
+        ),
+        (
+            signed
+                .replace("<xades:SigningCertificateV2>", "<xades:Nothing>")
+                .replace("</xades:SigningCertificateV2>", "</xades:Nothing>"),
+            "XAdES SignedProperties have no SigningCertificate",
+        ),
+    ];
+    for (xml, expected) in cases {
+        let why = problems(&xml);
+        assert!(why.contains(expected), "{expected} in {why}");
+    }
+    // Only the timestamp is lost when the token is broken: the time is not reported.
+    let report = verify_xml(&signed.replace(&token_b64, "!!!")).unwrap().remove(0);
+    assert_eq!(report.evidence.timestamp_time_ms, None);
+    assert_eq!(report.evidence.claimed_time_ms, Some(RSA_KEY_VALID_AT * 1000));
+}
+
+/// The v1 SigningCertificate (XAdES 1.3.2's, with X509IssuerName/X509SerialNumber) of
+/// other signers is read too. The SignedProperties change, so their Reference fails;
+/// what matters here is whether the certificate is recognised.
+#[test]
+fn a_v1_signing_certificate_is_checked() {
+    let signer = key(RSA_KEY);
+    let signed = sign_xades(DOC, signer.as_ref(), at(RSA_KEY_VALID_AT), None).unwrap();
+    let v2 = &signed[signed.find("<xades:SigningCertificateV2>").unwrap()
+        ..signed.find("</xades:SigningCertificateV2>").unwrap() + "</xades:SigningCertificateV2>".len()];
+    let cert = signer.certificate();
+    let serial = decimal(&cert.parsed().tbs_certificate().serial_number().as_bytes().to_vec());
+    let mut other_serial = serial.clone();
+    let last = other_serial.pop().unwrap();
+    other_serial.push(if last == '1' { '2' } else { '1' });
+    let digest = b64(&qoltanba::crypto::sha256(cert.der()));
+    let v1 = |issuer: &str, serial: String| {
+        format!(
+            "<xades:SigningCertificate><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue>{digest}</ds:DigestValue></xades:CertDigest><xades:IssuerSerial><ds:X509IssuerName>{issuer}</ds:X509IssuerName><ds:X509SerialNumber>{serial}</ds:X509SerialNumber></xades:IssuerSerial></xades:Cert></xades:SigningCertificate>"
+        )
+    };
+    let problems = |xml: &str| verify_xml(xml).unwrap().remove(0).problems.join("; ");
+    // The issuer as RFC 4514 writes it (other attribute names and order than ours).
+    let issuer = format!("C=KZ, CN={}", cert.issuer_cn());
+    let why = problems(&signed.replace(v2, &v1(&issuer, serial.clone())));
+    assert!(why.contains("the digest does not match") && !why.contains("SigningCertificate"), "{why}");
+    let why = problems(&signed.replace(v2, &v1(&issuer, other_serial)));
+    assert!(why.contains("XAdES SigningCertificate: the issuer and serial number"), "{why}");
+    let why = problems(&signed.replace(v2, &v1("CN=Somebody else, C=KZ", serial)));
+    assert!(why.contains("XAdES SigningCertificate: the issuer and serial number"), "{why}");
+}
+
+/// A big-endian unsigned integer in decimal (schoolbook division by ten).
+fn decimal(bytes: &[u8]) -> String {
+    let mut number = bytes.to_vec();
+    let mut digits = Vec::new();
+    while number.iter().any(|b| *b != 0) {
+        let mut remainder = 0u32;
+        for byte in number.iter_mut() {
+            let value = (remainder << 8) | u32::from(*byte);
+            *byte = (value / 10) as u8;
+            remainder = value % 10;
+        }
+        digits.push(char::from(b'0' + remainder as u8));
+    }
+    if digits.is_empty() {
+        digits.push('0');
+    }
+    digits.iter().rev().collect()
+}
