@@ -497,7 +497,7 @@ fn a_v1_signing_certificate_is_checked() {
     let v2 = &signed[signed.find("<xades:SigningCertificateV2>").unwrap()
         ..signed.find("</xades:SigningCertificateV2>").unwrap() + "</xades:SigningCertificateV2>".len()];
     let cert = signer.certificate();
-    let serial = decimal(&cert.parsed().tbs_certificate().serial_number().as_bytes().to_vec());
+    let serial = decimal(cert.parsed().tbs_certificate().serial_number().as_bytes());
     let mut other_serial = serial.clone();
     let last = other_serial.pop().unwrap();
     other_serial.push(if last == '1' { '2' } else { '1' });
