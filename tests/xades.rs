@@ -43,6 +43,14 @@ fn key(path: &str) -> Box<dyn SigningKey> {
     load_key_file(&fixture(path), PASSWORD).unwrap().remove(0)
 }
 
+/// A TSA with an RSA certificate made by openssl (which `openssl ts -verify` accepts):
+/// the directory that holds the certificate, its path, the TSA.
+fn rsa_tsa() -> (tempfile::TempDir, std::path::PathBuf, RustTsa) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = tsa::openssl_tsa_identity(dir.path());
+    (dir, cert, RustTsa::start(key))
+}
+
 fn tsa_config(tsa: &RustTsa) -> TsaConfig {
     TsaConfig { url: tsa.url(), timeout: Duration::from_secs(15) }
 }
@@ -144,9 +152,7 @@ fn assert_shape(xml: &str, key: &dyn SigningKey) {
 #[test]
 fn bes_and_t_with_rsa_gost_2015_and_gost_2004() {
     let gost_tsa = RustTsa::start(key(GOST_TSA));
-    let dir = tempfile::tempdir().unwrap();
-    let (_, rsa_tsa_key) = tsa::openssl_tsa_identity(dir.path());
-    let rsa_tsa = RustTsa::start(rsa_tsa_key);
+    let (_dir, _, rsa_tsa) = rsa_tsa();
     for (path, tsa, imprint_oid) in [
         (RSA_KEY, &rsa_tsa, "2.16.840.1.101.3.4.2.1"),
         (GOST_2015, &gost_tsa, "1.2.398.3.10.1.3.3"),
@@ -295,9 +301,7 @@ fn xmlsec1_checks_the_rsa_xmldsig_core() {
     if !tool_available("xmlsec1", &["--version"], "apt-get install xmlsec1") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (_, tsa_key) = tsa::openssl_tsa_identity(dir.path());
-    let tsa = RustTsa::start(tsa_key);
+    let (_dir, _, tsa) = rsa_tsa();
     let signer = key(RSA_KEY);
     for stamp in [None, Some(tsa_config(&tsa))] {
         let xml = sign_xades(DOC, signer.as_ref(), at(RSA_KEY_VALID_AT), stamp.as_ref()).unwrap();
@@ -340,9 +344,7 @@ fn signxml_verifies_rsa_xades_bes_and_t() {
     if !tool_available("python3", &["-c", "import signxml.xades"], "pip install signxml") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (_, tsa_key) = tsa::openssl_tsa_identity(dir.path());
-    let tsa = RustTsa::start(tsa_key);
+    let (_dir, _, tsa) = rsa_tsa();
     let signer = key(RSA_KEY);
     for stamp in [None, Some(tsa_config(&tsa))] {
         let xml = sign_xades(DOC, signer.as_ref(), at(RSA_KEY_VALID_AT), stamp.as_ref()).unwrap();
@@ -363,9 +365,7 @@ fn signxml_verifies_rsa_xades_bes_and_t() {
 
 #[test]
 fn openssl_checks_the_rsa_tsa_timestamp() {
-    let dir = tempfile::tempdir().unwrap();
-    let (tsa_cert, tsa_key) = tsa::openssl_tsa_identity(dir.path());
-    let tsa = RustTsa::start(tsa_key);
+    let (_dir, tsa_cert, tsa) = rsa_tsa();
     let signer = key(RSA_KEY);
     let xml = sign_xades(DOC, signer.as_ref(), at(RSA_KEY_VALID_AT), Some(&tsa_config(&tsa))).unwrap();
     let canonical = xmllint_canonical_signature_value(&xml, 0);

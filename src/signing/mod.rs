@@ -142,6 +142,7 @@ impl SigningCore {
                         })
                         .collect()
                 })
+                .map(signed)
             }
             Operation::Raw { filter, documents } => {
                 let bytes = documents.iter().map(Vec::len).sum();
@@ -149,6 +150,7 @@ impl SigningCore {
                 self.sign_flow(&context, action, &filter, bytes, &summaries, |key| {
                     documents.iter().map(|d| Ok(Signature::Raw(key.sign(d)?))).collect()
                 })
+                .map(signed)
             }
             Operation::ApplyTimestamp { cms } => {
                 compute::run_for(cms.len(), || parse_signed_data(&cms))
@@ -212,15 +214,14 @@ impl SigningCore {
         })?;
         // Files are hashed after approval, whatever their size.
         let work = if inputs.iter().any(|i| matches!(i, CmsInput::File { .. })) { usize::MAX } else { bytes };
-        let outcome = self.sign_flow(context, action, filter, work, &summaries, |key| {
+        let (signatures, certificate) = self.sign_flow(context, action, filter, work, &summaries, |key| {
             let now = SystemTime::now();
             inputs.iter().map(|input| Ok(Signature::Cms(cms_for(key, input, now)?))).collect()
         })?;
         if !timestamp {
-            return Ok(outcome);
+            return Ok(Outcome::Signed { signatures, certificate });
         }
         // The network, with the screen free for others.
-        let Outcome::Signed { signatures, certificate } = outcome else { return Ok(outcome) };
         let stamped = signatures
             .into_iter()
             .map(|s| match s {
@@ -273,7 +274,7 @@ impl SigningCore {
         summaries: &[DocumentSummary],
     ) -> Result<Outcome, SigningError> {
         let bytes = documents.iter().map(String::len).sum();
-        let (signed, certificate) = self.sign_flow_with(context, action, filter, bytes, summaries, |key| {
+        let (signed, certificate) = self.sign_flow(context, action, filter, bytes, summaries, |key| {
             let now = SystemTime::now();
             documents
                 .iter()
@@ -288,22 +289,9 @@ impl SigningCore {
     }
 
     /// The dialog flow of every signature: key, confirmation, then `sign` with the
-    /// chosen key once the screen is free again.
-    fn sign_flow(
-        &self,
-        context: &RequestContext,
-        action: Action,
-        filter: &KeyFilter,
-        work: usize,
-        documents: &[DocumentSummary],
-        sign: impl FnOnce(&dyn SigningKey) -> Result<Vec<Signature>, SigningError>,
-    ) -> Result<Outcome, SigningError> {
-        let (signatures, certificate) = self.sign_flow_with(context, action, filter, work, documents, sign)?;
-        Ok(Outcome::Signed { signatures, certificate })
-    }
-
-    /// [`Self::sign_flow`] for any result of `sign`; returns it with the signer's certificate.
-    fn sign_flow_with<T>(
+    /// chosen key once the screen is free again. Returns what `sign` made and the
+    /// signer's certificate.
+    fn sign_flow<T>(
         &self,
         context: &RequestContext,
         action: Action,
@@ -402,6 +390,11 @@ impl SigningCore {
             }
         }
     }
+}
+
+/// The outcome of a signing flow.
+fn signed((signatures, certificate): (Vec<Signature>, Box<crate::keys::Certificate>)) -> Outcome {
+    Outcome::Signed { signatures, certificate }
 }
 
 /// A key file error as the core reports it (no paths, no parser details).
