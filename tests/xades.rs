@@ -536,3 +536,39 @@ fn decimal(bytes: &[u8]) -> String {
     }
     digits.iter().rev().collect()
 }
+
+#[test]
+fn any_document_shape_signs_and_verifies() {
+    let signer = key(GOST_2015);
+    for doc in [
+        "<a/>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- before --><r xmlns:p=\"urn:p\"><p:x a=\"1\">&#1178;<!-- c --></p:x><![CDATA[<raw>]]></r>\n",
+        "<!DOCTYPE d [<!ATTLIST i key ID #IMPLIED>]><d><i key=\"k1\">1</i></d>",
+    ] {
+        let xml = sign_xades(doc, signer.as_ref(), at(RSA_KEY_VALID_AT), None).unwrap();
+        assert_valid(&xml, RSA_KEY_VALID_AT, false);
+    }
+    // Not XML: refused with the parser's reason.
+    let e = sign_xades("<a>", signer.as_ref(), at(RSA_KEY_VALID_AT), None).unwrap_err();
+    assert!(e.to_string().starts_with("org.xml.sax.SAXParseException"), "{e}");
+}
+
+/// Every document of the XML fuzz corpus that can be signed is signed as XAdES, and our
+/// signature verifies (the last one, for documents signed before).
+#[test]
+fn the_fuzz_corpus_signs_and_verifies() {
+    let signer = key(RSA_KEY);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/xml");
+    let mut signed = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let Ok(text) = std::fs::read_to_string(entry.unwrap().path()) else { continue };
+        if qoltanba::xmldsig::check(&text, "", "").is_err() {
+            continue;
+        }
+        let xml = sign_xades(&text, signer.as_ref(), at(RSA_KEY_VALID_AT), None).unwrap();
+        let ours = verify_xml(&xml).unwrap().pop().unwrap();
+        assert!(ours.is_valid(), "{:?}\n{xml}", ours.problems);
+        signed += 1;
+    }
+    assert!(signed >= 10, "{signed} documents");
+}

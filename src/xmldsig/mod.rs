@@ -8,6 +8,9 @@
 //! SignedInfo, `Reference URI="#<Id of the element>"` with the single transform
 //! `c14n#WithComments`, the signature under `signatureParentElementXPath`.
 //!
+//! XAdES-BES and XAdES-T of whole documents (which NCALayer cannot make) are in
+//! `xades.rs`: the same signature with signed and unsigned qualifying properties.
+//!
 //! The input text is kept byte for byte: the signature element is spliced in before
 //! the parent's end tag, and the document gets NCALayer's declaration
 //! `<?xml version="1.0" encoding="UTF-8" standalone="no"?>`. SignedInfo is then
