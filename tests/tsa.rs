@@ -20,10 +20,9 @@ mod tsa;
 use std::process::Command;
 
 use common::*;
-use der::asn1::{ObjectIdentifier, OctetString};
+use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 use qoltanba::crypto::gost::GostCurve;
-use qoltanba::crypto::verify::gost_public_octets;
 use qoltanba::keys::{SigningKey, load_key_file};
 use serde_json::{Value, json};
 use tsa::{Defect, Exchange, RustTsa, TimeStampReq};
@@ -260,21 +259,6 @@ async fn every_bad_tsa_answer_fails_the_signature_and_the_daemon_keeps_serving()
     assert!(daemon.is_running());
 }
 
-/// Streebog-512 of `data` by Debian's GOST engine (independent of our hashes).
-fn engine_streebog512(data: &[u8]) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("data");
-    std::fs::write(&path, data).unwrap();
-    let out = Command::new("openssl")
-        .args(["dgst", "-engine", "gost", "-md_gost12_512", "-binary"])
-        .arg(&path)
-        .output()
-        .expect("openssl with libengine-gost-openssl");
-    assert!(out.status.success(), "GOST engine: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout.len(), 64);
-    out.stdout
-}
-
 /// What a GOST CAdES-T must show: the daemon asked for the GOST hash under NCA's
 /// policy, our verifier accepts signature and timestamp, the token stamps the hash of
 /// the signature value and carries a GOST signature by the TSA's key.
@@ -309,38 +293,14 @@ fn check_gost_timestamp(
     assert_eq!(info.message_imprint.hash_algorithm.oid.to_string(), imprint_oid);
     let expected = match imprint_oid {
         // Independently: Debian's GOST engine.
-        STREEBOG_512 => engine_streebog512(signature),
+        STREEBOG_512 => tsa::engine_streebog512(signature),
         // The engine's GOST R 34.11-94 uses the CryptoPro S-box, not NCA's test S-box;
         // the gost94 crate is pinned to NCA's on the real NCA TSA token (tests/gost.rs).
         _ => qoltanba::crypto::Hasher::for_oid(&ObjectIdentifier::new_unwrap(imprint_oid)).unwrap().digest(signature),
     };
     assert_eq!(info.message_imprint.hashed_message.as_bytes(), expected.as_slice(), "imprint, natural byte order");
 
-    // The TSA's signature: messageDigest over the TSTInfo, GOST signature over
-    // DER(signed attributes) accepted by Debian's GOST engine.
-    let si = sd.signer_infos.0.iter().next().unwrap();
-    assert_eq!(si.digest_alg.oid, tsa_key.algorithm().digest_oid());
-    assert_eq!(si.signature_algorithm.oid, tsa_key.algorithm().signature_oid());
-    let attrs = si.signed_attrs.as_ref().unwrap();
-    let md = attrs.iter().find(|a| a.oid == tsa::MESSAGE_DIGEST).unwrap();
-    let md = OctetString::from_der(&md.values.iter().next().unwrap().to_der().unwrap()).unwrap();
-    let econtent = tsa::token_econtent(&sd);
-    let expected_md = match tsa_curve {
-        GostCurve::Tc26_512A => engine_streebog512(&econtent),
-        _ => tsa_key.algorithm().digest(&econtent).unwrap(),
-    };
-    assert_eq!(md.as_bytes(), expected_md.as_slice());
-    let tsa_cert = match sd.certificates.as_ref().unwrap().0.iter().next().unwrap() {
-        cms::cert::CertificateChoices::Certificate(c) => c.clone(),
-        _ => panic!("a certificate"),
-    };
-    assert_eq!(tsa_cert.to_der().unwrap(), tsa_key.certificate().der(), "the TSA's certificate");
-    let public = gost_public_octets(tsa_cert.tbs_certificate().subject_public_key_info()).unwrap();
-    let signed = attrs.to_der().unwrap();
-    assert!(engine_verifies(tsa_curve, &public, &signed, si.signature.as_bytes()), "the engine accepts the TSA");
-    let mut other = signed.clone();
-    other[10] ^= 1;
-    assert!(!engine_verifies(tsa_curve, &public, &other, si.signature.as_bytes()), "and only for these attributes");
+    tsa::engine_checks_token_signature(&sd, tsa_key, tsa_curve);
 }
 
 #[tokio::test]

@@ -272,7 +272,6 @@ impl<'a> SignRequest<'a> {
     fn into_operation(mut self, locale: Locale) -> Parsed {
         let unavailable = |what: &str| Failure(BasicsFailure::General, not_implemented(what, locale));
         match self.format {
-            Format::Xml if self.tsa => return Err(unavailable("timestamps on XML signatures")),
             Format::Raw if self.tsa => return Err(unavailable("timestamps on raw signatures (use format cms)")),
             Format::Raw if self.digested => return Err(unavailable("raw signatures of a hash")),
             _ => {}
@@ -309,6 +308,8 @@ impl<'a> SignRequest<'a> {
                 tbs_xpath: String::new(),
                 parent_xpath: String::new(),
                 layout: crate::xmldsig::Layout::Compact,
+                // With a tsaProfile: XAdES-T, which NCALayer cannot make (it refuses).
+                xades_timestamp: self.tsa,
             },
             Format::Raw => Operation::Raw { filter, documents },
         };

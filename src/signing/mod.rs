@@ -120,13 +120,20 @@ impl SigningCore {
                 Ok(Outcome::KeyInfo(Box::new(KeyInfo::of(key.as_ref()))))
             }
             Operation::Cms { filter, inputs, timestamp } => self.sign_cms(&context, action, &filter, inputs, timestamp),
-            Operation::Xml { filter, documents, tbs_xpath, parent_xpath, layout } => {
+            Operation::Xml { filter, documents, tbs_xpath, parent_xpath, layout, xades_timestamp } => {
                 let bytes = documents.iter().map(String::len).sum();
                 compute::run_for(bytes, || {
                     documents.iter().try_for_each(|x| crate::xmldsig::check(x, &tbs_xpath, &parent_xpath))
                 })
                 .map_err(|e| SigningError::Rejected(Rejection::Xml(e)))?;
                 let summaries = documents.iter().map(|x| summarize(x.as_bytes())).collect::<Vec<_>>();
+                if xades_timestamp {
+                    if !(tbs_xpath.trim().is_empty() && parent_xpath.trim().is_empty()) {
+                        let why = "XAdES signatures cover the whole document: no XPaths".to_owned();
+                        return Err(SigningError::Rejected(Rejection::Xml(crate::xmldsig::XmlError(why))));
+                    }
+                    return self.sign_xades_t(&context, action, &filter, &documents, &summaries);
+                }
                 self.sign_flow(&context, action, &filter, bytes, &summaries, |key| {
                     documents
                         .iter()
@@ -135,6 +142,7 @@ impl SigningCore {
                         })
                         .collect()
                 })
+                .map(signed)
             }
             Operation::Raw { filter, documents } => {
                 let bytes = documents.iter().map(Vec::len).sum();
@@ -142,6 +150,7 @@ impl SigningCore {
                 self.sign_flow(&context, action, &filter, bytes, &summaries, |key| {
                     documents.iter().map(|d| Ok(Signature::Raw(key.sign(d)?))).collect()
                 })
+                .map(signed)
             }
             Operation::ApplyTimestamp { cms } => {
                 compute::run_for(cms.len(), || parse_signed_data(&cms))
@@ -205,15 +214,14 @@ impl SigningCore {
         })?;
         // Files are hashed after approval, whatever their size.
         let work = if inputs.iter().any(|i| matches!(i, CmsInput::File { .. })) { usize::MAX } else { bytes };
-        let outcome = self.sign_flow(context, action, filter, work, &summaries, |key| {
+        let (signatures, certificate) = self.sign_flow(context, action, filter, work, &summaries, |key| {
             let now = SystemTime::now();
             inputs.iter().map(|input| Ok(Signature::Cms(cms_for(key, input, now)?))).collect()
         })?;
         if !timestamp {
-            return Ok(outcome);
+            return Ok(Outcome::Signed { signatures, certificate });
         }
         // The network, with the screen free for others.
-        let Outcome::Signed { signatures, certificate } = outcome else { return Ok(outcome) };
         let stamped = signatures
             .into_iter()
             .map(|s| match s {
@@ -254,22 +262,49 @@ impl SigningCore {
         })
     }
 
+    /// XAdES-T signatures of whole documents: XAdES-BES in the dialog flow, then the
+    /// timestamps with the screen free for others and outside the compute pool, as for
+    /// CMS. A failed timestamp fails the request: nothing is returned without it.
+    fn sign_xades_t(
+        &self,
+        context: &RequestContext,
+        action: Action,
+        filter: &KeyFilter,
+        documents: &[String],
+        summaries: &[DocumentSummary],
+    ) -> Result<Outcome, SigningError> {
+        let bytes = documents.iter().map(String::len).sum();
+        let (signed, certificate) = self.sign_flow(context, action, filter, bytes, summaries, |key| {
+            let now = SystemTime::now();
+            documents
+                .iter()
+                .map(|xml| Ok(crate::xmldsig::sign_xades_bes(xml, key, now)?))
+                .collect::<Result<Vec<_>, SigningError>>()
+        })?;
+        let signatures = signed
+            .into_iter()
+            .map(|s| Ok(Signature::Xml(s.timestamp(&self.tsa)?)))
+            .collect::<Result<Vec<_>, SigningError>>()?;
+        Ok(Outcome::Signed { signatures, certificate })
+    }
+
     /// The dialog flow of every signature: key, confirmation, then `sign` with the
-    /// chosen key once the screen is free again.
-    fn sign_flow(
+    /// chosen key once the screen is free again. Returns what `sign` made and the
+    /// signer's certificate.
+    fn sign_flow<T>(
         &self,
         context: &RequestContext,
         action: Action,
         filter: &KeyFilter,
         work: usize,
         documents: &[DocumentSummary],
-        sign: impl FnOnce(&dyn SigningKey) -> Result<Vec<Signature>, SigningError>,
-    ) -> Result<Outcome, SigningError> {
+        sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
+    ) -> Result<(T, Box<crate::keys::Certificate>), SigningError> {
         let (key, notes, turn) = self.choose_key(context, action, filter)?;
         self.confirm(context, action, key.as_ref(), &notes, documents)?;
         drop(turn);
-        let signatures = compute::run_for(work, || sign(key.as_ref()))?;
-        Ok(Outcome::Signed { signatures, certificate: Box::new(key.certificate().clone()) })
+        let signed = compute::run_for(work, || sign(key.as_ref()))?;
+        Ok((signed, Box::new(key.certificate().clone())))
     }
 
     /// Ask for approval; `Canceled` unless the user approves.
@@ -355,6 +390,11 @@ impl SigningCore {
             }
         }
     }
+}
+
+/// The outcome of a signing flow.
+fn signed((signatures, certificate): (Vec<Signature>, Box<crate::keys::Certificate>)) -> Outcome {
+    Outcome::Signed { signatures, certificate }
 }
 
 /// A key file error as the core reports it (no paths, no parser details).

@@ -26,8 +26,16 @@ pub enum Operation {
     KeyInfo { filter: KeyFilter },
     /// CMS (CAdES-BES, or CAdES-T with `timestamp`) signatures, one per input.
     Cms { filter: KeyFilter, inputs: Vec<CmsInput>, timestamp: bool },
-    /// Enveloped XMLDSig signatures of each document.
-    Xml { filter: KeyFilter, documents: Vec<String>, tbs_xpath: String, parent_xpath: String, layout: Layout },
+    /// Enveloped XMLDSig signatures of each document; with `xades_timestamp`, XAdES-T
+    /// signatures of each whole document (the XPaths must be empty) instead.
+    Xml {
+        filter: KeyFilter,
+        documents: Vec<String>,
+        tbs_xpath: String,
+        parent_xpath: String,
+        layout: Layout,
+        xades_timestamp: bool,
+    },
     /// Raw signatures (PKCS#1 v1.5 or GOST r‖s) of each document.
     Raw { filter: KeyFilter, documents: Vec<Vec<u8>> },
     /// Add timestamps to every signer of a CMS that has none (`applyCAdEST`). No key,
@@ -314,6 +322,7 @@ impl From<crate::xmldsig::XmlDsigError> for SigningError {
         match e {
             crate::xmldsig::XmlDsigError::Key(k) => k.into(),
             crate::xmldsig::XmlDsigError::Xml(x) => Self::Rejected(Rejection::Xml(x)),
+            crate::xmldsig::XmlDsigError::Timestamp(e) => Self::Timestamp(e),
         }
     }
 }

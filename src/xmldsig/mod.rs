@@ -8,6 +8,9 @@
 //! SignedInfo, `Reference URI="#<Id of the element>"` with the single transform
 //! `c14n#WithComments`, the signature under `signatureParentElementXPath`.
 //!
+//! XAdES-BES and XAdES-T of whole documents (which NCALayer cannot make) are in
+//! `xades.rs`: the same signature with signed and unsigned qualifying properties.
+//!
 //! The input text is kept byte for byte: the signature element is spliced in before
 //! the parent's end tag, and the document gets NCALayer's declaration
 //! `<?xml version="1.0" encoding="UTF-8" standalone="no"?>`. SignedInfo is then
@@ -16,6 +19,7 @@
 
 mod parse;
 mod verify;
+mod xades;
 mod xpath;
 
 use base64::Engine;
@@ -25,6 +29,7 @@ use uppsala::{Document, NodeId};
 
 pub use parse::XmlError;
 pub use verify::{SignatureReport, verify_xml};
+pub use xades::{NS_XADES, XadesBes, sign_xades, sign_xades_bes};
 
 use crate::keys::{KeyAlgorithm, SigningKey};
 
@@ -74,6 +79,8 @@ pub enum Layout {
 pub enum XmlDsigError {
     Xml(XmlError),
     Key(crate::keys::KeyError),
+    /// A XAdES-T signature was asked for and the TSA gave no usable timestamp.
+    Timestamp(crate::cms::CmsError),
 }
 
 impl std::fmt::Display for XmlDsigError {
@@ -81,6 +88,7 @@ impl std::fmt::Display for XmlDsigError {
         match self {
             Self::Xml(e) => e.fmt(f),
             Self::Key(e) => e.fmt(f),
+            Self::Timestamp(e) => e.fmt(f),
         }
     }
 }
@@ -211,36 +219,65 @@ pub fn sign_xml(
     let cert = key.certificate().der().to_vec();
     let template = signature_element(layout, c14n_uri, signature_uri, digest_uri, &uri, &transforms, &digest, &cert);
 
-    // Splice the signature in before the parent's end tag.
-    let (insert_at, open_fix, close_tag) = insertion_point(&doc, body, plan.parent)?;
-    let mut out = String::with_capacity(DECLARATION.len() + body.len() + template.len() + 64);
+    let (mut out, signature_start) = splice(&doc, body, plan.parent, &template)?;
+    let mode = if c14n_uri == EXC_C14N { C14nMode::Exclusive } else { C14nMode::Inclusive };
+    sign_signed_info(&mut out, signature_start, mode, key, layout)?;
+    Ok(out)
+}
+
+/// The output document: NCALayer's declaration, then `body` with `signature` spliced in
+/// before `parent`'s end tag. Returns it and the byte offset where the signature starts.
+fn splice(doc: &Document<'_>, body: &str, parent: NodeId, signature: &str) -> Result<(String, usize), XmlError> {
+    let (insert_at, open_fix, close_tag) = insertion_point(doc, body, parent)?;
+    let mut out = String::with_capacity(DECLARATION.len() + body.len() + signature.len() + 64);
     out.push_str(DECLARATION);
     out.push_str(&body[..insert_at]);
     out.push_str(open_fix);
     let signature_start = out.len();
-    out.push_str(&template);
+    out.push_str(signature);
     out.push_str(&close_tag);
     // A self-closing parent loses its "/>", replaced by ">" … "</name>".
     out.push_str(&body[insert_at + if open_fix.is_empty() { 0 } else { 2 }..]);
+    Ok((out, signature_start))
+}
 
-    // Canonicalize SignedInfo where it now stands, sign, and fill in SignatureValue.
-    let signed_info = {
-        let out_doc = parse::parse(&out[DECLARATION.len()..])?;
-        let signature = signature_at(&out_doc, signature_start - DECLARATION.len())
-            .ok_or_else(|| XmlError("internal: the inserted signature was not found".into()))?;
-        let si =
-            first_child(&out_doc, signature, "SignedInfo").ok_or_else(|| XmlError("internal: no SignedInfo".into()))?;
-        let mode = if c14n_uri == EXC_C14N { C14nMode::Exclusive } else { C14nMode::Inclusive };
-        let set = NodeSet::tree_without_comments(si, &out_doc);
-        bergshamra_c14n::canonicalize_doc::<&str>(&out_doc, mode, Some(&set), &[]).map_err(c14n_err)?
-    };
+/// The canonical form of one element of the signature starting at byte
+/// `signature_start` of `out` (a document with [`DECLARATION`]), canonicalized where it
+/// stands in the whole document (inherited namespaces count). `select` picks the
+/// element from the signature element.
+fn canonical_in_place(
+    out: &str,
+    signature_start: usize,
+    mode: C14nMode,
+    select: impl FnOnce(&Document<'_>, NodeId) -> Option<NodeId>,
+) -> Result<Vec<u8>, XmlError> {
+    let out_doc = parse::parse(&out[DECLARATION.len()..])?;
+    let signature = signature_at(&out_doc, signature_start - DECLARATION.len())
+        .ok_or_else(|| XmlError("internal: the inserted signature was not found".into()))?;
+    let node = select(&out_doc, signature)
+        .ok_or_else(|| XmlError("internal: an element of the signature is missing".into()))?;
+    let set = NodeSet::tree_without_comments(node, &out_doc);
+    bergshamra_c14n::canonicalize_doc::<&str>(&out_doc, mode, Some(&set), &[]).map_err(c14n_err)
+}
+
+/// Canonicalize SignedInfo of the signature at `signature_start` where it now stands,
+/// sign it with `key`, and fill in SignatureValue (in place of [`VALUE_MARK`]). Returns
+/// the signature value.
+fn sign_signed_info(
+    out: &mut String,
+    signature_start: usize,
+    mode: C14nMode,
+    key: &dyn SigningKey,
+    layout: Layout,
+) -> Result<Vec<u8>, XmlDsigError> {
+    let signed_info = canonical_in_place(out, signature_start, mode, |doc, s| first_child(doc, s, "SignedInfo"))?;
     let value = key.sign(&signed_info)?;
     let mark = out[signature_start..]
         .find(VALUE_MARK)
         .map(|i| i + signature_start)
         .ok_or_else(|| XmlError("internal: no value mark".into()))?;
     out.replace_range(mark..mark + VALUE_MARK.len(), &base64_layout(layout, &value));
-    Ok(out)
+    Ok(value)
 }
 
 /// Where to insert inside `parent`: the byte offset in `text`, what to write first

@@ -1,6 +1,12 @@
 //! Verifying every `ds:Signature` of a document: each Reference's digest, the
 //! signature over canonical SignedInfo, with the certificate in KeyInfo.
 //!
+//! A XAdES signature (one with `ds:Object/xades:QualifyingProperties`) also has its
+//! qualifying properties checked: SignedProperties covered by one of its References,
+//! SigningCertificate(V2) naming the KeyInfo certificate, SigningTime (reported as the
+//! claimed time) and each SignatureTimeStamp (imprint over the canonical SignatureValue
+//! element and the TSA's signature; its genTime is reported as the timestamped time).
+//!
 //! Documents signed in sequence by several signers (each enveloped signature appended
 //! to the root) are read the way Kalkan's verifier does: for a whole-document
 //! reference, the signature itself and the signatures added after it are left out.
@@ -15,6 +21,8 @@
 //!   visits every node of the document it is given, whatever the node set);
 //! - the same dereference (node, canonicalization, what is left out, digest) is
 //!   computed once, however many References ask for it;
+//! - at most [`xades::MAX_TIMESTAMPS`] SignatureTimeStamps per signature are checked
+//!   (more is a problem of the signature);
 //! - all canonicalization together covers at most [`WORK_FACTOR`] times the document
 //!   plus [`WORK_FLOOR`] bytes (References to nested elements or to the whole
 //!   document by many signers can otherwise add up to many times the document).
@@ -30,7 +38,7 @@ use der::asn1::ObjectIdentifier;
 use uppsala::{Attribute, Document, NodeId, NodeKind, QName};
 
 use super::parse::{self, MAX_DEPTH, XmlError};
-use super::{C14N, C14N_WITH_COMMENTS, ENVELOPED, EXC_C14N, NS_DSIG, first_child, strip_declaration};
+use super::{C14N, C14N_WITH_COMMENTS, ENVELOPED, EXC_C14N, NS_DSIG, first_child, strip_declaration, xades};
 use crate::crypto::Hasher;
 use crate::keys::Certificate;
 
@@ -82,7 +90,7 @@ fn signature_oids(uri: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-fn digest_oid(uri: &str) -> Option<&'static str> {
+pub(super) fn digest_oid(uri: &str) -> Option<&'static str> {
     Some(match uri {
         "http://www.w3.org/2001/04/xmlenc#sha256" => "2.16.840.1.101.3.4.2.1",
         "http://www.w3.org/2000/09/xmldsig#sha1" => "1.3.14.3.2.26",
@@ -93,7 +101,7 @@ fn digest_oid(uri: &str) -> Option<&'static str> {
     })
 }
 
-fn mode_of(uri: &str) -> Option<C14nMode> {
+pub(super) fn mode_of(uri: &str) -> Option<C14nMode> {
     Some(match uri {
         C14N | C14N_WITH_COMMENTS => C14nMode::Inclusive,
         EXC_C14N | "http://www.w3.org/2001/10/xml-exc-c14n#WithComments" => C14nMode::Exclusive,
@@ -101,7 +109,7 @@ fn mode_of(uri: &str) -> Option<C14nMode> {
     })
 }
 
-fn b64(text: &str) -> Option<Vec<u8>> {
+pub(super) fn b64(text: &str) -> Option<Vec<u8>> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(compact).ok()
 }
@@ -282,7 +290,89 @@ impl<'d, 'x> Verifier<'d, 'x> {
             (None, _) => report.problems.push("no readable SignatureValue".into()),
             (_, Err(e)) => report.problems.push(e),
         }
+        if let Some(qualifying) = xades::qualifying_properties(doc, signature) {
+            self.check_xades(signature, si, &qualifying, &cert, &mut report)?;
+        }
         Ok(report)
+    }
+
+    /// The XAdES qualifying properties of `signature` (SignedInfo `si`, certificate
+    /// `cert`): the SignedProperties are covered by a Reference of this signature, the
+    /// SigningCertificate names `cert`, SigningTime is readable (the claimed time), and
+    /// each SignatureTimeStamp stamps this SignatureValue with a valid TSA signature
+    /// (the timestamped time). What fails is a problem of the signature; only the work
+    /// budget refuses the document.
+    fn check_xades(
+        &mut self,
+        signature: NodeId,
+        si: NodeId,
+        qualifying: &xades::Qualifying,
+        cert: &Certificate,
+        report: &mut SignatureReport,
+    ) -> Result<(), XmlError> {
+        let doc = self.doc;
+        let own_target = attr(doc, signature, "Id").map(|id| format!("#{id}"));
+        if own_target.is_none() || qualifying.target != own_target {
+            report.problems.push("XAdES QualifyingProperties do not target this signature".into());
+        }
+        let covered = qualifying.signed_properties.and_then(|p| attr(doc, p, "Id").map(|id| (p, id))).is_some_and(
+            |(properties, id)| {
+                let uri = format!("#{id}");
+                self.ids.get(id) == Some(&properties)
+                    && dsig_children(doc, si, "Reference").any(|r| attr(doc, r, "URI") == Some(uri.as_str()))
+            },
+        );
+        if !covered {
+            report.problems.push("XAdES SignedProperties are not signed".into());
+        }
+        match qualifying.signing_certificate {
+            None => report.problems.push("XAdES SignedProperties have no SigningCertificate".into()),
+            Some(node) => {
+                let digest_of = |uri: &str, data: &[u8]| {
+                    digest_oid(uri)
+                        .and_then(|o| Hasher::for_oid(&ObjectIdentifier::new_unwrap(o)))
+                        .map(|h| h.digest(data))
+                };
+                if let Err(why) = xades::check_signing_certificate(doc, node, cert, digest_of) {
+                    report.problems.push(why);
+                }
+            }
+        }
+        if let Some(text) = &qualifying.signing_time {
+            match xades::parse_date_time(text) {
+                Some(ms) => report.evidence.claimed_time_ms = Some(ms),
+                None => {
+                    let shown: String = text.chars().take(40).collect();
+                    report.problems.push(format!("XAdES SigningTime {shown:?} is not an xs:dateTime with a time zone"));
+                }
+            }
+        }
+        if qualifying.timestamps.len() > xades::MAX_TIMESTAMPS {
+            report.problems.push(format!("more than {} XAdES SignatureTimeStamps", xades::MAX_TIMESTAMPS));
+            return Ok(());
+        }
+        for timestamp in &qualifying.timestamps {
+            match self.check_signature_timestamp(signature, *timestamp) {
+                Ok(ms) => {
+                    let earliest = report.evidence.timestamp_time_ms.map_or(ms, |t| t.min(ms));
+                    report.evidence.timestamp_time_ms = Some(earliest);
+                }
+                Err(Failure::Problem(why)) => report.problems.push(format!("XAdES SignatureTimeStamp: {why}")),
+                Err(Failure::Refused(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// One SignatureTimeStamp of `signature`: its token stamps the canonical
+    /// SignatureValue element and the TSA's signature verifies. Returns genTime, epoch ms.
+    fn check_signature_timestamp(&mut self, signature: NodeId, timestamp: NodeId) -> Result<i64, Failure> {
+        let doc = self.doc;
+        let mode = xades::timestamp_c14n(doc, timestamp).ok_or("unsupported CanonicalizationMethod")?;
+        let token = xades::timestamp_token(doc, timestamp).ok_or("no readable EncapsulatedTimeStamp")?;
+        let value = first_child(doc, signature, "SignatureValue").ok_or("no SignatureValue to stamp")?;
+        let stamped = self.canonical(Some(value), LeaveOut::Nothing, mode)?;
+        Ok(xades::check_timestamp_token(&token, &stamped)?)
     }
 
     /// Dereference, transform, digest and compare one Reference of the signature

@@ -30,7 +30,9 @@ use qoltanba::keys::SigningKey;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use crate::common::LoopbackHttp;
+use crate::common::{LoopbackHttp, engine_verifies};
+use qoltanba::crypto::gost::GostCurve;
+use qoltanba::crypto::verify::gost_public_octets;
 
 pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 pub const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
@@ -415,4 +417,49 @@ pub fn openssl_ts(args: &[&str], files: &[(&str, &[u8])]) -> (bool, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // `ts -verify` exits 0 only on "Verification: OK"; `ts -reply -text` on a readable reply.
     (out.status.success(), text)
+}
+
+/// Streebog-512 of `data` by Debian's GOST engine (independent of our hashes).
+pub fn engine_streebog512(data: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data");
+    std::fs::write(&path, data).unwrap();
+    let out = Command::new("openssl")
+        .args(["dgst", "-engine", "gost", "-md_gost12_512", "-binary"])
+        .arg(&path)
+        .output()
+        .expect("openssl with libengine-gost-openssl");
+    assert!(out.status.success(), "GOST engine: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout.len(), 64);
+    out.stdout
+}
+
+/// The TSA's signature on a token, checked with Debian's GOST engine: messageDigest
+/// over the TSTInfo (the engine's Streebog-512 for a 2015 TSA), the GOST signature
+/// over DER(signed attributes) by the key of the certificate the token carries, which
+/// is `tsa_key`'s, and for these attributes only.
+pub fn engine_checks_token_signature(sd: &SignedData, tsa_key: &dyn SigningKey, tsa_curve: GostCurve) {
+    let si = sd.signer_infos.0.iter().next().unwrap();
+    assert_eq!(si.digest_alg.oid, tsa_key.algorithm().digest_oid());
+    assert_eq!(si.signature_algorithm.oid, tsa_key.algorithm().signature_oid());
+    let attrs = si.signed_attrs.as_ref().unwrap();
+    let md = attrs.iter().find(|a| a.oid == MESSAGE_DIGEST).unwrap();
+    let md = OctetString::from_der(&md.values.iter().next().unwrap().to_der().unwrap()).unwrap();
+    let econtent = token_econtent(sd);
+    let expected_md = match tsa_curve {
+        GostCurve::Tc26_512A => engine_streebog512(&econtent),
+        _ => tsa_key.algorithm().digest(&econtent).unwrap(),
+    };
+    assert_eq!(md.as_bytes(), expected_md.as_slice());
+    let tsa_cert = match sd.certificates.as_ref().unwrap().0.iter().next().unwrap() {
+        CertificateChoices::Certificate(c) => c.clone(),
+        _ => panic!("a certificate"),
+    };
+    assert_eq!(tsa_cert.to_der().unwrap(), tsa_key.certificate().der(), "the TSA's certificate");
+    let public = gost_public_octets(tsa_cert.tbs_certificate().subject_public_key_info()).unwrap();
+    let signed = attrs.to_der().unwrap();
+    assert!(engine_verifies(tsa_curve, &public, &signed, si.signature.as_bytes()), "the engine accepts the TSA");
+    let mut other = signed.clone();
+    other[10] ^= 1;
+    assert!(!engine_verifies(tsa_curve, &public, &other, si.signature.as_bytes()), "and only for these attributes");
 }

@@ -15,5 +15,5 @@ pub fn sign_xml(args: Vec<Arg<'_>>) -> Result<Operation, Failure> {
         Some(Arg::Str(xml)) => vec![xml.into_owned()],
         _ => vec![String::new()],
     };
-    Ok(Operation::Xml { filter, documents, tbs_xpath, parent_xpath, layout: Layout::Santuario })
+    Ok(Operation::Xml { filter, documents, tbs_xpath, parent_xpath, layout: Layout::Santuario, xades_timestamp: false })
 }
