@@ -482,3 +482,46 @@ fn long_term_cades_of_an_nca_test_key_carries_the_crl() {
     assert_eq!(reports[0]["signingTime"]["source"], "claimed");
     assert!(reports[0]["signingTime"]["timestampNotUsed"].as_str().unwrap().contains("timeStamping"));
 }
+
+#[test]
+fn xades_from_the_command_line_is_checked_with_its_signing_time_and_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // An NCA RK test key, XAdES-BES: the SigningTime is the claimed time.
+    write(d, "order.xml", "<order><sum>1000</sum></order>".as_bytes());
+    let key_file = fixture("nca-test/keys2026/legal_head.p12");
+    sign(d, &["order.xml", "--key", key_file.to_str().unwrap(), "--format", "xades"]);
+    let (root, crl) = (fixture(TEST_ROOT), fixture(CRL_2026));
+    let args = ["--trust", root.to_str().unwrap(), "--crl", crl.to_str().unwrap(), "--expect-bin", "123456789021"];
+    let (code, reports) = verify("xml", &d.join("order.signed.xml"), d, &args);
+    assert_eq!(code, 0, "{reports:?}");
+    assert_eq!(reports[0]["signingTime"]["source"], "claimed");
+
+    // RSA key of a CA made here, XAdES-T from a TSA with timeStamping: the timestamp's time.
+    make_ocsp_pki(d, "http://127.0.0.1:9/ocsp");
+    let tsa = Tsa::start();
+    write(d, "act.xml", "<act>done</act>".as_bytes());
+    sign(d, &["act.xml", "--key", "good.p12", "--format", "xades", "--tsa", "--tsa-url", &tsa.url()]);
+    let receipt = write(d, "good.ocsp", &ocsp_answer(d, &ocsp_request(d, "good"), "1"));
+    let (ca, tsa_cert) = (d.join("ca.pem"), tsa.cert());
+    let args = [
+        "--trust",
+        ca.to_str().unwrap(),
+        "--trust",
+        tsa_cert.to_str().unwrap(),
+        "--ocsp-response",
+        receipt.to_str().unwrap(),
+    ];
+    let (code, reports) = verify("xml", &d.join("act.signed.xml"), d, &args);
+    assert_eq!(code, 0, "{reports:?}");
+    assert_eq!(reports[0]["signingTime"]["source"], "timestamp");
+    // XAdES-LT is not offered: level LT is for CAdES.
+    let out = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .current_dir(d)
+        .args(["sign", "act.xml", "--key", "good.p12", "--format", "xades", "--level", "LT", "--force"])
+        .env("QOLTANBA_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LT is made for CAdES"));
+}

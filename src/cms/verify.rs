@@ -310,9 +310,14 @@ fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<Stamp, String> {
     }
     verify_token_signature(&token_sd)?;
     let stamped = info.gen_time.trim_end_matches('Z').split('.').next().unwrap_or_default();
-    let tsa = token_sd.signer_infos.0.iter().next().and_then(|si| signer_certificate(&token_sd, &si.sid));
-    let tsa = tsa.and_then(|c| c.to_der().ok());
+    let tsa = token_signer_certificate(&token_sd);
     Ok((readable_time(stamped).unwrap_or(info.gen_time.clone()), info.gen_time_unix(), tsa))
+}
+
+/// The certificate (DER) of the TSA that signed a timestamp token, if it carries it.
+pub fn token_signer_certificate(token: &SignedData) -> Option<Vec<u8>> {
+    let si = token.signer_infos.0.iter().next()?;
+    signer_certificate(token, &si.sid)?.to_der().ok()
 }
 
 /// The TSA's signature on a token verifies with the certificate the token carries.

@@ -359,13 +359,3 @@ fn signature_element(
     ));
     s
 }
-
-/// XAdES (placeholder until the XAdES module lands).
-pub fn sign_xades(
-    _xml: &str,
-    _key: &dyn SigningKey,
-    _signing_time: std::time::SystemTime,
-    _tsa: Option<&crate::cms::tsp::TsaConfig>,
-) -> Result<String, XmlDsigError> {
-    Err(XmlDsigError::Xml(XmlError("XAdES is not built yet".into())))
-}

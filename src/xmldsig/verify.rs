@@ -353,9 +353,11 @@ impl<'d, 'x> Verifier<'d, 'x> {
         }
         for timestamp in &qualifying.timestamps {
             match self.check_signature_timestamp(signature, *timestamp) {
-                Ok(ms) => {
-                    let earliest = report.evidence.timestamp_time_ms.map_or(ms, |t| t.min(ms));
-                    report.evidence.timestamp_time_ms = Some(earliest);
+                Ok((ms, tsa)) => {
+                    if report.evidence.timestamp_time_ms.is_none_or(|t| ms < t) {
+                        report.evidence.timestamp_time_ms = Some(ms);
+                        report.evidence.timestamp_certificate = tsa;
+                    }
                 }
                 Err(Failure::Problem(why)) => report.problems.push(format!("XAdES SignatureTimeStamp: {why}")),
                 Err(Failure::Refused(e)) => return Err(e),
@@ -365,8 +367,13 @@ impl<'d, 'x> Verifier<'d, 'x> {
     }
 
     /// One SignatureTimeStamp of `signature`: its token stamps the canonical
-    /// SignatureValue element and the TSA's signature verifies. Returns genTime, epoch ms.
-    fn check_signature_timestamp(&mut self, signature: NodeId, timestamp: NodeId) -> Result<i64, Failure> {
+    /// SignatureValue element and the TSA's signature verifies. Returns genTime, epoch ms,
+    /// and the TSA's certificate.
+    fn check_signature_timestamp(
+        &mut self,
+        signature: NodeId,
+        timestamp: NodeId,
+    ) -> Result<(i64, Option<Vec<u8>>), Failure> {
         let doc = self.doc;
         let mode = xades::timestamp_c14n(doc, timestamp).ok_or("unsupported CanonicalizationMethod")?;
         let token = xades::timestamp_token(doc, timestamp).ok_or("no readable EncapsulatedTimeStamp")?;

@@ -493,8 +493,9 @@ pub(super) fn timestamp_token(doc: &Document<'_>, timestamp: NodeId) -> Option<V
 }
 
 /// Check a timestamp token over `stamped` (the canonical SignatureValue element): its
-/// imprint is the hash of `stamped`, the TSA's signature verifies. Returns genTime, epoch ms.
-pub(super) fn check_timestamp_token(token: &[u8], stamped: &[u8]) -> Result<i64, String> {
+/// imprint is the hash of `stamped`, the TSA's signature verifies. Returns genTime, epoch
+/// ms, and the TSA's certificate.
+pub(super) fn check_timestamp_token(token: &[u8], stamped: &[u8]) -> Result<(i64, Option<Vec<u8>>), String> {
     let sd = crate::cms::parse_signed_data(token).map_err(|e| format!("the token: {e}"))?;
     let info = crate::cms::tsp::token_info(&sd).map_err(|e| e.to_string())?;
     let oid = &info.message_imprint.hash_algorithm.oid;
@@ -503,7 +504,9 @@ pub(super) fn check_timestamp_token(token: &[u8], stamped: &[u8]) -> Result<i64,
         return Err("it stamps another signature value".into());
     }
     crate::cms::verify::verify_token_signature(&sd)?;
-    info.gen_time_unix().map(|s| s.saturating_mul(1000)).ok_or_else(|| format!("unreadable genTime {}", info.gen_time))
+    let ms = info.gen_time_unix().map(|s| s.saturating_mul(1000));
+    let ms = ms.ok_or_else(|| format!("unreadable genTime {}", info.gen_time))?;
+    Ok((ms, crate::cms::verify::token_signer_certificate(&sd)))
 }
 
 #[cfg(test)]
