@@ -317,17 +317,22 @@ impl TrustStore {
         let mut last_error = String::from("no current CRL is available (offline)");
         for url in &urls {
             let path = fetch::cache_path(&dir, url);
-            let cached = std::fs::read(&path).ok().and_then(|b| Crl::from_der(&b).ok());
+            let cached = Crl::open(&path).ok();
             let crl = match cached {
                 Some(crl) if crl.is_current(now_ms) => crl,
-                cached if self.online => match fetch::download(url)
-                    .and_then(|b| Crl::from_der(&b).map(|c| (c, b)).map_err(|e| format!("{url}: not a CRL ({e})")))
-                {
-                    Ok((crl, bytes)) => {
-                        let _ = std::fs::create_dir_all(&dir);
-                        let _ = crate::platform::write_public_file(&path, &bytes);
-                        crl
+                cached if self.online => match fetch::download(url).and_then(|bytes| {
+                    // Cached first, then read from the cache (streamed, indexed).
+                    let _ = std::fs::create_dir_all(&dir);
+                    match crate::platform::write_public_file(&path, &bytes) {
+                        Ok(()) => {
+                            drop(bytes);
+                            Crl::open(&path)
+                        }
+                        Err(_) => Crl::from_der(&bytes),
                     }
+                    .map_err(|e| format!("{url}: not a CRL ({e})"))
+                }) {
+                    Ok(crl) => crl,
                     Err(e) => {
                         last_error = e;
                         match cached {
