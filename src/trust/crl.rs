@@ -8,8 +8,8 @@
 //! revocation time, reason). A CRL in memory ([`Crl::from_der`], e.g. embedded in a
 //! signature) keeps its records in a sorted `Vec`; a CRL file ([`Crl::open`], the
 //! cache) keeps them in a sorted index file next to it (`<file>.idx`, see
-//! [`index`](self::index)), rebuilt when the file changes, and a lookup is a binary
-//! search with positioned reads.
+//! `crl_index.rs`), rebuilt when the file changes, and a lookup is a binary search
+//! with positioned reads.
 //!
 //! What cannot be judged is refused rather than guessed: indirect CRLs, CRLs that
 //! cover only some certificates or reasons, and unknown critical extensions (of the
@@ -252,20 +252,27 @@ impl Crl {
     }
 
     /// The entry for a certificate serial (DER INTEGER content bytes as in the
-    /// certificate; redundant leading zeros do not matter).
+    /// certificate; redundant leading zeros do not matter). An index file that can
+    /// no longer be read counts as not listing it (logged); [`Crl::try_lookup`] tells.
     pub fn lookup(&self, serial: &[u8]) -> Option<Entry> {
-        let key = serial_key(serial)?;
+        self.try_lookup(serial).unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            None
+        })
+    }
+
+    /// [`Crl::lookup`], with an error if the index file cannot be read.
+    pub fn try_lookup(&self, serial: &[u8]) -> Result<Option<Entry>, CrlError> {
+        // Longer than any key: no CRL we accept lists it.
+        let Some(key) = serial_key(serial) else { return Ok(None) };
         match &self.entries {
             Entries::Memory(records) => {
                 let i = records.partition_point(|r| r[..KEY] < key[..]);
-                records.get(i).filter(|r| r[..KEY] == key[..]).map(entry_of)
+                Ok(records.get(i).filter(|r| r[..KEY] == key[..]).map(entry_of))
             }
             Entries::File(file) => match file.find(&key) {
-                Ok(found) => found.as_ref().map(entry_of),
-                Err(e) => {
-                    tracing::warn!("CRL index unreadable: {e}");
-                    None
-                }
+                Ok(found) => Ok(found.as_ref().map(entry_of)),
+                Err(e) => err(format!("the CRL index cannot be read: {e}")),
             },
         }
     }
@@ -574,7 +581,7 @@ fn parse_entry(tlv: &[u8]) -> Result<Record, CrlError> {
     let key = serial_key(serial).ok_or_else(|| {
         CrlError(format!("the CRL lists a serial number of {} octets (at most 20 are allowed)", serial.len()))
     })?;
-    let (tag, _, time, mut rest) = split_tlv(body)?;
+    let (tag, _, time, rest) = split_tlv(body)?;
     if tag != UTC_TIME && tag != GENERALIZED_TIME {
         return err("malformed CRL: an entry without a revocation date");
     }
@@ -603,9 +610,7 @@ fn parse_entry(tlv: &[u8]) -> Result<Record, CrlError> {
                 _ => {}
             }
         }
-        rest = &[];
     }
-    debug_assert!(rest.is_empty());
     Ok(record(&key, revoked_at_ms, reason))
 }
 
@@ -655,6 +660,20 @@ fn parse_crl_extensions(tlv: &[u8], meta: &mut Meta) -> Result<(), CrlError> {
     Ok(())
 }
 
+/// Are two AlgorithmIdentifiers the same algorithm? NCA RK writes the one in
+/// tbsCertList with NULL parameters and the outer one without: absent and NULL
+/// parameters are the same.
+fn same_algorithm(a: &[u8], b: &[u8]) -> bool {
+    let normal = |der: &[u8]| {
+        let mut alg = spki::AlgorithmIdentifierOwned::from_der(der).ok()?;
+        if alg.parameters.as_ref().is_some_and(|p| der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty()) {
+            alg.parameters = None;
+        }
+        Some(alg)
+    };
+    a == b || normal(a).is_some_and(|a| Some(a) == normal(b))
+}
+
 /// What streaming a CRL gives besides its entries.
 struct Parsed {
     meta: Meta,
@@ -683,7 +702,6 @@ fn parse<R: BufRead>(
     let tbs_len = s.header(SEQUENCE, end, "tbsCertList", &mut prefix)?;
     let tbs_end = s.pos + tbs_len as u64;
     if s.peek()? == Some(INTEGER) {
-        let start = prefix.len();
         let len = s.header(INTEGER, tbs_end, "a version", &mut prefix)?;
         if len != 1 {
             return err("malformed CRL: a bad version");
@@ -694,7 +712,6 @@ fn parse<R: BufRead>(
         if v[0] != 1 {
             return err(format!("unsupported CRL version {}", u32::from(v[0]) + 1));
         }
-        debug_assert_eq!(prefix.len(), start + 3);
     }
     let mut algorithm_tlv = Vec::new();
     s.tlv(SEQUENCE, tbs_end, MAX_ALGORITHM, "a signature algorithm", &mut algorithm_tlv)?;
@@ -756,7 +773,7 @@ fn parse<R: BufRead>(
     meta.tbs_digest = s.tbs.take().map(Hasher::finish);
 
     s.tlv(SEQUENCE, end, MAX_ALGORITHM, "a signature algorithm", &mut scratch)?;
-    if scratch != algorithm_tlv {
+    if !same_algorithm(&scratch, &algorithm_tlv) {
         return err("malformed CRL: the signature algorithm differs from the one in tbsCertList");
     }
     let start = s.tlv(BIT_STRING, end, MAX_SIGNATURE, "the signature", &mut scratch)?;

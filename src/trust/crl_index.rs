@@ -186,21 +186,19 @@ fn load(idx: &Path, stamp: &[u8], crl: &File, crl_size: u64) -> Result<(Meta, In
 /// an unnamed one in the temporary directory) and open it.
 fn build(crl: &File, size: u64, stamp: &[u8], idx: &Path) -> Result<(Meta, IndexFile), CrlError> {
     let io = |e: std::io::Error| CrlError(format!("cannot write the CRL index: {e}"));
-    let mut tmp = temporary(idx, "tmp");
-    let mut next_to_crl = true;
-    let file = match create(&tmp) {
-        Ok(file) => file,
+    let near = temporary(idx, "tmp");
+    let (base, tmp, file) = match create(&near) {
+        Ok(file) => (idx.to_owned(), near, file),
         Err(_) => {
-            tmp = temporary(&std::env::temp_dir().join("qoltanba-crl.idx"), "tmp");
-            next_to_crl = false;
-            create(&tmp).map_err(io)?
+            let base = std::env::temp_dir().join("qoltanba-crl.idx");
+            let tmp = temporary(&base, "tmp");
+            let file = create(&tmp).map_err(io)?;
+            (base, tmp, file)
         }
     };
+    let next_to_crl = base == idx;
     let mut tmp = Remove(Some(tmp));
-    let mut sorter = Sorter { run: Vec::new(), spill: None, base: idx.to_owned(), runs: Vec::new(), count: 0 };
-    if !next_to_crl {
-        sorter.base = std::env::temp_dir().join("qoltanba-crl.idx");
-    }
+    let mut sorter = Sorter { run: Vec::new(), spill: None, base, runs: Vec::new(), count: 0 };
     let mut reader = crl;
     std::io::Seek::rewind(&mut reader).map_err(|e| CrlError(format!("cannot read the CRL file: {e}")))?;
     let parsed = parse(BufReader::with_capacity(64 * 1024, reader), size, true, &mut |r| sorter.push(r))?;
