@@ -34,7 +34,7 @@ fn revoked(i: u64) -> Revoked {
     Revoked {
         serial_hex: serial_hex(i),
         date: format!("2501{:02}000000Z", 1 + i % 28),
-        reason: (i % 10 == 0).then_some("keyCompromise"),
+        reason: i.is_multiple_of(10).then_some("keyCompromise"),
     }
 }
 

@@ -520,8 +520,11 @@ fn split_tlv(input: &[u8]) -> Result<Tlv<'_>, CrlError> {
     Ok((tag, &rest[..len], &input[..header + len], &rest[len..]))
 }
 
-/// An Extension: (extnID content octets, critical, extnValue content).
-fn split_extension(input: &[u8]) -> Result<(&[u8], bool, &[u8], &[u8]), CrlError> {
+/// An Extension at the start of a DER slice: (extnID content octets, critical,
+/// extnValue content, rest).
+type Extension<'a> = (&'a [u8], bool, &'a [u8], &'a [u8]);
+
+fn split_extension(input: &[u8]) -> Result<Extension<'_>, CrlError> {
     let (tag, body, _, rest) = split_tlv(input)?;
     let (oid_tag, oid, _, body) = split_tlv(body)?;
     if tag != SEQUENCE || oid_tag != 0x06 {
@@ -986,7 +989,7 @@ mod tests {
             .map(|s| {
                 let mut serial = vec![0x4a; 17];
                 serial.extend_from_slice(&(s * 3).to_be_bytes()[1..]);
-                if s % 2 == 1 { entry(&serial, &[reason(1)]) } else { entry(&serial, &[]) }
+                if !s.is_multiple_of(2) { entry(&serial, &[reason(1)]) } else { entry(&serial, &[]) }
             })
             .collect();
         crl_der(&entries, &[ext(CRL_NUMBER, false, &tlv(INTEGER, &[7]))])
