@@ -214,9 +214,9 @@ fn report_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>
     let signing_time = attribute_value(si, &oid::SIGNING_TIME);
     report.signing_time = signing_time.and_then(display_time);
     report.evidence = evidence(sd, si);
-    report.evidence.claimed_time_ms = signing_time
-        .and_then(|t| t.decode_as::<x509_cert::time::Time>().ok())
-        .map(|t| i64::try_from(t.to_unix_duration().as_millis()).unwrap_or(i64::MAX));
+    report.evidence.claimed_time_ms = signing_time.and_then(|t| t.decode_as::<x509_cert::time::Time>().ok()).map(|t| {
+        i64::try_from(t.to_unix_duration().as_millis()).unwrap_or(i64::MAX)
+    });
     let token = si.unsigned_attrs.as_ref().and_then(|a| a.iter().find(|x| x.oid == SIGNATURE_TIMESTAMP_TOKEN));
     if let Some(token) = token.and_then(|t| t.values.iter().next()) {
         match check_timestamp(si, token) {
