@@ -322,8 +322,7 @@ impl TrustStore {
         if let Finding::Unknown { why } = &mut finding
             && !problems.is_empty()
         {
-            let given_nothing = given.ocsp_responses.is_empty() && given.crl_ders.is_empty();
-            if !given_nothing {
+            if why.as_str() != revocation::NOTHING_AVAILABLE {
                 problems.insert(0, std::mem::take(why));
             }
             problems.dedup();

@@ -19,6 +19,9 @@ use crate::keys::Certificate;
 /// Tolerated clock difference between us and a responder or CA.
 const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
+/// Why nothing was decided when there was no material at all.
+pub const NOTHING_AVAILABLE: &str = "no OCSP receipt or CRL is available";
+
 /// Which material decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -74,7 +77,7 @@ pub fn decide(
         Err(problem) => {
             why.extend(problem);
             if why.is_empty() {
-                why.push("no OCSP receipt or CRL is available".into());
+                why.push(NOTHING_AVAILABLE.into());
             }
             why.dedup();
             Finding::Unknown { why: why.join("; ") }
@@ -134,10 +137,18 @@ fn from_crls(
             })
             .max_by_key(|d| d.this_update_ms());
         let source = Source::Crl { this_update_ms: base.this_update_ms(), delta_ms: delta.map(|d| d.this_update_ms()) };
-        let entry = match delta.and_then(|d| d.lookup(serial)) {
+        // An index that cannot be read says nothing: never "not listed".
+        let (in_delta, in_base) = match (delta.map(|d| d.try_lookup(serial)).transpose(), base.try_lookup(serial)) {
+            (Ok(in_delta), Ok(in_base)) => (in_delta.flatten(), in_base),
+            (Err(e), _) | (_, Err(e)) => {
+                why.push(e.to_string());
+                continue;
+            }
+        };
+        let entry = match in_delta {
             Some(e) if e.remove_from_crl => None,
             Some(e) => Some(e),
-            None => base.lookup(serial).filter(|e| !e.remove_from_crl),
+            None => in_base.filter(|e| !e.remove_from_crl),
         };
         if let Some(entry) = entry {
             return Ok(Finding::Revoked { at_ms: entry.revoked_at_ms, source });
