@@ -4,18 +4,15 @@
 //! The revoked key is refused unless the site allows revoked keys; the good key signs.
 
 mod common;
+#[path = "common/openssl_ca.rs"]
+mod openssl_ca;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use common::*;
+use openssl_ca::OpensslCa;
 use serde_json::{Value, json};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// A CA, two user keys (.p12) whose certificates point at `crl_url`, and a CRL revoking
 /// the first. Returns the CA certificate (PEM) and the CRL (DER).
@@ -25,102 +22,15 @@ fn make_pki(dir: &Path, crl_url: &str) -> (String, Vec<u8>) {
 
 /// The same, with extra `openssl ca -gencrl` options (e.g. dates of a stale CRL).
 fn make_pki_with(dir: &Path, crl_url: &str, crl_options: &[&str]) -> (String, Vec<u8>) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=Page CA (test)",
-            "-addext",
-            "basicConstraints=critical,CA:true",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
+    let ca = OpensslCa::new(dir, "Page CA (test)", "");
+    let ext = format!(
+        "keyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\ncrlDistributionPoints=URI:{crl_url}\n"
     );
-    std::fs::write(
-        dir.join("user.ext"),
-        format!(
-            "keyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\ncrlDistributionPoints=URI:{crl_url}\n"
-        ),
-    )
-    .unwrap();
-    for (name, serial) in [("revoked", "0x1001"), ("good", "0x1002")] {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={name} user/serialNumber=IIN123456789012"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                serial,
-                "-days",
-                "10",
-                "-extfile",
-                "user.ext",
-                "-out",
-                &format!("{name}.pem"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "pkcs12",
-                "-export",
-                "-inkey",
-                &format!("{name}.key"),
-                "-in",
-                &format!("{name}.pem"),
-                "-out",
-                &format!("{name}.p12"),
-                "-passout",
-                &format!("pass:{PASSWORD}"),
-            ],
-        );
+    for (name, serial) in [("revoked", "1001"), ("good", "1002")] {
+        ca.issue_p12(name, serial, &format!("/CN={name} user/serialNumber=IIN123456789012"), &ext, PASSWORD);
     }
-    std::fs::write(
-        dir.join("ca.cnf"),
-        "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=7\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("index.txt"), "").unwrap();
-    std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
-    openssl(dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "revoked.pem"]);
-    let mut gencrl =
-        vec!["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "ca.crl.pem"];
-    gencrl.extend_from_slice(crl_options);
-    openssl(dir, &gencrl);
-    openssl(dir, &["crl", "-in", "ca.crl.pem", "-outform", "DER", "-out", "ca.crl"]);
-    (std::fs::read_to_string(dir.join("ca.pem")).unwrap(), std::fs::read(dir.join("ca.crl")).unwrap())
+    ca.revoke("revoked");
+    (ca.cert_pem(), ca.gencrl("ca.crl", crl_options))
 }
 
 fn now() -> i64 {

@@ -3,6 +3,8 @@
 //! receipts given offline, and long-term CAdES (LT) checked offline later.
 
 mod common;
+#[path = "common/openssl_ca.rs"]
+mod openssl_ca;
 #[path = "common/tsa.rs"]
 mod tsa;
 
@@ -11,10 +13,10 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::*;
+use openssl_ca::{OpensslCa, openssl_in as openssl};
 use qoltanba::keys::SigningKey;
 use serde_json::Value;
 
-const PASSWORD: &str = "Qwerty12";
 const TEST_ROOT: &str = "nca-test/ca/root_test_gost_2022.cer";
 const CRL_2026: &str = "nca-test/crl/nca_gost2022_test_2026.crl";
 
@@ -51,11 +53,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn outcome<'v>(report: &'v Value, check: &str) -> (&'v str, &'v str) {
@@ -226,133 +223,27 @@ fn ocsp_receipts_from_nca_rk_are_read_offline() {
     assert!(outcome(&reports[0], "revocation").1.contains("does not cover"));
 }
 
-/// A CA made by openssl with two users (`good`, `revoked`) whose certificates name an
-/// OCSP responder at `ocsp_url` and a CRL at `crl_url`; `revoked` is revoked in the CA's
-/// index. Returns nothing: everything is in `dir` (ca.pem, ca.key, index.txt, NAME.p12).
-fn make_ocsp_pki(dir: &Path, ocsp_url: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=OCSP test CA",
-            "-addext",
-            "basicConstraints=critical,CA:true",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-        ],
-    );
+/// A CA made by openssl with two users (`good`, `revoked`, in `NAME.p12`) whose
+/// certificates name an OCSP responder at `ocsp_url`; `revoked` is revoked in the CA's
+/// database, which `openssl ocsp` answers from.
+fn make_ocsp_pki(dir: &Path, ocsp_url: &str) -> OpensslCa {
+    let ca = OpensslCa::new(dir, "OCSP test CA", "");
     let ext = format!("keyUsage=critical,digitalSignature,nonRepudiation\nauthorityInfoAccess=OCSP;URI:{ocsp_url}\n");
-    write(dir, "user.ext", ext.as_bytes());
-    write(dir, "ca.cnf", b"[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ndefault_md=sha256\ndefault_crl_days=7\n");
-    write(dir, "index.txt", b"");
-    for (name, serial) in [("good", "0x2001"), ("revoked", "0x2002")] {
-        let (k, csr, pem, p12) =
-            (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"), format!("{name}.p12"));
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &k,
-                "-out",
-                &csr,
-                "-subj",
-                &format!("/CN={name}/serialNumber=IIN123456789012"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                serial,
-                "-days",
-                "365",
-                "-extfile",
-                "user.ext",
-                "-out",
-                &pem,
-            ],
-        );
-        openssl(
-            dir,
-            &["pkcs12", "-export", "-inkey", &k, "-in", &pem, "-out", &p12, "-passout", &format!("pass:{PASSWORD}")],
-        );
-        // Both in the index as valid, then one revoked.
-        openssl(dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-valid", &pem]);
+    for (name, serial) in [("good", "2001"), ("revoked", "2002")] {
+        ca.issue_p12(name, serial, &format!("/CN={name}/serialNumber=IIN123456789012"), &ext, PASSWORD);
     }
-    openssl(dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "revoked.pem"]);
-}
-
-/// `openssl ocsp` answering `request` from the CA's index, valid for `days`.
-fn ocsp_answer(dir: &Path, request: &[u8], days: &str) -> Vec<u8> {
-    let req = write(dir, &format!("req-{}.der", rand_name()), request);
-    let resp = dir.join(format!("resp-{}.der", rand_name()));
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args([
-            "ocsp",
-            "-index",
-            "index.txt",
-            "-CA",
-            "ca.pem",
-            "-rsigner",
-            "ca.pem",
-            "-rkey",
-            "ca.key",
-            "-ndays",
-            days,
-            "-reqin",
-        ])
-        .arg(&req)
-        .arg("-respout")
-        .arg(&resp)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    std::fs::read(resp).unwrap()
-}
-
-fn rand_name() -> String {
-    format!("{:x}", SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos())
-}
-
-/// An OCSP request for `name.pem` made by openssl.
-fn ocsp_request(dir: &Path, name: &str) -> Vec<u8> {
-    let out = format!("{name}.req");
-    openssl(dir, &["ocsp", "-issuer", "ca.pem", "-cert", &format!("{name}.pem"), "-no_nonce", "-reqout", &out]);
-    std::fs::read(dir.join(out)).unwrap()
+    ca.revoke("revoked");
+    ca
 }
 
 #[test]
 fn ocsp_receipts_good_revoked_and_stale_used_offline() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    make_ocsp_pki(d, "http://127.0.0.1:9/ocsp");
+    let pki = make_ocsp_pki(d, "http://127.0.0.1:9/ocsp");
     let ca = d.join("ca.pem");
-    let good_receipt = write(d, "good.ocsp", &ocsp_answer(d, &ocsp_request(d, "good"), "1"));
-    let revoked_receipt = write(d, "revoked.ocsp", &ocsp_answer(d, &ocsp_request(d, "revoked"), "1"));
+    let good_receipt = write(d, "good.ocsp", &pki.ocsp_answer(&pki.ocsp_request("good"), "1"));
+    let revoked_receipt = write(d, "revoked.ocsp", &pki.ocsp_answer(&pki.ocsp_request("revoked"), "1"));
     let now = SystemTime::now();
     let signed = |name: &str, at: SystemTime| {
         let key = qoltanba::keys::load_key_file(&d.join(format!("{name}.p12")), PASSWORD).unwrap().remove(0);
@@ -398,8 +289,9 @@ fn sign(dir: &Path, args: &[&str]) {
 fn long_term_cades_carries_its_ocsp_receipt_and_is_checked_offline_years_later() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
-    let pki = d.clone();
-    let responder = LoopbackHttp::start(Box::new(move |_, _, request| ("200 OK", ocsp_answer(&pki, request, "1"))));
+    // The responder answers from the CA's database, made once its address is known.
+    let pki = OpensslCa { dir: d.clone() };
+    let responder = LoopbackHttp::start(Box::new(move |_, _, request| ("200 OK", pki.ocsp_answer(request, "1"))));
     make_ocsp_pki(&d, &responder.url("/ocsp"));
     let tsa = Tsa::start();
     write(&d, "contract.pdf", b"%PDF-1.4 a contract");
@@ -498,11 +390,11 @@ fn xades_from_the_command_line_is_checked_with_its_signing_time_and_timestamp() 
     assert_eq!(reports[0]["signingTime"]["source"], "claimed");
 
     // RSA key of a CA made here, XAdES-T from a TSA with timeStamping: the timestamp's time.
-    make_ocsp_pki(d, "http://127.0.0.1:9/ocsp");
+    let pki = make_ocsp_pki(d, "http://127.0.0.1:9/ocsp");
     let tsa = Tsa::start();
     write(d, "act.xml", "<act>done</act>".as_bytes());
     sign(d, &["act.xml", "--key", "good.p12", "--format", "xades", "--tsa", "--tsa-url", &tsa.url()]);
-    let receipt = write(d, "good.ocsp", &ocsp_answer(d, &ocsp_request(d, "good"), "1"));
+    let receipt = write(d, "good.ocsp", &pki.ocsp_answer(&pki.ocsp_request("good"), "1"));
     let (ca, tsa_cert) = (d.join("ca.pem"), tsa.cert());
     let args = [
         "--trust",

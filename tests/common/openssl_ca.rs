@@ -102,30 +102,69 @@ impl OpensslCa {
         .unwrap();
         let (csr, ext, der) = (format!("{name}.csr"), format!("{name}.ext"), format!("{name}.der"));
         openssl_in(&self.dir, &["req", "-new", "-key", "user.key", "-out", &csr, "-subj", &format!("/CN={name}")]);
+        self.sign_request(&csr, serial_hex, &ext, &["-outform", "DER", "-out", &der]);
+        std::fs::read(self.dir.join(der)).unwrap()
+    }
+
+    /// Certify the request `csr` (a file in the CA's directory) with `serial_hex` and the
+    /// extensions in the file `ext`, for 10 days; `output` says where to (`-out …`).
+    fn sign_request(&self, csr: &str, serial_hex: &str, ext: &str, output: &[&str]) {
+        let serial = format!("0x{serial_hex}");
+        let mut args = vec!["x509", "-req", "-in", csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", &serial];
+        args.extend_from_slice(&["-days", "10", "-extfile", ext]);
+        args.extend_from_slice(output);
+        openssl_in(&self.dir, &args);
+    }
+
+    /// A user key of its own in `<name>.p12` (protected by `password`), its certificate
+    /// in `<name>.pem`: serial `serial_hex`, subject `subject` (`/CN=…/serialNumber=…`),
+    /// the extensions `ext` (openssl lines). The certificate is entered in the CA's
+    /// database as valid, so that `openssl ocsp` answers for it. Returns the .p12 path.
+    pub fn issue_p12(&self, name: &str, serial_hex: &str, subject: &str, ext: &str, password: &str) -> PathBuf {
+        let (key, csr, ext_file, pem, p12) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.ext"),
+            format!("{name}.pem"),
+            format!("{name}.p12"),
+        );
+        std::fs::write(self.dir.join(&ext_file), ext).unwrap();
         openssl_in(
             &self.dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                &format!("0x{serial_hex}"),
-                "-days",
-                "10",
-                "-extfile",
-                &ext,
-                "-outform",
-                "DER",
-                "-out",
-                &der,
-            ],
+            &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject],
         );
-        std::fs::read(self.dir.join(der)).unwrap()
+        self.sign_request(&csr, serial_hex, &ext_file, &["-out", &pem]);
+        let pass = format!("pass:{password}");
+        openssl_in(&self.dir, &["pkcs12", "-export", "-inkey", &key, "-in", &pem, "-out", &p12, "-passout", &pass]);
+        openssl_in(&self.dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-valid", &pem]);
+        self.dir.join(p12)
+    }
+
+    /// Mark the certificate of [`OpensslCa::issue_p12`]'s `name` revoked (now) in the database.
+    pub fn revoke(&self, name: &str) {
+        let pem = format!("{name}.pem");
+        openssl_in(&self.dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", &pem]);
+    }
+
+    /// An OCSP request (DER, no nonce) for `name`'s certificate, made by openssl.
+    pub fn ocsp_request(&self, name: &str) -> Vec<u8> {
+        let out = format!("{name}.ocsp-request");
+        let cert = format!("{name}.pem");
+        openssl_in(&self.dir, &["ocsp", "-issuer", "ca.pem", "-cert", &cert, "-no_nonce", "-reqout", &out]);
+        std::fs::read(self.dir.join(out)).unwrap()
+    }
+
+    /// `openssl ocsp`'s answer to `request` from the CA's database, signed by the CA,
+    /// valid for `days`. Safe to call from several threads (a responder on loopback).
+    pub fn ocsp_answer(&self, request: &[u8], days: &str) -> Vec<u8> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (req, resp) = (format!("ocsp-{n}.req"), format!("ocsp-{n}.resp"));
+        std::fs::write(self.dir.join(&req), request).unwrap();
+        let mut args = vec!["ocsp", "-index", "index.txt", "-CA", "ca.pem", "-rsigner", "ca.pem", "-rkey", "ca.key"];
+        args.extend_from_slice(&["-ndays", days, "-reqin", &req, "-respout", &resp]);
+        openssl_in(&self.dir, &args);
+        std::fs::read(self.dir.join(resp)).unwrap()
     }
 
     /// Replace the CA's database with these revoked serials.
