@@ -28,16 +28,16 @@ impl std::fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
-/// The signature algorithms we verify, by OID.
-fn digest_of_signature(oid: &ObjectIdentifier) -> Option<&'static str> {
-    Some(match oid.to_string().as_str() {
+/// The digest algorithm of a signature algorithm we verify; `None` for the others.
+pub fn digest_of_signature(oid: &ObjectIdentifier) -> Option<ObjectIdentifier> {
+    Some(ObjectIdentifier::new_unwrap(match oid.to_string().as_str() {
         "1.2.840.113549.1.1.11" => "2.16.840.1.101.3.4.2.1",
         "1.2.840.113549.1.1.5" => "1.3.14.3.2.26",
         "1.2.398.3.10.1.1.1.2" => "1.2.398.3.10.1.3.1",
         "1.2.398.3.10.1.1.2.3.1" => "1.2.398.3.10.1.3.2",
         "1.2.398.3.10.1.1.2.3.2" => "1.2.398.3.10.1.3.3",
         _ => return None,
-    })
+    }))
 }
 
 /// The GOST curve of a public key, from its algorithm and parameters.
@@ -67,7 +67,6 @@ pub fn verify(
     signature: &[u8],
 ) -> Result<(), VerifyError> {
     let digest_oid = digest_of_signature(algorithm).ok_or_else(|| VerifyError::Unsupported(algorithm.to_string()))?;
-    let digest_oid = ObjectIdentifier::new_unwrap(digest_oid);
     match KeyAlgorithm::from_key_oid(&signer.algorithm.oid) {
         Some(KeyAlgorithm::Rsa) => verify_rsa(signer, &digest_oid, message, signature),
         Some(_) => {
@@ -106,6 +105,73 @@ fn verify_rsa(
     };
     let key = signer.subject_public_key.raw_bytes();
     UnparsedPublicKey::new(params, key).verify(message, signature).map_err(|_| VerifyError::Invalid)
+}
+
+/// Verify `signature` by `signer` over a message whose digest (for the signature
+/// algorithm `algorithm`) is `digest`, for data hashed as it streams (CRLs): GOST as
+/// [`verify`] does; RSA by [`verify_rsa_digest`] (ring verifies only whole messages).
+pub fn verify_digest(
+    signer: &SubjectPublicKeyInfoOwned,
+    algorithm: &ObjectIdentifier,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    match KeyAlgorithm::from_key_oid(&signer.algorithm.oid) {
+        Some(KeyAlgorithm::Rsa) => verify_rsa_digest(signer, algorithm, digest, signature),
+        Some(_) => verify_gost_digest(signer, digest, signature),
+        None => Err(VerifyError::Unsupported(signer.algorithm.oid.to_string())),
+    }
+}
+
+/// RSASSA-PKCS1-v1_5 verification over a digest (RFC 8017 §8.2.2): the public-key
+/// operation (`rsa`'s key parsing and Montgomery parameters, `crypto-bigint`'s
+/// exponentiation), then the whole expected encoding `00 01 FF… 00 ‖ DigestInfo`
+/// compared byte for byte, so nothing in the signature is parsed.
+fn verify_rsa_digest(
+    signer: &SubjectPublicKeyInfoOwned,
+    algorithm: &ObjectIdentifier,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    use crypto_bigint::BoxedUint;
+    use crypto_bigint::modular::BoxedMontyForm;
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::traits::PublicKeyParts;
+    // DigestInfo prefixes (RFC 8017 §9.2 note 1).
+    const SHA256: &[u8] = &[
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+        0x20,
+    ];
+    const SHA1: &[u8] = &[0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14];
+    let (prefix, digest_len) = match algorithm.to_string().as_str() {
+        "1.2.840.113549.1.1.11" => (SHA256, 32),
+        "1.2.840.113549.1.1.5" => (SHA1, 20),
+        other => return Err(VerifyError::Unsupported(other.to_string())),
+    };
+    let key = rsa::PublicKey::from_pkcs1_der(signer.subject_public_key.raw_bytes())
+        .map_err(|e| VerifyError::Unsupported(format!("malformed RSA key: {e}")))?;
+    let k = key.size();
+    // As ring: 2048 to 8192 bits.
+    if !(256..=1024).contains(&k) {
+        return Err(VerifyError::Unsupported("RSA key size".into()));
+    }
+    if digest.len() != digest_len || signature.len() != k {
+        return Err(VerifyError::Invalid);
+    }
+    let s = BoxedUint::from_be_slice(signature, key.n_bits_precision()).map_err(|_| VerifyError::Invalid)?;
+    if s >= *key.n().as_ref() {
+        return Err(VerifyError::Invalid);
+    }
+    let m = BoxedMontyForm::new(s, key.n_params()).pow(key.e()).retrieve().to_be_bytes();
+    let (zeros, em) = m.split_at(m.len().saturating_sub(k));
+    let mut expected = vec![0xffu8; k];
+    expected[0] = 0;
+    expected[1] = 1;
+    let t = k - prefix.len() - digest.len();
+    expected[t - 1] = 0;
+    expected[t..t + prefix.len()].copy_from_slice(prefix);
+    expected[t + prefix.len()..].copy_from_slice(digest);
+    if zeros.iter().all(|&b| b == 0) && em == expected.as_slice() { Ok(()) } else { Err(VerifyError::Invalid) }
 }
 
 /// Verify that `cert` was signed by the key of `issuer`.

@@ -30,8 +30,8 @@ use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::name::Name;
 
 use crate::crypto::Hasher;
-use crate::crypto::verify::verify_gost_digest;
-use crate::keys::{Certificate, KeyAlgorithm};
+use crate::crypto::verify::{digest_of_signature, verify_digest};
+use crate::keys::Certificate;
 
 /// Why a CRL cannot be used.
 #[derive(Debug)]
@@ -321,93 +321,6 @@ fn http_urls(points: &[DistributionPoint]) -> Vec<String> {
         })
         .filter(|u| u.starts_with("http://"))
         .collect()
-}
-
-// ---------------------------------------------------------------------------------
-// Signatures over a digest computed while streaming.
-
-/// The digest algorithm of a signature algorithm we verify (as in `crypto::verify`).
-fn digest_of_signature(oid: &ObjectIdentifier) -> Option<ObjectIdentifier> {
-    let digest = match oid.to_string().as_str() {
-        "1.2.840.113549.1.1.11" => "2.16.840.1.101.3.4.2.1",
-        "1.2.840.113549.1.1.5" => "1.3.14.3.2.26",
-        "1.2.398.3.10.1.1.1.2" => "1.2.398.3.10.1.3.1",
-        "1.2.398.3.10.1.1.2.3.1" => "1.2.398.3.10.1.3.2",
-        "1.2.398.3.10.1.1.2.3.2" => "1.2.398.3.10.1.3.3",
-        _ => return None,
-    };
-    ObjectIdentifier::new(digest).ok()
-}
-
-/// Verify `signature` by `signer` over a message whose digest (for `algorithm`) is
-/// `digest`: GOST keys through `crypto::verify`; RSA here (ring verifies only whole
-/// messages), see [`verify_rsa_digest`].
-fn verify_digest(
-    signer: &SubjectPublicKeyInfoOwned,
-    algorithm: &ObjectIdentifier,
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<(), String> {
-    match KeyAlgorithm::from_key_oid(&signer.algorithm.oid) {
-        Some(KeyAlgorithm::Rsa) => verify_rsa_digest(signer, algorithm, digest, signature),
-        Some(_) => verify_gost_digest(signer, digest, signature).map_err(|e| e.to_string()),
-        None => Err(format!("unsupported key algorithm {}", signer.algorithm.oid)),
-    }
-}
-
-/// RSASSA-PKCS1-v1_5 verification over a digest (RFC 8017 §8.2.2): the public-key
-/// operation (`rsa`'s key parsing and Montgomery parameters, `crypto-bigint`'s
-/// exponentiation), then the whole expected encoding `00 01 FF… 00 ‖ DigestInfo`
-/// compared byte for byte, so nothing in the signature is parsed.
-fn verify_rsa_digest(
-    signer: &SubjectPublicKeyInfoOwned,
-    algorithm: &ObjectIdentifier,
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<(), String> {
-    use crypto_bigint::BoxedUint;
-    use crypto_bigint::modular::BoxedMontyForm;
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    use rsa::traits::PublicKeyParts;
-    // DigestInfo prefixes (RFC 8017 §9.2 note 1).
-    const SHA256: &[u8] = &[
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
-        0x20,
-    ];
-    const SHA1: &[u8] = &[0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14];
-    let (prefix, digest_len) = match algorithm.to_string().as_str() {
-        "1.2.840.113549.1.1.11" => (SHA256, 32),
-        "1.2.840.113549.1.1.5" => (SHA1, 20),
-        other => return Err(format!("unsupported RSA signature algorithm {other}")),
-    };
-    let key = rsa::PublicKey::from_pkcs1_der(signer.subject_public_key.raw_bytes())
-        .map_err(|e| format!("malformed RSA key: {e}"))?;
-    let k = key.size();
-    // As ring: 2048 to 8192 bits.
-    if !(256..=1024).contains(&k) {
-        return Err("unsupported RSA key size".into());
-    }
-    if digest.len() != digest_len || signature.len() != k {
-        return Err("the signature does not match".into());
-    }
-    let s = BoxedUint::from_be_slice(signature, key.n_bits_precision()).map_err(|_| "bad signature")?;
-    if s >= *key.n().as_ref() {
-        return Err("the signature does not match".into());
-    }
-    let m = BoxedMontyForm::new(s, key.n_params()).pow(key.e()).retrieve().to_be_bytes();
-    let (zeros, em) = m.split_at(m.len().saturating_sub(k));
-    let mut expected = vec![0xffu8; k];
-    expected[0] = 0;
-    expected[1] = 1;
-    let t = k - prefix.len() - digest.len();
-    expected[t - 1] = 0;
-    expected[t..t + prefix.len()].copy_from_slice(prefix);
-    expected[t + prefix.len()..].copy_from_slice(digest);
-    if zeros.iter().all(|&b| b == 0) && em == expected.as_slice() {
-        Ok(())
-    } else {
-        Err("the signature does not match".into())
-    }
 }
 
 // ---------------------------------------------------------------------------------
