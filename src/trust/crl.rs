@@ -17,6 +17,7 @@
 
 #[path = "crl_index.rs"]
 mod index;
+pub(crate) use index::index_path;
 
 use std::io::BufRead;
 use std::path::Path;

@@ -99,7 +99,7 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
 }
 
 /// `<path>.idx`.
-fn index_path(path: &Path) -> PathBuf {
+pub(crate) fn index_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".idx");
     PathBuf::from(name)

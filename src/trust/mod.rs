@@ -296,8 +296,11 @@ impl TrustStore {
         first: Prefer,
     ) -> (Finding, Material) {
         let mut material = given.clone();
-        let decide = |m: &Material| revocation::decide(cert, issuer, at_ms, now_ms, &m.ocsp_responses, &m.crls());
-        let mut finding = decide(&material);
+        // Each CRL is opened (and its signature checked) once, however often we decide.
+        let mut crls = given.crls();
+        let decide =
+            |m: &Material, crls: &[Crl]| revocation::decide(cert, issuer, at_ms, now_ms, &m.ocsp_responses, crls);
+        let mut finding = decide(&material, &crls);
         let mut problems = Vec::new();
         for step in match first {
             Prefer::Ocsp => [Prefer::Ocsp, Prefer::Crl],
@@ -312,12 +315,13 @@ impl TrustStore {
                     Err(e) => problems.push(e),
                 },
                 Prefer::Crl => {
-                    let (crls, errors) = self.crls_for(cert, issuer, at_ms);
-                    material.crl_files.extend(crls);
-                    problems.extend(errors);
+                    for (path, crl) in self.crls_for(cert, issuer, at_ms, &mut problems) {
+                        material.crl_files.push(path);
+                        crls.push(crl);
+                    }
                 }
             }
-            finding = decide(&material);
+            finding = decide(&material, &crls);
         }
         if let Finding::Unknown { why } = &mut finding
             && !problems.is_empty()
@@ -361,58 +365,86 @@ impl TrustStore {
         self.cache_dir.as_ref().map(|d| d.join("ocsp").join(format!("{}.der", cert.serial_hex())))
     }
 
-    /// The CRLs and delta CRLs for `cert` from the cache, downloaded again (online) when
-    /// missing or not covering `at_ms`; with the problems met on the way.
-    fn crls_for(&self, cert: &Certificate, issuer: &x509_cert::Certificate, at_ms: i64) -> (Vec<PathBuf>, Vec<String>) {
-        let mut problems = Vec::new();
+    /// The CRLs and delta CRLs for `cert` (cache files, opened) from the cache,
+    /// downloaded again (online) when missing or not covering `at_ms`; the problems met
+    /// on the way go to `problems`.
+    fn crls_for(
+        &self,
+        cert: &Certificate,
+        issuer: &x509_cert::Certificate,
+        at_ms: i64,
+        problems: &mut Vec<String>,
+    ) -> Vec<(PathBuf, Crl)> {
         let Some(dir) = self.crl_dir() else {
-            return (Vec::new(), vec!["no CRL cache".into()]);
+            problems.push("no CRL cache".into());
+            return Vec::new();
         };
         let urls = crl::distribution_urls_of(cert);
         if urls.is_empty() {
-            return (Vec::new(), vec!["the certificate names no CRL".into()]);
+            problems.push("the certificate names no CRL".into());
+            return Vec::new();
         }
-        let mut found = Vec::new();
-        for url in &urls {
-            let Some(path) = self.cached_crl(&dir, url, at_ms, &mut problems) else { continue };
-            let mut delta_urls = crl::freshest_urls_of(cert);
-            if let Ok(base) = Crl::open(&path) {
-                if !base.is_signed_by(issuer) {
-                    problems.push(format!("the CRL from {url} is not signed by the issuer"));
-                }
-                delta_urls.extend(base.freshest_urls());
-            }
-            found.push(path);
-            delta_urls.dedup();
-            for delta in &delta_urls {
-                found.extend(self.cached_crl(&dir, delta, at_ms, &mut problems));
-            }
-            break;
+        let Some((path, base)) = urls.iter().find_map(|url| self.cached_crl(&dir, url, at_ms, problems)) else {
+            return Vec::new();
+        };
+        if !base.is_signed_by(issuer) {
+            problems.push("the CRL is not signed by the certificate's issuer".into());
         }
-        (found, problems)
+        let mut delta_urls = crl::freshest_urls_of(cert);
+        delta_urls.extend(base.freshest_urls());
+        delta_urls.dedup();
+        let mut found = vec![(path, base)];
+        found.extend(delta_urls.iter().filter_map(|url| self.cached_crl(&dir, url, at_ms, problems)));
+        found
     }
 
-    /// The cache file of the CRL at `url`, downloaded first when missing or out of date
-    /// for `at_ms` and online; a stale copy is still returned (it proves revocations).
-    fn cached_crl(&self, dir: &Path, url: &str, at_ms: i64, problems: &mut Vec<String>) -> Option<PathBuf> {
+    /// The cached CRL from `url`, downloaded first when missing or out of date for
+    /// `at_ms` and online; a stale copy is still returned (it proves revocations).
+    fn cached_crl(&self, dir: &Path, url: &str, at_ms: i64, problems: &mut Vec<String>) -> Option<(PathBuf, Crl)> {
         let path = fetch::cache_path(dir, url);
-        let current = Crl::open(&path).is_ok_and(|c| c.next_update_ms().is_none_or(|n| at_ms <= n));
+        let cached = Crl::open(&path);
+        let current = cached.as_ref().is_ok_and(|c| c.next_update_ms().is_none_or(|n| at_ms <= n));
         if current || !self.online {
-            if !path.exists() {
-                problems.push("no CRL is cached (offline)".into());
-                return None;
-            }
-            return Some(path);
+            return match cached {
+                Ok(crl) => Some((path, crl)),
+                Err(_) if !path.exists() => {
+                    problems.push("no CRL is cached (offline)".into());
+                    None
+                }
+                Err(e) => {
+                    problems.push(e.to_string());
+                    None
+                }
+            };
         }
-        match fetch::download(url).and_then(|b| Crl::from_der(&b).map(|_| b).map_err(|e| format!("{url}: {e}"))) {
-            Ok(bytes) => {
-                let _ = std::fs::create_dir_all(dir);
-                let _ = crate::platform::write_public_file(&path, &bytes);
-            }
+        match fetch::download(url).and_then(|bytes| store_crl(&path, &bytes).map_err(|e| format!("{url}: {e}"))) {
+            Ok(crl) => return Some((path, crl)),
             Err(e) => problems.push(e),
         }
-        path.exists().then_some(path)
+        cached.ok().map(|crl| (path, crl))
     }
+}
+
+/// Put a downloaded CRL in the cache at `path`, only if it reads as a CRL (a bad
+/// download never replaces a good copy), and open it there: streamed, never parsed in
+/// memory as a whole.
+fn store_crl(path: &Path, bytes: &[u8]) -> Result<Crl, String> {
+    let mut staged = path.as_os_str().to_owned();
+    staged.push(".new");
+    let staged = PathBuf::from(staged);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    crate::platform::write_public_file(&staged, bytes).map_err(|e| e.to_string())?;
+    let checked = Crl::open(&staged).map(|_| ());
+    // The index built while checking belongs to the staged name: it goes too.
+    let _ = std::fs::remove_file(crl::index_path(&staged));
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e.to_string());
+    }
+    std::fs::rename(&staged, path).map_err(|e| e.to_string())?;
+    Crl::open(path).map_err(|e| e.to_string())
 }
 
 /// Which revocation source to ask first.

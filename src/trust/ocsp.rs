@@ -17,7 +17,7 @@ const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 /// How long a response without nextUpdate is trusted after thisUpdate.
 const NO_NEXT_UPDATE_VALIDITY_MS: i64 = 24 * 3600 * 1000;
 /// Tolerated clock difference for thisUpdate in the future.
-const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+pub(super) const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// What an OCSP response says about a certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]

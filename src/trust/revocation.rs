@@ -13,11 +13,8 @@
 //!   certificate (RFC 6960 §2.2).
 
 use super::crl::Crl;
-use super::ocsp::{self, OcspStatus, Receipt};
+use super::ocsp::{self, CLOCK_SKEW_MS, OcspStatus, Receipt};
 use crate::keys::Certificate;
-
-/// Tolerated clock difference between us and a responder or CA.
-const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// Why nothing was decided when there was no material at all.
 pub const NOTHING_AVAILABLE: &str = "no OCSP receipt or CRL is available";
