@@ -365,6 +365,16 @@ fn long_term_cades_of_an_nca_test_key_carries_the_crl() {
     );
     let cms = std::fs::read(d.join("act.txt.cms")).unwrap();
     assert!(openssl_print(&cms).contains("id-smime-aa-ets-revocationValues"));
+    // Detached (the file hashed as it is read): checked with the document, and not without.
+    let args = ["act.txt", "--key", key_file.to_str().unwrap(), "--detached", "-o", "act.p7s"];
+    sign(d, &args);
+    let (act, trust) = (d.join("act.txt"), ["--trust", root.to_str().unwrap(), "--crl", crl.to_str().unwrap()]);
+    let (code, reports) =
+        verify("cms", &d.join("act.p7s"), d, &[&trust[..], &["--content", act.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{reports:?}");
+    let (code, reports) = verify("cms", &d.join("act.p7s"), d, &trust);
+    assert_eq!(code, 1);
+    assert!(outcome(&reports[0], "signature").1.contains("content was not given"));
     // Offline, no CRL given: the embedded one decides.
     let (code, reports) =
         verify("cms", &d.join("act.txt.cms"), d, &["--trust", root.to_str().unwrap(), "--expect-bin", "123456789021"]);

@@ -131,7 +131,10 @@ fn decode_armor(input: &[u8]) -> Vec<u8> {
 }
 
 /// Hash a stream once with every algorithm in `oids` (unknown ones are skipped).
-fn hash_all(oids: &[ObjectIdentifier], reader: &mut dyn Read) -> Result<Vec<(ObjectIdentifier, Vec<u8>)>, CmsError> {
+pub fn hash_all(
+    oids: &[ObjectIdentifier],
+    reader: &mut dyn Read,
+) -> Result<Vec<(ObjectIdentifier, Vec<u8>)>, CmsError> {
     let mut unique: Vec<ObjectIdentifier> = Vec::new();
     for oid in oids {
         if !unique.contains(oid) {

@@ -3,7 +3,6 @@
 //! levels B, T (with a timestamp) and LT (CAdES with the chain and revocation data
 //! inside, checkable offline years later).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -13,7 +12,6 @@ use zeroize::Zeroizing;
 use crate::cli::{SignArgs, SignFormat, SignLevel};
 use crate::cms::ltv::ValidationData;
 use crate::cms::tsp::TsaConfig;
-use crate::crypto::Hasher;
 use crate::keys::SigningKey;
 use crate::keys::file::{load_key_file, needs_password, read_key_file};
 use crate::validation::{Options, Validator, astana_time};
@@ -90,7 +88,9 @@ fn run(args: &SignArgs, key: &dyn SigningKey, plan: &Plan) -> ExitCode {
         let result = if output.exists() && !args.force {
             Err(format!("{} exists (--force replaces it)", output.display()))
         } else {
-            sign_one(args, key, plan, file).and_then(|bytes| write_atomically(&output, &bytes))
+            sign_one(args, key, plan, file).and_then(|bytes| {
+                crate::platform::write_public_file(&output, &bytes).map_err(|e| format!("{}: {e}", output.display()))
+            })
         };
         match result {
             Ok(()) => eprintln!("[{}/{total}] {} → {}", i + 1, file.display(), output.display()),
@@ -157,27 +157,8 @@ fn sign_one(args: &SignArgs, key: &dyn SigningKey, plan: &Plan, file: &Path) -> 
 
 /// The file's digest with the key's digest algorithm, read in pieces.
 fn hash_file(file: &Path, key: &dyn SigningKey) -> Result<Vec<u8>, String> {
-    let oid = key.algorithm().digest_oid();
-    let mut hasher = Hasher::for_oid(&oid).ok_or("unknown digest algorithm")?;
     let mut reader = std::fs::File::open(file).map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Ok(hasher.finish());
-        }
-        hasher.update(&buf[..n]);
-    }
-}
-
-/// Write to a temporary file beside `path`, then rename: never a half-written signature.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".part");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
-    })
+    let digests =
+        crate::cms::verify::hash_all(&[key.algorithm().digest_oid()], &mut reader).map_err(|e| e.to_string())?;
+    digests.into_iter().next().map(|(_, digest)| digest).ok_or_else(|| "unknown digest algorithm".into())
 }

@@ -26,7 +26,7 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Write a file that holds a secret: created with mode 0600 on Unix before any byte is
 /// written, replaced atomically.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = staging_path(path);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -40,9 +40,21 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Write a public file (certificates), replaced atomically.
+/// Write a public file (certificates, signatures), replaced atomically: never seen
+/// half-written; on failure the temporary file is removed.
 pub fn write_public_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path)
+    let tmp = staging_path(path);
+    let written = std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Where a file is written before it is renamed to `path`: `<path>.tmp`, the whole name
+/// kept (`a.pdf.cms` → `a.pdf.cms.tmp`), so it never stands for another file of the user.
+fn staging_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    name.into()
 }
