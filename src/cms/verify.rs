@@ -9,7 +9,7 @@ use std::io::Read;
 use cms::cert::CertificateChoices;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
-use der::{Decode, Encode, Tag, Tagged};
+use der::{Decode, Encode};
 
 use super::tsp::{SIGNATURE_TIMESTAMP_TOKEN, token_info};
 use super::{CmsError, parse_signed_data};
@@ -25,10 +25,6 @@ pub struct SignerReport {
     pub subject: String,
     /// The signature algorithm OID.
     pub algorithm: String,
-    /// The signingTime attribute, `YYYY-MM-DD HH:MM:SS UTC`.
-    pub signing_time: Option<String>,
-    /// The timestamp token's genTime, same format.
-    pub timestamp_time: Option<String>,
     /// Why the signature is not valid; empty when it is.
     pub problems: Vec<String>,
     /// What a check of the signer's certificate needs (see `crate::validation`).
@@ -189,35 +185,11 @@ fn attribute_value<'a>(si: &'a SignerInfo, oid: &ObjectIdentifier) -> Option<&'a
     si.signed_attrs.as_ref()?.iter().find(|a| a.oid == *oid)?.values.iter().next()
 }
 
-/// `YYMMDDHHMMSSZ` (UTCTime) or `YYYYMMDDHHMMSSZ` as `YYYY-MM-DD HH:MM:SS UTC`.
-fn display_time(value: &der::Any) -> Option<String> {
-    let text = std::str::from_utf8(value.value()).ok()?.trim_end_matches('Z');
-    if !text.is_ascii() {
-        return None;
-    }
-    let full = match value.tag() {
-        Tag::UtcTime if text.len() >= 12 => {
-            let yy: u32 = text[..2].parse().ok()?;
-            format!("{}{text}", if yy >= 50 { "19" } else { "20" })
-        }
-        Tag::GeneralizedTime => text.split('.').next()?.to_owned(),
-        _ => return None,
-    };
-    readable_time(&full)
-}
-
-/// `YYYYMMDDHHMMSS` as `YYYY-MM-DD HH:MM:SS UTC`.
-fn readable_time(t: &str) -> Option<String> {
-    (t.len() >= 14 && t.is_ascii())
-        .then(|| format!("{}-{}-{} {}:{}:{} UTC", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14]))
-}
-
 /// Check one signer; `content_digest` is the content hashed with its digest algorithm.
 fn report_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>) -> SignerReport {
     let mut report = SignerReport { algorithm: si.signature_algorithm.oid.to_string(), ..Default::default() };
     report.problems = check_signer(sd, si, content_digest, &mut report.subject);
     let signing_time = attribute_value(si, &oid::SIGNING_TIME);
-    report.signing_time = signing_time.and_then(display_time);
     report.evidence = evidence(sd, si);
     report.evidence.claimed_time_ms = signing_time
         .and_then(|t| t.decode_as::<x509_cert::time::Time>().ok())
@@ -225,8 +197,7 @@ fn report_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>
     let token = si.unsigned_attrs.as_ref().and_then(|a| a.iter().find(|x| x.oid == SIGNATURE_TIMESTAMP_TOKEN));
     if let Some(token) = token.and_then(|t| t.values.iter().next()) {
         match check_timestamp(si, token) {
-            Ok((time, unix, tsa)) => {
-                report.timestamp_time = Some(time);
+            Ok((unix, tsa)) => {
                 report.evidence.timestamp_time_ms = unix.map(|s| s.saturating_mul(1000));
                 report.evidence.timestamp_certificate = tsa;
             }
@@ -297,13 +268,9 @@ fn check_signer(sd: &SignedData, si: &SignerInfo, content_digest: Option<&[u8]>,
     problems
 }
 
-/// A verified timestamp: genTime for display and as Unix seconds, the TSA's certificate.
-type Stamp = (String, Option<i64>, Option<Vec<u8>>);
-
 /// Check a signatureTimeStampToken: it stamps this signature value, and the TSA's
-/// signature on it verifies. Returns genTime for display and as Unix seconds, and the
-/// TSA's certificate.
-fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<Stamp, String> {
+/// signature on it verifies. Returns genTime as Unix seconds and the TSA's certificate.
+fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<(Option<i64>, Option<Vec<u8>>), String> {
     let token_sd = parse_signed_data(&token.to_der().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let info = token_info(&token_sd).map_err(|e| e.to_string())?;
     let hasher = Hasher::for_oid(&info.message_imprint.hash_algorithm.oid)
@@ -312,9 +279,7 @@ fn check_timestamp(si: &SignerInfo, token: &der::Any) -> Result<Stamp, String> {
         return Err("it stamps another signature".into());
     }
     verify_token_signature(&token_sd)?;
-    let stamped = info.gen_time.trim_end_matches('Z').split('.').next().unwrap_or_default();
-    let tsa = token_signer_certificate(&token_sd);
-    Ok((readable_time(stamped).unwrap_or(info.gen_time.clone()), info.gen_time_unix(), tsa))
+    Ok((info.gen_time_unix(), token_signer_certificate(&token_sd)))
 }
 
 /// The certificate (DER) of the TSA that signed a timestamp token, if it carries it.
