@@ -387,11 +387,13 @@ impl TrustStore {
         let Some((path, base)) = urls.iter().find_map(|url| self.cached_crl(&dir, url, at_ms, problems)) else {
             return Vec::new();
         };
-        if !base.is_signed_by(issuer) {
+        let mut delta_urls = crl::freshest_urls_of(cert);
+        // Only the issuer's own CRL may send us to more addresses.
+        if base.is_signed_by(issuer) {
+            delta_urls.extend(base.freshest_urls());
+        } else {
             problems.push("the CRL is not signed by the certificate's issuer".into());
         }
-        let mut delta_urls = crl::freshest_urls_of(cert);
-        delta_urls.extend(base.freshest_urls());
         delta_urls.dedup();
         let mut found = vec![(path, base)];
         found.extend(delta_urls.iter().filter_map(|url| self.cached_crl(&dir, url, at_ms, problems)));
