@@ -167,7 +167,12 @@ async fn c15_c16_files_chosen_named_missing_and_refused() {
 }
 
 fn verify_cli(args: &[&std::ffi::OsStr]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qoltanba")).args(["verify", "cms"]).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["verify", "cms"])
+        .args(args)
+        .env("LC_ALL", "en_US.UTF-8")
+        .output()
+        .unwrap();
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

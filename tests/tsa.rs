@@ -343,6 +343,7 @@ async fn gost_signatures_timestamped_by_a_gost_tsa() {
         .arg("--content")
         .arg(&data)
         .arg("--offline")
+        .env("LC_ALL", "en_US.UTF-8")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -114,6 +114,55 @@ fn a_forged_self_signed_cms_and_xml_are_not_valid() {
     assert_eq!(result, "failed");
     assert!(why.contains("self-signed"), "{why}");
 
+    // A name with a terminal escape sequence is shown, not obeyed, in the text report.
+    let evil_subject = "/CN=evil\u{1b}[2Jcleared/serialNumber=IIN000000000001";
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ek.pem",
+            "-out",
+            "ec.pem",
+            "-utf8",
+            "-subj",
+            evil_subject,
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "cms",
+            "-sign",
+            "-nodetach",
+            "-binary",
+            "-in",
+            "doc.txt",
+            "-signer",
+            "ec.pem",
+            "-inkey",
+            "ek.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "evil.cms",
+        ],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["verify", "cms", "--offline", "--data-dir"])
+        .arg(d)
+        .arg(d.join("evil.cms"))
+        .env("LC_ALL", "en_US.UTF-8")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text.contains('\u{1b}') && text.contains("evil\\u{1b}[2Jcleared"), "{text}");
+
     // The same key signs an XML payment order (xmlsec1 fills a signature template).
     write(
         d,

@@ -205,8 +205,12 @@ fn verify_cli(xml: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("doc.xml");
     std::fs::write(&path, xml).unwrap();
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_qoltanba")).args(["verify", "xml", "--offline"]).arg(&path).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["verify", "xml", "--offline"])
+        .arg(&path)
+        .env("LC_ALL", "en_US.UTF-8")
+        .output()
+        .unwrap();
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

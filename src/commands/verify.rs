@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use crate::cli::{MaterialArgs, UsageArg, ValidationArgs, VerifyCmsArgs, VerifyXmlArgs};
 use crate::cms::verify::Evidence;
+use crate::i18n::Locale;
+use crate::i18n::validation as words;
 use crate::trust::{Material, NCA_CA_URLS, TrustStore};
 use crate::validation::{Options, SignerValidation, Usage, Validator, Verdict, render};
 
@@ -36,12 +38,8 @@ pub fn verify_cms(args: &VerifyCmsArgs) -> ExitCode {
         Err(e) => return not_a_signature(&e.to_string()),
     };
     let signers = report.signers.iter().map(|s| (&s.evidence, s.problems.as_slice()));
-    let header = format!(
-        "{} signer(s), content {}",
-        report.signers.len(),
-        if report.attached { "attached" } else { "detached" }
-    );
-    validate_and_print(&args.checks, &header, signers)
+    let (count, attached) = (report.signers.len(), report.attached);
+    validate_and_print(&args.checks, |l| words::cms_header(count, attached, l), signers)
 }
 
 /// `qoltanba verify xml FILE [checks]`.
@@ -58,11 +56,12 @@ pub fn verify_xml(args: &VerifyXmlArgs) -> ExitCode {
         Err(e) => return not_a_signature(&e.to_string()),
     };
     if reports.is_empty() {
-        eprintln!("qoltanba: {}: the document has no XML signature", args.file.display());
+        eprintln!("qoltanba: {}: {}", args.file.display(), words::no_xml_signature(Locale::from_environment()));
         return ExitCode::from(INVALID);
     }
     let signers = reports.iter().map(|s| (&s.evidence, s.problems.as_slice()));
-    validate_and_print(&args.checks, &format!("{} signature(s)", reports.len()), signers)
+    let count = reports.len();
+    validate_and_print(&args.checks, |l| words::xml_header(count, l), signers)
 }
 
 fn not_a_signature(message: &str) -> ExitCode {
@@ -70,9 +69,11 @@ fn not_a_signature(message: &str) -> ExitCode {
     ExitCode::from(NOT_A_SIGNATURE)
 }
 
+/// Check every signer and print the reports: JSON, or text in the user's language
+/// under `header`.
 fn validate_and_print<'r>(
     args: &ValidationArgs,
-    header: &str,
+    header: impl Fn(Locale) -> String,
     signers: impl Iterator<Item = (&'r Evidence, &'r [String])>,
 ) -> ExitCode {
     let options = match options(args) {
@@ -90,10 +91,11 @@ fn validate_and_print<'r>(
             println!("{}", serde_json::to_string(r).unwrap_or_default());
         }
     } else {
-        println!("{header}");
+        let locale = Locale::from_environment();
+        println!("{}", header(locale));
         for (i, r) in results.iter().enumerate() {
             println!();
-            print!("{}", render::text(i + 1, r));
+            print!("{}", render::text(i + 1, r, locale));
         }
     }
     let verdicts: Vec<Verdict> = results.iter().map(|r| r.verdict).collect();

@@ -19,9 +19,14 @@
 //! INDETERMINATE when none failed but one could not be made (offline, no revocation
 //! source).
 
+mod reason;
 pub mod render;
 
+pub use reason::{Check, IdKind, Identity, Period, Reason, TimestampUnused};
+
 use serde::Serialize;
+
+use crate::i18n::Locale;
 
 use crate::cms::verify::Evidence;
 use crate::keys::Certificate;
@@ -70,25 +75,6 @@ pub enum Outcome {
     Unknown,
 }
 
-/// One check: its outcome and, in words, why.
-#[derive(Clone, Debug, Serialize)]
-pub struct Check {
-    pub outcome: Outcome,
-    pub detail: String,
-}
-
-impl Check {
-    fn passed(detail: impl Into<String>) -> Self {
-        Self { outcome: Outcome::Passed, detail: detail.into() }
-    }
-    fn failed(detail: impl Into<String>) -> Self {
-        Self { outcome: Outcome::Failed, detail: detail.into() }
-    }
-    fn unknown(detail: impl Into<String>) -> Self {
-        Self { outcome: Outcome::Unknown, detail: detail.into() }
-    }
-}
-
 /// Which kind of root a chain ends in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -132,7 +118,7 @@ pub struct SigningTime {
     pub source: TimeSource,
     /// Why a timestamp the signature carries was not used, if so.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp_not_used: Option<String>,
+    pub timestamp_not_used: Option<TimestampUnused>,
 }
 
 /// The revocation check.
@@ -150,6 +136,13 @@ pub struct RevocationCheck {
     /// The delta CRL's date, when one was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delta_crl_date_ms: Option<i64>,
+}
+
+impl RevocationCheck {
+    /// A check that names no source.
+    fn without(reason: Reason) -> Self {
+        Self { check: Check(reason), source: None, source_date_ms: None, delta_crl_date_ms: None }
+    }
 }
 
 /// The overall verdict.
@@ -218,11 +211,7 @@ impl<'a> Validator<'a> {
 
     /// Check the signer behind `evidence`; `problems` are what the signature check found.
     pub fn validate(&self, evidence: &Evidence, problems: &[String]) -> SignerValidation {
-        let signature = if problems.is_empty() {
-            Check::passed("the signature matches the document and the certificate")
-        } else {
-            Check::failed(problems.join("; "))
-        };
+        let signature = Check(if problems.is_empty() { Reason::Intact } else { Reason::Broken(problems.join("; ")) });
         let cert = evidence.certificate.as_deref().and_then(|der| Certificate::from_der(der).ok());
         let others: Vec<x509_cert::Certificate> = evidence
             .other_certificates
@@ -239,12 +228,7 @@ impl<'a> Validator<'a> {
         let validity = validity(&cert, &signing_time);
         let revocation = match &issuer {
             Some(issuer) => self.revocation(&cert, issuer, &signing_time, evidence),
-            None => RevocationCheck {
-                check: Check::unknown("could not be checked: the issuer's certificate is not available"),
-                source: None,
-                source_date_ms: None,
-                delta_crl_date_ms: None,
-            },
+            None => RevocationCheck::without(Reason::IssuerMissing),
         };
         let key_usage = key_usage(&cert, self.options.usage);
         let identity = self.identity(&cert);
@@ -273,8 +257,8 @@ impl<'a> Validator<'a> {
         let now = self.options.now_ms;
         let (chain, path) = self.chain(cert, &[], now);
         let issuer = path.get(1).map(|i| i.parsed().clone());
-        let Some(issuer) = issuer.filter(|_| chain.check.outcome == Outcome::Passed) else {
-            return Err(format!("the chain of the key's certificate: {}", chain.check.detail));
+        let Some(issuer) = issuer.filter(|_| chain.check.outcome() == Outcome::Passed) else {
+            return Err(format!("the chain of the key's certificate: {}", chain.check.detail(Locale::En)));
         };
         let (finding, material) =
             self.store.revocation_at(cert, &issuer, now, now, &self.options.material, Prefer::Ocsp);
@@ -301,7 +285,7 @@ impl<'a> Validator<'a> {
     }
 
     fn without_certificate(&self, signature: Check) -> SignerValidation {
-        let missing = || Check::failed("the signature carries no readable certificate");
+        let missing = || Check(Reason::NoCertificate);
         let mut out = SignerValidation {
             verdict: Verdict::Invalid,
             subject: String::new(),
@@ -316,12 +300,7 @@ impl<'a> Validator<'a> {
                 timestamp_not_used: None,
             },
             validity: missing(),
-            revocation: RevocationCheck {
-                check: missing(),
-                source: None,
-                source_date_ms: None,
-                delta_crl_date_ms: None,
-            },
+            revocation: RevocationCheck::without(Reason::NoCertificate),
             key_usage: missing(),
             identity: None,
         };
@@ -338,16 +317,16 @@ impl<'a> Validator<'a> {
             let tsa = evidence.timestamp_certificate.as_deref().and_then(|d| Certificate::from_der(d).ok());
             match tsa {
                 Some(tsa) if !tsa.extended_key_usages().iter().any(|u| u == TIME_STAMPING) => {
-                    not_used = Some("the TSA's certificate is not one for timestamps (no timeStamping usage)".into());
+                    not_used = Some(TimestampUnused::NotForTimestamps);
                 }
                 Some(tsa) => {
                     let (chain, _) = self.chain(&tsa, others, stamped);
-                    if chain.check.outcome == Outcome::Passed {
+                    if chain.check.outcome() == Outcome::Passed {
                         return SigningTime { at_ms: stamped, source: TimeSource::Timestamp, timestamp_not_used: None };
                     }
-                    not_used = Some(format!("the timestamp's TSA is not trusted: {}", chain.check.detail));
+                    not_used = Some(TimestampUnused::Untrusted(Box::new(chain.check.0)));
                 }
-                None => not_used = Some("the timestamp carries no TSA certificate".into()),
+                None => not_used = Some(TimestampUnused::NoCertificate),
             }
         }
         match evidence.claimed_time_ms {
@@ -382,7 +361,7 @@ impl<'a> Validator<'a> {
                 return (self.chain_found(&path, root, at_ms), path);
             }
             if path.len() > MAX_CHAIN {
-                return (fail(&path, Check::failed("the chain is too long")), path);
+                return (fail(&path, Check(Reason::ChainTooLong)), path);
             }
             let issuer =
                 pool.iter().find(|ca| is_ca(ca) && signed_by(&current, ca) && !path.iter().any(|p| p.parsed() == **ca));
@@ -392,7 +371,7 @@ impl<'a> Validator<'a> {
             };
             match Certificate::from_der(&der::Encode::to_der(*issuer).unwrap_or_default()) {
                 Ok(next) => path.push(next),
-                Err(_) => return (fail(&path, Check::failed("an issuer's certificate cannot be read")), path),
+                Err(_) => return (fail(&path, Check(Reason::IssuerUnreadable)), path),
             }
         }
     }
@@ -401,18 +380,12 @@ impl<'a> Validator<'a> {
         let subjects = path.iter().map(Certificate::subject_dn).collect();
         let expired_ca = path.iter().skip(1).find(|ca| !ca.is_valid_at(at_ms));
         let top = path.last().map(Certificate::subject_cn).unwrap_or_default();
-        let check = match (expired_ca, root) {
-            (Some(ca), _) => Check::failed(format!(
-                "the CA certificate {} was not valid at {} (valid {} to {})",
-                ca.subject_cn(),
-                astana_time(at_ms),
-                astana_time(ca.not_before_ms()),
-                astana_time(ca.not_after_ms())
-            )),
-            (None, RootKind::Production) => Check::passed(format!("NCA RK: {top}")),
-            (None, RootKind::Test) => Check::passed(format!("NCA RK TEST (not a legal signature): {top}")),
-            (None, RootKind::Given) => Check::passed(format!("a CA given with --trust: {top}")),
-        };
+        let check = Check(match expired_ca {
+            Some(ca) => {
+                Reason::CaNotValid { ca: ca.subject_cn(), at_ms, from_ms: ca.not_before_ms(), to_ms: ca.not_after_ms() }
+            }
+            None => Reason::Trusted { root, top },
+        });
         ChainCheck { check, path: subjects, root: Some(root) }
     }
 
@@ -434,24 +407,16 @@ impl<'a> Validator<'a> {
     /// Why no issuer continues the chain above `current`.
     fn no_issuer(&self, current: &Certificate, path: &[Certificate]) -> Check {
         let test = path.iter().skip(1).any(|c| self.store.test_cas().iter().any(|t| t == c.parsed()));
-        if test {
-            return Check::failed(
-                "issued by NCA RK's TEST CA: a test signature, not a legal one (give the test root with --trust to check test signatures)",
-            );
-        }
         let tbs = current.parsed().tbs_certificate();
-        if tbs.issuer() == tbs.subject() {
-            return Check::failed(format!(
-                "the certificate of {} is self-signed, not issued by a trusted CA",
-                current.subject_cn()
-            ));
-        }
-        if self.production.is_empty() && self.options.trust.is_empty() && looks_like_nca(&current.issuer_cn()) {
-            return Check::unknown(
-                "NCA RK's CA certificates are not on this computer (they are downloaded when online; or give them with --trust)",
-            );
-        }
-        Check::failed(format!("not issued by a trusted CA (issuer: {})", current.issuer_cn()))
+        Check(if test {
+            Reason::TestCa
+        } else if tbs.issuer() == tbs.subject() {
+            Reason::SelfSigned { cn: current.subject_cn() }
+        } else if self.production.is_empty() && self.options.trust.is_empty() && looks_like_nca(&current.issuer_cn()) {
+            Reason::NcaCasMissing
+        } else {
+            Reason::Untrusted { issuer: current.issuer_cn() }
+        })
     }
 
     fn revocation(
@@ -473,54 +438,27 @@ impl<'a> Validator<'a> {
             },
             Finding::Unknown { .. } => (None, None, None),
         };
-        let said = |s: &Source| match s {
-            Source::Ocsp { produced_at_ms } => {
-                format!("NCA RK's OCSP receipt of {} (checked as of that date)", astana_time(*produced_at_ms))
+        let check = Check(match finding {
+            Finding::Good(source) => Reason::NotRevoked(source),
+            Finding::Revoked { at_ms, source } if at_ms <= time.at_ms => Reason::Revoked { at_ms, source },
+            Finding::Revoked { at_ms, source } if time.source == TimeSource::Timestamp => {
+                Reason::RevokedAfterTimestamp { at_ms, source }
             }
-            Source::Crl { this_update_ms, delta_ms: None } => format!("the CRL of {}", astana_time(*this_update_ms)),
-            Source::Crl { this_update_ms, delta_ms: Some(d) } => {
-                format!("the CRL of {} and the delta CRL of {}", astana_time(*this_update_ms), astana_time(*d))
-            }
-        };
-        let check = match &finding {
-            Finding::Good(s) => Check::passed(format!("not revoked, by {}", said(s))),
-            Finding::Revoked { at_ms, source } if *at_ms <= time.at_ms => {
-                Check::failed(format!("revoked on {}, by {}", astana_time(*at_ms), said(source)))
-            }
-            Finding::Revoked { at_ms, source } if time.source == TimeSource::Timestamp => Check::passed(format!(
-                "not revoked when the timestamp was made; revoked later, on {}, by {}",
-                astana_time(*at_ms),
-                said(source)
-            )),
-            Finding::Revoked { at_ms, source } => Check::failed(format!(
-                "revoked on {}, by {}; the signature has no trusted timestamp to prove it was made before",
-                astana_time(*at_ms),
-                said(source)
-            )),
-            Finding::NotIssued(source) => {
-                Check::failed(format!("the OCSP service says the CA never issued this certificate ({})", said(source)))
-            }
-            Finding::Unknown { why } => Check::unknown(format!("could not be checked: {why}")),
-        };
+            Finding::Revoked { at_ms, source } => Reason::RevokedUnproven { at_ms, source },
+            Finding::NotIssued(source) => Reason::NeverIssued(source),
+            Finding::Unknown { why } => Reason::RevocationUnknown(why),
+        });
         RevocationCheck { check, source, source_date_ms, delta_crl_date_ms }
     }
 
     fn identity(&self, cert: &Certificate) -> Option<Check> {
-        let mut checks = Vec::new();
-        if let Some(iin) = &self.options.expect_iin {
-            checks.push(expect("IIN", iin, cert.iin()));
-        }
-        if let Some(bin) = &self.options.expect_bin {
-            checks.push(expect("BIN", bin, cert.bin()));
-        }
-        if checks.is_empty() {
-            return None;
-        }
-        let failed: Vec<&Check> = checks.iter().filter(|c| c.outcome == Outcome::Failed).collect();
-        Some(match failed.as_slice() {
-            [] => Check::passed(checks.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>().join("; ")),
-            some => Check::failed(some.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>().join("; ")),
-        })
+        let expected =
+            [(IdKind::Iin, &self.options.expect_iin, cert.iin()), (IdKind::Bin, &self.options.expect_bin, cert.bin())];
+        let items: Vec<Identity> = expected
+            .into_iter()
+            .filter_map(|(what, expected, actual)| Some(expect(what, expected.clone()?, actual)))
+            .collect();
+        (!items.is_empty()).then_some(Check(Reason::Identity(items)))
     }
 }
 
@@ -538,16 +476,16 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn expect(what: &str, expected: &str, actual: Option<String>) -> Check {
+fn expect(what: IdKind, expected: String, actual: Option<String>) -> Identity {
     match actual {
-        Some(a) if a == expected => Check::passed(format!("{what} {a} as expected")),
-        Some(a) => Check::failed(format!("the certificate's {what} is {a}, not {expected}")),
-        None => Check::failed(format!("the certificate has no {what} (expected {expected})")),
+        Some(value) if value == expected => Identity::Matches { what, value },
+        Some(actual) => Identity::Differs { what, actual, expected },
+        None => Identity::Absent { what, expected },
     }
 }
 
 fn verdict<'c>(checks: impl Iterator<Item = &'c Check>) -> Verdict {
-    let outcomes: Vec<Outcome> = checks.map(|c| c.outcome).collect();
+    let outcomes: Vec<Outcome> = checks.map(Check::outcome).collect();
     if outcomes.contains(&Outcome::Failed) {
         Verdict::Invalid
     } else if outcomes.contains(&Outcome::Unknown) {
@@ -558,20 +496,15 @@ fn verdict<'c>(checks: impl Iterator<Item = &'c Check>) -> Verdict {
 }
 
 fn validity(cert: &Certificate, time: &SigningTime) -> Check {
-    let at = time.at_ms;
-    let when = match time.source {
-        TimeSource::Timestamp => format!("at the timestamp's time {}", astana_time(at)),
-        TimeSource::Claimed => format!("at the signing time the signer claims, {}", astana_time(at)),
-        TimeSource::Check => format!("now, {} (the signature does not say when it was made)", astana_time(at)),
-    };
-    let period = format!("{} to {}", astana_time(cert.not_before_ms()), astana_time(cert.not_after_ms()));
-    if at < cert.not_before_ms() {
-        Check::failed(format!("not yet valid {when}: valid {period}"))
-    } else if at > cert.not_after_ms() {
-        Check::failed(format!("expired {when}: valid {period}"))
+    let (at_ms, from_ms, to_ms) = (time.at_ms, cert.not_before_ms(), cert.not_after_ms());
+    let state = if at_ms < from_ms {
+        Period::Before
+    } else if at_ms > to_ms {
+        Period::After
     } else {
-        Check::passed(format!("valid {when}: valid {period}"))
-    }
+        Period::Within
+    };
+    Check(Reason::Validity { state, when: time.source, at_ms, from_ms, to_ms })
 }
 
 /// A certificate that may issue others: cA in basicConstraints (RFC 5280 §4.2.1.9),
@@ -591,7 +524,7 @@ fn is_ca(cert: &x509_cert::Certificate) -> bool {
 fn key_usage(cert: &Certificate, usage: Usage) -> Check {
     use x509_cert::ext::pkix::KeyUsages;
     let Some(ku) = cert.key_usage() else {
-        return Check::failed("the certificate has no key usage");
+        return Check(Reason::NoKeyUsage);
     };
     let has = |u: KeyUsages| ku.0.contains(u);
     let names: Vec<&str> = [
@@ -604,21 +537,8 @@ fn key_usage(cert: &Certificate, usage: Usage) -> Check {
     .filter(|(u, _)| has(*u))
     .map(|(_, n)| n)
     .collect();
-    let listed = names.join(", ");
-    match usage {
-        Usage::Sign if has(KeyUsages::DigitalSignature) && has(KeyUsages::NonRepudiation) => {
-            Check::passed(format!("a signing certificate ({listed})"))
-        }
-        Usage::Sign if has(KeyUsages::DigitalSignature) && has(KeyUsages::KeyEncipherment) => {
-            Check::failed(format!("an authentication certificate ({listed}): it logs in, it does not sign documents"))
-        }
-        Usage::Sign => Check::failed(format!("not a signing certificate ({listed})")),
-        Usage::Auth
-            if has(KeyUsages::DigitalSignature)
-                && (has(KeyUsages::KeyEncipherment) || has(KeyUsages::KeyAgreement)) =>
-        {
-            Check::passed(format!("an authentication certificate ({listed})"))
-        }
-        Usage::Auth => Check::failed(format!("not an authentication certificate ({listed})")),
-    }
+    let signs = has(KeyUsages::DigitalSignature) && has(KeyUsages::NonRepudiation);
+    let authenticates =
+        has(KeyUsages::DigitalSignature) && (has(KeyUsages::KeyEncipherment) || has(KeyUsages::KeyAgreement));
+    Check(Reason::key_usage(usage, signs, authenticates, names.join(", ")))
 }

@@ -4,6 +4,8 @@
 //! are not translated: they are part of the protocol. Everything written for a
 //! person to read goes through [`Msg::text`].
 
+pub mod validation;
+
 /// A user interface language.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Locale {
