@@ -59,7 +59,7 @@ fn prepare(args: &SignArgs) -> Result<(Box<dyn SigningKey>, Plan), String> {
     }
     let key = keys.swap_remove(0);
     let cert = key.certificate();
-    let now = super::verify::now_ms();
+    let now = crate::platform::now_ms();
     if !cert.is_valid_at(now) {
         return Err(format!(
             "the key's certificate is valid from {} to {}: it cannot sign now (NCA RK issues new keys at pki.gov.kz)",

@@ -128,7 +128,7 @@ fn options(args: &ValidationArgs) -> Result<Options, String> {
         Some(at) => {
             parse_time(at).ok_or_else(|| format!("--at {at}: not a time (Unix seconds, YYYY-MM-DD or RFC 3339)"))?
         }
-        None => now_ms(),
+        None => crate::platform::now_ms(),
     };
     let usage = match args.usage {
         UsageArg::Sign => Usage::Sign,
@@ -167,11 +167,6 @@ pub(super) fn material(args: &MaterialArgs) -> Result<(Vec<x509_cert::Certificat
         material.ocsp_responses.push(read(path)?);
     }
     Ok((trust, material))
-}
-
-pub(super) fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Unix seconds, `YYYY-MM-DD` (midnight in Astana) or RFC 3339, as epoch ms.

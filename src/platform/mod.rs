@@ -58,3 +58,9 @@ fn staging_path(path: &Path) -> std::path::PathBuf {
     name.push(".tmp");
     name.into()
 }
+
+/// The clock, in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

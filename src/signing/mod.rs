@@ -102,12 +102,7 @@ impl SigningCore {
     }
 
     fn now_ms(&self) -> i64 {
-        self.fixed_time.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or_default()
-        })
+        self.fixed_time.unwrap_or_else(crate::platform::now_ms)
     }
 
     /// Carry out one request. See the module documentation.
