@@ -13,6 +13,7 @@
 pub mod crl;
 pub mod fetch;
 pub mod ocsp;
+pub mod path;
 pub mod revocation;
 
 use std::path::{Path, PathBuf};

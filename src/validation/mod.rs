@@ -31,12 +31,10 @@ use crate::i18n::Locale;
 use crate::cms::verify::Evidence;
 use crate::keys::Certificate;
 use crate::trust::revocation::{Finding, Source};
-use crate::trust::{Material, Prefer, TrustStore, looks_like_nca, signed_by};
+use crate::trust::{Material, Prefer, TrustStore, looks_like_nca, path};
 
 /// id-kp-timeStamping: a TSA's certificate must carry it (RFC 3161 §2.3).
 const TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
-/// Longest chain followed (NCA RK's are three long).
-const MAX_CHAIN: usize = 8;
 /// Kazakhstan's time (one zone, UTC+5, since 1 March 2024).
 pub const ASTANA_OFFSET_SECS: i32 = 5 * 3600;
 
@@ -346,34 +344,22 @@ impl<'a> Validator<'a> {
         at_ms: i64,
     ) -> (ChainCheck, Vec<Certificate>) {
         let trusted: Vec<&x509_cert::Certificate> = self.options.trust.iter().chain(&self.production).collect();
-        let pool: Vec<&x509_cert::Certificate> =
-            trusted.iter().copied().chain(self.store.test_cas()).chain(others).collect();
-        let mut path = vec![cert.clone()];
-        let fail = |path: &[Certificate], check: Check| ChainCheck {
-            check,
-            path: path.iter().map(Certificate::subject_dn).collect(),
+        let others: Vec<&x509_cert::Certificate> = self.store.test_cas().iter().chain(others).collect();
+        let built = path::build(cert, &trusted, &others);
+        let reason = match built.end {
+            path::End::Trusted => {
+                return (self.chain_found(&built.certs, self.root_kind(&built.certs), at_ms), built.certs);
+            }
+            path::End::NoIssuer => self.no_issuer(&built.certs),
+            path::End::TooLong => Reason::ChainTooLong,
+            path::End::Unreadable => Reason::IssuerUnreadable,
+        };
+        let check = ChainCheck {
+            check: Check(reason),
+            path: built.certs.iter().map(Certificate::subject_dn).collect(),
             root: None,
         };
-        loop {
-            let current = path.last().cloned().unwrap_or_else(|| cert.clone());
-            if trusted.iter().any(|t| *t == current.parsed()) {
-                let root = self.root_kind(&path);
-                return (self.chain_found(&path, root, at_ms), path);
-            }
-            if path.len() > MAX_CHAIN {
-                return (fail(&path, Check(Reason::ChainTooLong)), path);
-            }
-            let issuer =
-                pool.iter().find(|ca| is_ca(ca) && signed_by(&current, ca) && !path.iter().any(|p| p.parsed() == **ca));
-            let Some(issuer) = issuer else {
-                let check = self.no_issuer(&current, &path);
-                return (fail(&path, check), path);
-            };
-            match Certificate::from_der(&der::Encode::to_der(*issuer).unwrap_or_default()) {
-                Ok(next) => path.push(next),
-                Err(_) => return (fail(&path, Check(Reason::IssuerUnreadable)), path),
-            }
-        }
+        (check, built.certs)
     }
 
     fn chain_found(&self, path: &[Certificate], root: RootKind, at_ms: i64) -> ChainCheck {
@@ -404,11 +390,12 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Why no issuer continues the chain above `current`.
-    fn no_issuer(&self, current: &Certificate, path: &[Certificate]) -> Check {
+    /// Why no issuer continues the chain above its last certificate.
+    fn no_issuer(&self, path: &[Certificate]) -> Reason {
+        let Some(current) = path.last() else { return Reason::NoCertificate };
         let test = path.iter().skip(1).any(|c| self.store.test_cas().iter().any(|t| t == c.parsed()));
         let tbs = current.parsed().tbs_certificate();
-        Check(if test {
+        if test {
             Reason::TestCa
         } else if tbs.issuer() == tbs.subject() {
             Reason::SelfSigned { cn: current.subject_cn() }
@@ -416,7 +403,7 @@ impl<'a> Validator<'a> {
             Reason::NcaCasMissing
         } else {
             Reason::Untrusted { issuer: current.issuer_cn() }
-        })
+        }
     }
 
     fn revocation(
@@ -505,20 +492,6 @@ fn validity(cert: &Certificate, time: &SigningTime) -> Check {
         Period::Within
     };
     Check(Reason::Validity { state, when: time.source, at_ms, from_ms, to_ms })
-}
-
-/// A certificate that may issue others: cA in basicConstraints (RFC 5280 §4.2.1.9),
-/// keyCertSign when key usage is present.
-fn is_ca(cert: &x509_cert::Certificate) -> bool {
-    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
-    let tbs = cert.tbs_certificate();
-    let ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca);
-    let signs_certs = match tbs.get_extension::<KeyUsage>() {
-        Ok(Some((_, ku))) => ku.0.contains(KeyUsages::KeyCertSign),
-        Ok(None) => true,
-        Err(_) => false,
-    };
-    ca && signs_certs
 }
 
 fn key_usage(cert: &Certificate, usage: Usage) -> Check {
