@@ -126,3 +126,57 @@ async fn the_cached_crl_decides_offline_and_a_stale_one_still_proves_revocation(
         }
     }
 }
+
+#[tokio::test]
+async fn an_intermediate_the_key_file_carries_completes_the_chain_and_its_crl_decides() {
+    // The page names only a root; the user's CA is an intermediate under it, carried in
+    // the key file (as .p12 files made with `-certfile` carry it). Its CRL, served on
+    // loopback from the user certificate's distribution point, lists one of two keys.
+    let dir = tempfile::tempdir().unwrap();
+    let crl: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let served = Arc::clone(&crl);
+    let server = LoopbackHttp::start(Box::new(move |_, path, _| match path {
+        "/int.crl" => ("200 OK", served.lock().unwrap().clone()),
+        _ => ("404 Not Found", Vec::new()),
+    }));
+    let root = OpensslCa::new(&dir.path().join("root"), "Page Root (test)", "");
+    let int = root.intermediate(&dir.path().join("int"), "Page Intermediate (test)");
+    let ext = format!(
+        "keyUsage=critical,digitalSignature,nonRepudiation\ncrlDistributionPoints=URI:{}\n",
+        server.url("/int.crl")
+    );
+    for (name, serial) in [("revoked", "3001"), ("good", "3002")] {
+        int.issue_p12(name, serial, &format!("/CN={name} user/serialNumber=IIN123456789012"), &ext, PASSWORD);
+    }
+    int.revoke("revoked");
+    *crl.lock().unwrap() = int.gencrl("int.crl", &[]);
+    let root_pem = root.cert_pem();
+    // openssl checks the signatures against the root and the intermediate.
+    let cas = dir.path().join("cas.pem");
+    std::fs::write(&cas, format!("{root_pem}{}", int.cert_pem())).unwrap();
+    let outcome = |p12: std::path::PathBuf| {
+        let (root_pem, cas) = (root_pem.clone(), cas.clone());
+        async move {
+            let key = p12.to_str().unwrap().to_owned();
+            let daemon =
+                Daemon::start_online(&["--auto-key", &key, "--auto-password", PASSWORD, "--auto-answer", "confirm"]);
+            let mut ws = daemon.connect(Some("https://page.example")).await;
+            let reply = ws.request(&sign_request(&root_pem, false)).await;
+            match reply["body"]["result"][0].as_str() {
+                Some(pem) => {
+                    assert!(openssl_verify(&cms_pem_to_der(pem), Some(b"11\n"), Some((&cas, now()))).ok);
+                    true
+                }
+                None => {
+                    assert_eq!(reply, json!({"status": true, "body": {}}));
+                    false
+                }
+            }
+        }
+    };
+    assert!(outcome(int.p12_with_chain("good", PASSWORD)).await, "the good key signs under the root");
+    assert!(!outcome(int.p12_with_chain("revoked", PASSWORD)).await, "the intermediate's CRL revokes");
+    assert!(server.hits.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the CRL was asked for");
+    // Without the intermediate in the file the key cannot be placed under the root.
+    assert!(!outcome(int.dir.join("good.p12")).await, "no path to the page's root");
+}

@@ -86,15 +86,18 @@ pub fn load_key_file(path: &Path, password: &str) -> Result<Vec<Box<dyn SigningK
 /// Open a key file's bytes and return every key in it.
 pub fn load_key_bytes(bytes: &[u8], password: &str) -> Result<Vec<Box<dyn SigningKey>>, KeyFileError> {
     let pairs = if is_pem(bytes) { pem_pairs(bytes)? } else { pkcs12_pairs(bytes, password)? };
-    let keys =
-        pairs.into_iter().map(|(pkcs8, cert, alias)| make_key(&pkcs8, cert, alias)).collect::<Result<Vec<_>, _>>()?;
+    let keys = pairs
+        .into_iter()
+        .map(|(pkcs8, cert, alias, chain)| make_key(&pkcs8, cert, alias, chain))
+        .collect::<Result<Vec<_>, _>>()?;
     if keys.is_empty() {
         return Err(KeyFileError::NoKey);
     }
     Ok(keys)
 }
 
-type KeyPair = (Zeroizing<Vec<u8>>, Certificate, String);
+/// A private key, its certificate, its alias, and the other certificates of its file.
+type KeyPair = (Zeroizing<Vec<u8>>, Certificate, String, Vec<Certificate>);
 
 fn pkcs12_pairs(bytes: &[u8], password: &str) -> Result<Vec<KeyPair>, KeyFileError> {
     let contents = pkcs12::open(bytes, password).map_err(KeyFileError::Pkcs12)?;
@@ -116,7 +119,14 @@ fn pkcs12_pairs(bytes: &[u8], password: &str) -> Result<Vec<KeyPair>, KeyFileErr
             .or_else(|| cert_bag.friendly_name.clone())
             .or_else(|| cert.subject_key_id_hex())
             .unwrap_or_else(|| hex(&key.local_key_id.clone().unwrap_or_default()));
-        out.push((key.pkcs8, cert, alias));
+        // The file's other certificates (CA certificates, when it carries its chain).
+        let chain = contents
+            .certs
+            .iter()
+            .filter(|c| c.der != cert_bag.der)
+            .filter_map(|c| Certificate::from_der(&c.der).ok())
+            .collect();
+        out.push((key.pkcs8, cert, alias, chain));
     }
     Ok(out)
 }
@@ -137,7 +147,7 @@ fn pem_pairs(bytes: &[u8]) -> Result<Vec<KeyPair>, KeyFileError> {
     let (Some(key), Some(cert)) = (key, cert) else { return Err(KeyFileError::NoKey) };
     let cert = Certificate::from_der(&cert).map_err(|e| KeyFileError::Malformed(format!("certificate: {e}")))?;
     let alias = cert.subject_key_id_hex().unwrap_or_else(|| cert.serial_hex());
-    Ok(vec![(key, cert, alias)])
+    Ok(vec![(key, cert, alias, Vec::new())])
 }
 
 /// Split a PEM text into its `-----BEGIN …-----`/`-----END …-----` blocks.
@@ -160,7 +170,12 @@ fn pem_blocks(text: &str) -> Vec<String> {
     blocks
 }
 
-fn make_key(pkcs8: &[u8], cert: Certificate, alias: String) -> Result<Box<dyn SigningKey>, KeyFileError> {
+fn make_key(
+    pkcs8: &[u8],
+    cert: Certificate,
+    alias: String,
+    chain: Vec<Certificate>,
+) -> Result<Box<dyn SigningKey>, KeyFileError> {
     let info = PrivateKeyInfoRef::try_from(pkcs8).map_err(|e| KeyFileError::Malformed(format!("private key: {e}")))?;
     match KeyAlgorithm::from_key_oid(&info.algorithm.oid) {
         Some(KeyAlgorithm::Rsa) => {
@@ -168,12 +183,12 @@ fn make_key(pkcs8: &[u8], cert: Certificate, alias: String) -> Result<Box<dyn Si
             if !key.matches(key.certificate_ref()) {
                 return Err(KeyFileError::Malformed("the private key does not match the certificate".into()));
             }
-            Ok(Box::new(key))
+            Ok(Box::new(key.with_chain(chain)))
         }
         Some(gost) => {
             let key = GostFileKey::new(gost, info.private_key.as_bytes(), cert, alias)
                 .map_err(|e| KeyFileError::Malformed(e.to_string()))?;
-            Ok(Box::new(key))
+            Ok(Box::new(key.with_chain(chain)))
         }
         None => Err(KeyFileError::Unsupported(info.algorithm.oid.to_string())),
     }

@@ -112,6 +112,12 @@ pub trait SigningKey: Send + Sync {
     /// The key alias as NCALayer shows it (the friendly name of an NCA file).
     fn alias(&self) -> &str;
 
+    /// CA certificates that came with the key (other certificates in its file), which
+    /// may complete the path to a trusted CA.
+    fn chain(&self) -> &[Certificate] {
+        &[]
+    }
+
     /// Sign `message`: hash it with the algorithm's digest and sign the hash.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
 

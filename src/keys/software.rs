@@ -12,13 +12,19 @@ pub struct RsaFileKey {
     pair: RsaKeyPair,
     certificate: Certificate,
     alias: String,
+    chain: Vec<Certificate>,
 }
 
 impl RsaFileKey {
     /// Build from a PKCS#8 `PrivateKeyInfo` and the matching certificate.
     pub fn new(pkcs8: &[u8], certificate: Certificate, alias: String) -> Result<Self, KeyError> {
         let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| KeyError::Failed(format!("RSA key: {e}")))?;
-        Ok(Self { pair, certificate, alias })
+        Ok(Self { pair, certificate, alias, chain: Vec::new() })
+    }
+
+    /// The same key, with the CA certificates its file carries.
+    pub fn with_chain(self, chain: Vec<Certificate>) -> Self {
+        Self { chain, ..self }
     }
 
     pub fn certificate_ref(&self) -> &Certificate {
@@ -42,6 +48,10 @@ impl SigningKey for RsaFileKey {
         &self.alias
     }
 
+    fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+
     fn algorithm(&self) -> KeyAlgorithm {
         KeyAlgorithm::Rsa
     }
@@ -62,6 +72,7 @@ pub struct GostFileKey {
     algorithm: KeyAlgorithm,
     certificate: Certificate,
     alias: String,
+    chain: Vec<Certificate>,
 }
 
 impl GostFileKey {
@@ -98,9 +109,14 @@ impl GostFileKey {
         if scalar.len() > size {
             return Err(bad());
         }
-        let key = Self { scalar, algorithm, certificate, alias };
+        let key = Self { scalar, algorithm, certificate, alias, chain: Vec::new() };
         key.check_matches_certificate()?;
         Ok(key)
+    }
+
+    /// The same key, with the CA certificates its file carries.
+    pub fn with_chain(self, chain: Vec<Certificate>) -> Self {
+        Self { chain, ..self }
     }
 
     fn curve(&self) -> GostCurve {
@@ -132,6 +148,10 @@ impl SigningKey for GostFileKey {
 
     fn alias(&self) -> &str {
         &self.alias
+    }
+
+    fn chain(&self) -> &[Certificate] {
+        &self.chain
     }
 
     fn algorithm(&self) -> KeyAlgorithm {

@@ -347,7 +347,8 @@ impl SigningCore {
             .iter()
             .map(|k| {
                 let cert = k.certificate();
-                let trust = filter.trust.as_ref().map(|req| self.trust.assess(cert, req, now_ms)).unwrap_or_default();
+                let assess = |req| self.trust.assess_carrying(cert, k.chain(), req, now_ms);
+                let trust = filter.trust.as_ref().map(assess).unwrap_or_default();
                 KeyCandidate {
                     label: cert.subject_dn(),
                     not_selectable: filter.check(cert).or(trust.refusal),

@@ -189,6 +189,18 @@ impl TrustStore {
 
     /// Judge `cert` against `req` at `now_ms`.
     pub fn assess(&self, cert: &Certificate, req: &Requirements, now_ms: i64) -> Assessment {
+        self.assess_carrying(cert, &[], req, now_ms)
+    }
+
+    /// Judge `cert`, which came with the CA certificates `carried` (its key file's),
+    /// against `req` at `now_ms`.
+    pub fn assess_carrying(
+        &self,
+        cert: &Certificate,
+        carried: &[Certificate],
+        req: &Requirements,
+        now_ms: i64,
+    ) -> Assessment {
         let mut out = Assessment::default();
         if !req.allow_expired && !cert.is_valid_at(now_ms) {
             out.refusal = Some(if now_ms > cert.not_after_ms() {
@@ -198,17 +210,19 @@ impl TrustStore {
             });
             return out;
         }
-        let issuer = self.issuer_of(cert, &req.chain);
-        if let Err(reason) = self.check_chain(cert, issuer.as_ref(), &req.chain, &mut out.notes) {
-            out.refusal = Some(reason);
-            return out;
-        }
-        let Some(issuer) = issuer else {
+        let path = match self.path_under(cert, carried, &req.chain, &mut out.notes) {
+            Ok(path) => path,
+            Err(reason) => {
+                out.refusal = Some(reason);
+                return out;
+            }
+        };
+        let Some(issuer) = path.issuer() else {
             let why = "the issuer's certificate is not available".to_owned();
             out.notes.push(TrustNote::RevocationUnknown { why });
             return out;
         };
-        match self.revocation_at(cert, &issuer.cert, now_ms, now_ms, &Material::default(), Prefer::Crl).0 {
+        match self.revocation_at(cert, issuer.parsed(), now_ms, now_ms, &Material::default(), Prefer::Crl).0 {
             Finding::Good(_) => {}
             Finding::Revoked { at_ms, .. } if !req.allow_revoked => {
                 out.refusal = Some(format!("the certificate was revoked on {}", date(at_ms)));
@@ -226,56 +240,59 @@ impl TrustStore {
         out
     }
 
-    /// The known CA whose key signed `cert` (names match and the signature verifies):
-    /// NCA RK's production CAs first, then its test CAs, then the CAs the request
-    /// names. Revocation is checked against it, whichever it is: a page's own CA's CRL
-    /// counts as much as NCA RK's.
-    fn issuer_of(&self, cert: &Certificate, chain: &ChainRule) -> Option<Issuer> {
-        let production = self.production.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(ca) = production.iter().find(|ca| signed_by(cert, ca)) {
-            return Some(Issuer { cert: ca.clone(), test: false });
-        }
-        if let Some(ca) = self.test_cas.iter().find(|ca| signed_by(cert, ca)) {
-            return Some(Issuer { cert: ca.clone(), test: true });
-        }
-        match chain {
-            ChainRule::Listed(cas) => {
-                cas.iter().find(|ca| signed_by(cert, ca)).map(|ca| Issuer { cert: ca.clone(), test: false })
-            }
-            _ => None,
-        }
-    }
-
-    fn check_chain(
+    /// The path of `cert` up through every CA known here (NCA RK's production and test
+    /// CAs, those the request names, those `carried` with the key), or why `rule`
+    /// refuses it. Revocation is then checked against the issuer on that path, whichever
+    /// CA it is: a page's own CA's CRL counts as much as NCA RK's.
+    fn path_under(
         &self,
         cert: &Certificate,
-        issuer: Option<&Issuer>,
+        carried: &[Certificate],
         rule: &ChainRule,
         notes: &mut Vec<TrustNote>,
-    ) -> Result<(), String> {
-        let is_test = issuer.is_some_and(|i| i.test);
+    ) -> Result<path::Path, String> {
+        let production = self.production_cas();
+        let listed: &[x509_cert::Certificate] = match rule {
+            ChainRule::Listed(cas) => cas,
+            _ => &[],
+        };
+        let known: Vec<&x509_cert::Certificate> = production
+            .iter()
+            .chain(&self.test_cas)
+            .chain(listed)
+            .chain(carried.iter().map(Certificate::parsed))
+            .collect();
+        let under = |trusted: &[x509_cert::Certificate]| {
+            let trusted: Vec<&x509_cert::Certificate> = trusted.iter().collect();
+            path::build(cert, &trusted, &known)
+        };
+        // A path that reaches one of `trusted` above the certificate itself.
+        let reaches = |p: &path::Path| p.end == path::End::Trusted && p.certs.len() > 1;
         match rule {
-            ChainRule::Any => Ok(()),
+            ChainRule::Any => Ok(under(&[])),
             ChainRule::Listed(cas) => {
-                if cas.iter().any(|ca| signed_by(cert, ca)) {
-                    Ok(())
+                let built = under(cas);
+                if reaches(&built) {
+                    Ok(built)
                 } else {
                     Err(format!("not issued by the CAs the site named (issuer: {})", cert.issuer_cn()))
                 }
             }
-            ChainRule::NcaProduction if is_test => {
-                Err("issued by NCA RK's TEST CA; this site accepts only real NCA RK keys".into())
-            }
-            ChainRule::NcaProduction if issuer.is_some() => Ok(()),
             ChainRule::NcaProduction => {
-                let production = self.production.read().unwrap_or_else(|p| p.into_inner());
+                let built = under(&production);
+                if reaches(&built) {
+                    return Ok(built);
+                }
+                if built.certs.iter().skip(1).any(|c| self.test_cas.contains(c.parsed())) {
+                    return Err("issued by NCA RK's TEST CA; this site accepts only real NCA RK keys".into());
+                }
                 let issuer_name = cert.parsed().tbs_certificate().issuer();
                 if production.iter().any(|ca| ca.tbs_certificate().subject() == issuer_name) {
                     return Err(format!("the signature of {} on the certificate does not verify", cert.issuer_cn()));
                 }
                 if looks_like_nca(&cert.issuer_cn()) {
                     notes.push(TrustNote::IssuerByNameOnly);
-                    Ok(())
+                    Ok(built)
                 } else {
                     Err(format!("not issued by NCA RK (issuer: {})", cert.issuer_cn()))
                 }
@@ -389,11 +406,10 @@ impl TrustStore {
             return Vec::new();
         };
         let mut delta_urls = crl::freshest_urls_of(cert);
-        // Only the issuer's own CRL may send us to more addresses.
+        // Only the issuer's own CRL may send us to more addresses (a CRL it did not sign
+        // is reported by the decision that ignores it).
         if base.is_signed_by(issuer) {
             delta_urls.extend(base.freshest_urls());
-        } else {
-            problems.push("the CRL is not signed by the certificate's issuer".into());
         }
         delta_urls.dedup();
         let mut found = vec![(path, base)];
@@ -477,13 +493,6 @@ impl Material {
         let in_memory = self.crl_ders.iter().filter_map(|d| Crl::from_der(d).ok());
         in_memory.chain(self.crl_files.iter().filter_map(|p| Crl::open(p).ok())).collect()
     }
-}
-
-/// A known CA that signed a certificate.
-struct Issuer {
-    cert: x509_cert::Certificate,
-    /// One of NCA RK's public test CAs.
-    test: bool,
 }
 
 /// Did `ca` sign `cert`? (Names match and the signature verifies.)

@@ -116,7 +116,7 @@ fn from_crls(
         .filter(|c| {
             let authentic = c.is_signed_by(issuer);
             if !authentic {
-                why.push("a CRL is not signed by the certificate's issuer".to_owned());
+                why.push("a CRL is not signed by the issuer".to_owned());
             }
             authentic && c.this_update_ms() <= now_ms + CLOCK_SKEW_MS
         })

@@ -61,6 +61,40 @@ impl OpensslCa {
                 "keyUsage=critical,keyCertSign,cRLSign",
             ],
         );
+        Self::with_database(dir, extra_config)
+    }
+
+    /// A CA named `cn` in `dir` (created) whose certificate this CA issues.
+    pub fn intermediate(&self, dir: &Path, cn: &str) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        openssl_in(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.csr",
+                "-subj",
+                &format!("/CN={cn}"),
+            ],
+        );
+        std::fs::write(
+            dir.join("ca.ext"),
+            "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n",
+        )
+        .unwrap();
+        let (csr, ext, out) = (dir.join("ca.csr"), dir.join("ca.ext"), dir.join("ca.pem"));
+        let paths = [csr.to_str().unwrap(), ext.to_str().unwrap(), out.to_str().unwrap()];
+        self.sign_request(paths[0], "7f01", paths[1], &["-out", paths[2]]);
+        Self::with_database(dir, "")
+    }
+
+    /// The CA's configuration and an empty database.
+    fn with_database(dir: &Path, extra_config: &str) -> Self {
         std::fs::write(
             dir.join("ca.cnf"),
             format!(
@@ -137,6 +171,17 @@ impl OpensslCa {
         let pass = format!("pass:{password}");
         openssl_in(&self.dir, &["pkcs12", "-export", "-inkey", &key, "-in", &pem, "-out", &p12, "-passout", &pass]);
         openssl_in(&self.dir, &["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-valid", &pem]);
+        self.dir.join(p12)
+    }
+
+    /// `name`'s key (of [`OpensslCa::issue_p12`]) in `<name>-chain.p12`, this CA's
+    /// certificate carried with it.
+    pub fn p12_with_chain(&self, name: &str, password: &str) -> PathBuf {
+        let (key, pem, p12) = (format!("{name}.key"), format!("{name}.pem"), format!("{name}-chain.p12"));
+        let pass = format!("pass:{password}");
+        let args =
+            ["pkcs12", "-export", "-inkey", &key, "-in", &pem, "-certfile", "ca.pem", "-out", &p12, "-passout", &pass];
+        openssl_in(&self.dir, &args);
         self.dir.join(p12)
     }
 
