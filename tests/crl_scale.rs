@@ -9,17 +9,9 @@ mod openssl_ca;
 use std::path::Path;
 use std::time::Instant;
 
-use openssl_ca::{OpensslCa, Revoked};
+use openssl_ca::{ENTRIES, OpensslCa, Revoked, revoked, serial_hex};
 use qoltanba::trust::crl::{Crl, Entry, Status, freshest_urls_of};
 use qoltanba::trust::{ChainRule, Requirements, TrustStore};
-
-/// NCA RK's production GOST CRL has about this many entries.
-const ENTRIES: u64 = 422_000;
-
-/// Serial `i` of the big CRL: 20 octets, as NCA RK's.
-fn serial_hex(i: u64) -> String {
-    format!("4A0E1F{:034X}", u128::from(i) * 7919 + 12_345)
-}
 
 fn bytes(hex: &str) -> Vec<u8> {
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
@@ -28,14 +20,6 @@ fn bytes(hex: &str) -> Vec<u8> {
 /// 2025-01-`day` 00:00 UTC.
 fn jan_2025_ms(day: u64) -> i64 {
     1_735_689_600_000 + (day as i64 - 1) * 86_400_000
-}
-
-fn revoked(i: u64) -> Revoked {
-    Revoked {
-        serial_hex: serial_hex(i),
-        date: format!("2501{:02}000000Z", 1 + i % 28),
-        reason: i.is_multiple_of(10).then_some("keyCompromise"),
-    }
 }
 
 fn now_ms() -> i64 {

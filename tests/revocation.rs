@@ -7,11 +7,12 @@ mod common;
 #[path = "common/openssl_ca.rs"]
 mod openssl_ca;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use openssl_ca::OpensslCa;
+use openssl_ca::{ENTRIES, OpensslCa, revoked, serial_hex};
 use serde_json::{Value, json};
 
 /// A CA, two user keys (.p12) whose certificates point at `crl_url`, and a CRL revoking
@@ -179,4 +180,73 @@ async fn an_intermediate_the_key_file_carries_completes_the_chain_and_its_crl_de
     assert!(server.hits.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the CRL was asked for");
     // Without the intermediate in the file the key cannot be placed under the root.
     assert!(!outcome(int.dir.join("good.p12")).await, "no path to the page's root");
+}
+
+#[tokio::test]
+async fn a_crl_of_nca_rk_size_and_its_delta_decide_on_the_wire() {
+    // 422 000 entries from `openssl ca -gencrl`, served from the certificates'
+    // distribution point, with a delta CRL at the FreshestCRL address; the page names
+    // the CA. Three keys: one in the big CRL, one revoked only by the delta, one good.
+    let dir = tempfile::tempdir().unwrap();
+    let files: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+    let served = Arc::clone(&files);
+    let server = LoopbackHttp::start(Box::new(move |_, path, _| match served.lock().unwrap().get(path) {
+        Some(bytes) => ("200 OK", bytes.clone()),
+        None => ("404 Not Found", Vec::new()),
+    }));
+    let (big_url, delta_url) = (server.url("/big.crl"), server.url("/delta.crl"));
+    let sections = format!("[base]\nfreshestCRL=URI:{delta_url}\n[delta]\n2.5.29.27=critical,DER:02:01:01\n");
+    let ca = OpensslCa::new(&dir.path().join("ca"), "Big CA (test)", &sections);
+    let ext = format!("keyUsage=critical,digitalSignature,nonRepudiation\ncrlDistributionPoints=URI:{big_url}\n");
+    let keys = [("listed", 4_242), ("in-delta", ENTRIES + 2), ("good", ENTRIES + 1)];
+    for (name, i) in keys {
+        ca.issue_p12(name, &serial_hex(i), &format!("/CN={name}/serialNumber=IIN123456789012"), &ext, PASSWORD);
+    }
+    ca.set_revoked((0..ENTRIES).map(revoked));
+    let big = ca.gencrl("big.crl", &["-crlexts", "base"]);
+    ca.set_revoked([revoked(ENTRIES + 2)]);
+    let delta = ca.gencrl("delta.crl", &["-crlexts", "delta"]);
+    let ca_pem = ca.cert_pem();
+    let start = |name: &str, data: Option<&Path>| {
+        let key = ca.dir.join(format!("{name}.p12"));
+        let args = ["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-answer", "confirm"];
+        match data {
+            Some(data) => Daemon::start_in(data, &args),
+            None => Daemon::start_online(&args),
+        }
+    };
+    let expected = [("listed", false), ("in-delta", false), ("good", true)];
+
+    // Online: both CRLs fetched from the addresses in the certificates and the CRL.
+    files.lock().unwrap().extend([("/big.crl".to_owned(), big.clone()), ("/delta.crl".to_owned(), delta.clone())]);
+    for (name, signs_expected) in expected {
+        assert_eq!(signs(&start(name, None), &ca_pem, &ca.dir).await, signs_expected, "online, {name}");
+    }
+    // Offline, the CRLs only in the cache.
+    let data = dir.path().join("data");
+    let crl_dir = data.join("trust/crl");
+    std::fs::create_dir_all(&crl_dir).unwrap();
+    std::fs::write(qoltanba::trust::fetch::cache_path(&crl_dir, &big_url), &big).unwrap();
+    std::fs::write(qoltanba::trust::fetch::cache_path(&crl_dir, &delta_url), &delta).unwrap();
+    for (name, signs_expected) in expected {
+        assert_eq!(signs(&start(name, Some(&data)), &ca_pem, &ca.dir).await, signs_expected, "cached, {name}");
+    }
+
+    // A stale big CRL (no delta) still proves a revocation; "not listed" in it proves
+    // nothing, and the good key is not locked out.
+    ca.set_revoked((0..ENTRIES).map(revoked));
+    let stale = ca.gencrl("stale.crl", &["-crl_lastupdate", "20250101000000Z", "-crl_nextupdate", "20250102000000Z"]);
+    let stale_data = dir.path().join("stale");
+    let stale_dir = stale_data.join("trust/crl");
+    std::fs::create_dir_all(&stale_dir).unwrap();
+    std::fs::write(qoltanba::trust::fetch::cache_path(&stale_dir, &big_url), &stale).unwrap();
+    assert!(!signs(&start("listed", Some(&stale_data)), &ca_pem, &ca.dir).await, "stale, listed");
+    assert!(signs(&start("good", Some(&stale_data)), &ca_pem, &ca.dir).await, "stale, good");
+
+    // A CRL under the CA's name but signed by another key revokes nothing.
+    let impostor = OpensslCa::new(&dir.path().join("impostor"), "Big CA (test)", "");
+    impostor.set_revoked([revoked(ENTRIES + 1)]);
+    let forged = impostor.gencrl("forged.crl", &[]);
+    *files.lock().unwrap() = HashMap::from([("/big.crl".to_owned(), forged)]);
+    assert!(signs(&start("good", None), &ca_pem, &ca.dir).await, "a forged CRL listing the good key");
 }

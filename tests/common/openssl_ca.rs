@@ -19,6 +19,24 @@ pub fn openssl_in(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// NCA RK's production GOST CRL has about this many entries.
+pub const ENTRIES: u64 = 422_000;
+
+/// Serial `i` of a big CRL: 20 octets, as NCA RK's.
+pub fn serial_hex(i: u64) -> String {
+    format!("4A0E1F{:034X}", u128::from(i) * 7919 + 12_345)
+}
+
+/// The `i`-th entry of a big CRL: revoked on 2025-01-(1 + i mod 28), every tenth for
+/// keyCompromise.
+pub fn revoked(i: u64) -> Revoked {
+    Revoked {
+        serial_hex: serial_hex(i),
+        date: format!("2501{:02}000000Z", 1 + i % 28),
+        reason: i.is_multiple_of(10).then_some("keyCompromise"),
+    }
+}
+
 /// A CA in its own directory.
 pub struct OpensslCa {
     pub dir: PathBuf,
