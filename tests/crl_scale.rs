@@ -92,7 +92,11 @@ fn a_crl_of_422_000_entries_is_indexed_once_and_searched() {
     let store = TrustStore::new(Some(cache.clone()), Vec::new(), false);
     let req = Requirements { chain: ChainRule::Listed(vec![ca.cert()]), ..Default::default() };
     let verdict = store.assess(&listed, &req, now_ms());
-    assert_eq!(verdict.refusal.as_deref(), Some("the certificate was revoked on 2025-01-15"), "{verdict:?}");
+    assert_eq!(
+        verdict.refusal.as_ref().map(ToString::to_string).as_deref(),
+        Some("the certificate was revoked on 2025-01-15"),
+        "{verdict:?}"
+    );
     assert_eq!(crl.status_of(&listed), Status::Revoked(jan_2025_ms(15)));
     let verdict = store.assess(&good, &req, now_ms());
     assert_eq!((verdict.refusal, verdict.notes), (None, Vec::new()));
@@ -173,7 +177,10 @@ fn a_stale_crl_is_not_current_but_still_proves_revocation() {
     let store = TrustStore::new(Some(cache), Vec::new(), false);
     let req = Requirements { chain: ChainRule::Listed(vec![ca.cert()]), ..Default::default() };
     let listed = store.assess(&cert(&ca.issue(&serial_hex(5), url, "")), &req, now_ms());
-    assert_eq!(listed.refusal.as_deref(), Some("the certificate was revoked on 2025-01-06"));
+    assert_eq!(
+        listed.refusal.as_ref().map(ToString::to_string).as_deref(),
+        Some("the certificate was revoked on 2025-01-06")
+    );
     let other = store.assess(&cert(&ca.issue(&serial_hex(6), url, "")), &req, now_ms());
     assert_eq!(other.refusal, None);
     assert!(

@@ -41,7 +41,7 @@ fn expired_keys_are_refused_unless_allowed() {
     let store = TrustStore::offline();
     let cert = cert_of(RSA_KEY);
     let refused = store.assess(&cert, &req(ChainRule::Any, false, false), NOW);
-    assert_eq!(refused.refusal.as_deref(), Some("the certificate expired on 2022-01-18"));
+    assert_eq!(refused.refusal.map(|r| r.to_string()).as_deref(), Some("the certificate expired on 2022-01-18"));
     assert_eq!(store.assess(&cert, &req(ChainRule::Any, true, false), NOW).refusal, None);
     // Not yet valid: the 2026 key before its issue date.
     let early = store.assess(
@@ -49,7 +49,7 @@ fn expired_keys_are_refused_unless_allowed() {
         &req(ChainRule::Any, false, false),
         1_700_000_000_000,
     );
-    assert!(early.refusal.unwrap().starts_with("the certificate is valid only from 2026-"));
+    assert!(early.refusal.unwrap().to_string().starts_with("the certificate is valid only from 2026-"));
 }
 
 #[test]
@@ -57,9 +57,11 @@ fn chain_rules() {
     let store = TrustStore::offline();
     let key2026 = cert_of("nca-test/keys2026/individual.p12");
     // Absent chain: NCA RK production only; test CA keys are named as such.
-    let refusal = store.assess(&key2026, &req(ChainRule::NcaProduction, false, false), NOW).refusal.unwrap();
+    let refusal =
+        store.assess(&key2026, &req(ChainRule::NcaProduction, false, false), NOW).refusal.unwrap().to_string();
     assert!(refusal.contains("TEST CA"), "{refusal}");
-    let refusal = store.assess(&cert_of(RSA_KEY), &req(ChainRule::NcaProduction, true, false), NOW).refusal.unwrap();
+    let refusal =
+        store.assess(&cert_of(RSA_KEY), &req(ChainRule::NcaProduction, true, false), NOW).refusal.unwrap().to_string();
     assert!(refusal.contains("TEST CA"), "{refusal}");
     // Offline, an issuer that carries NCA RK's production name passes by name, and says so.
     let by_name =
@@ -72,7 +74,7 @@ fn chain_rules() {
     let listed = ChainRule::Listed(vec![ca("nca-test/ca/nca_gost2015_test.cer")]);
     assert_eq!(store.assess(&key2026, &req(listed, false, false), NOW).refusal, None);
     let other = ChainRule::Listed(vec![ca("nca-test/ca/nca_rsa_test.crt")]);
-    let refusal = store.assess(&key2026, &req(other, false, false), NOW).refusal.unwrap();
+    let refusal = store.assess(&key2026, &req(other, false, false), NOW).refusal.unwrap().to_string();
     assert!(refusal.contains("not issued by the CAs the site named"), "{refusal}");
 }
 
@@ -82,7 +84,10 @@ fn revoked_2026_key_is_refused_by_the_2026_crl_and_accepted_with_allow_revoked()
     let store = store_with_crl(dir.path(), Some("nca-test/crl/nca_gost2022_test_2026.crl"));
     let revoked = cert_of("nca-test/keys2026/individual_revoked.p12");
     let verdict = store.assess(&revoked, &req(ChainRule::Any, false, false), NOW);
-    assert!(verdict.refusal.as_deref().unwrap().starts_with("the certificate was revoked on 2026-"), "{verdict:?}");
+    assert!(
+        verdict.refusal.as_ref().unwrap().to_string().starts_with("the certificate was revoked on 2026-"),
+        "{verdict:?}"
+    );
     let allowed = store.assess(&revoked, &req(ChainRule::Any, false, true), NOW);
     assert_eq!(allowed.refusal, None);
     assert!(allowed.notes[0].to_string().contains("allowed by the site"));

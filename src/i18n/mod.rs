@@ -341,6 +341,63 @@ impl Word {
     }
 }
 
+/// Why a key cannot be used, in `locale`.
+pub fn unusable(reason: &crate::trust::Unusable, locale: Locale) -> String {
+    use crate::trust::Unusable::*;
+    match (reason, locale) {
+        (NotAuthenticationKey, Locale::Kk) => "аутентификация кілті емес".into(),
+        (NotAuthenticationKey, Locale::Ru) => "не ключ аутентификации".into(),
+        (NotAuthenticationKey, Locale::En) => "not an authentication key".into(),
+        (NotSigningKey, Locale::Kk) => "қол қою кілті емес".into(),
+        (NotSigningKey, Locale::Ru) => "не ключ подписи".into(),
+        (NotSigningKey, Locale::En) => "not a signing key".into(),
+        (MissingExtendedKeyUsage(oid), Locale::Kk) => format!("сертификатта {oid} кеңейтілген мақсаты жоқ"),
+        (MissingExtendedKeyUsage(oid), Locale::Ru) => format!("в сертификате нет расширенного назначения {oid}"),
+        (MissingExtendedKeyUsage(oid), Locale::En) => format!("the certificate lacks extended key usage {oid}"),
+        (OtherIin(iin), Locale::Kk) => format!("сайт ЖСН {iin} кілтін сұрайды"),
+        (OtherIin(iin), Locale::Ru) => format!("сайт просит ключ ИИН {iin}"),
+        (OtherIin(iin), Locale::En) => format!("the request asks for IIN {iin}"),
+        (OtherBin(bin), Locale::Kk) => format!("сайт БСН {bin} кілтін сұрайды"),
+        (OtherBin(bin), Locale::Ru) => format!("сайт просит ключ БИН {bin}"),
+        (OtherBin(bin), Locale::En) => format!("the request asks for BIN {bin}"),
+        (OtherCertificate(serial), Locale::Kk) => format!("сайт {serial} сертификатын сұрайды"),
+        (OtherCertificate(serial), Locale::Ru) => format!("сайт просит сертификат {serial}"),
+        (OtherCertificate(serial), Locale::En) => format!("the request asks for certificate {serial}"),
+        (Expired { date }, Locale::Kk) => format!("сертификаттың мерзімі {date} аяқталған"),
+        (Expired { date }, Locale::Ru) => format!("срок действия сертификата истёк {date}"),
+        (Expired { date }, Locale::En) => format!("the certificate expired on {date}"),
+        (NotYetValid { date }, Locale::Kk) => format!("сертификат тек {date} бастап жарамды"),
+        (NotYetValid { date }, Locale::Ru) => format!("сертификат действует только с {date}"),
+        (NotYetValid { date }, Locale::En) => format!("the certificate is valid only from {date}"),
+        (NotUnderListedCas { issuer }, Locale::Kk) => format!("сайт атаған КО-лар бермеген (беруші: {issuer})"),
+        (NotUnderListedCas { issuer }, Locale::Ru) => {
+            format!("выдан не теми УЦ, которые назвал сайт (издатель: {issuer})")
+        }
+        (NotUnderListedCas { issuer }, Locale::En) => {
+            format!("not issued by the CAs the site named (issuer: {issuer})")
+        }
+        (TestKey, Locale::Kk) => "ҰКО ТК-ның TEST КО-сы берген; бұл сайт тек нақты ҰКО ТК кілттерін қабылдайды".into(),
+        (TestKey, Locale::Ru) => "выдан ТЕСТОВЫМ УЦ НУЦ РК; этот сайт принимает только настоящие ключи НУЦ РК".into(),
+        (TestKey, Locale::En) => "issued by NCA RK's TEST CA; this site accepts only real NCA RK keys".into(),
+        (IssuerSignatureInvalid { issuer }, Locale::Kk) => format!("сертификаттағы {issuer} қолтаңбасы расталмайды"),
+        (IssuerSignatureInvalid { issuer }, Locale::Ru) => {
+            format!("подпись {issuer} на сертификате не проходит проверку")
+        }
+        (IssuerSignatureInvalid { issuer }, Locale::En) => {
+            format!("the signature of {issuer} on the certificate does not verify")
+        }
+        (NotNca { issuer }, Locale::Kk) => format!("ҰКО ТК бермеген (беруші: {issuer})"),
+        (NotNca { issuer }, Locale::Ru) => format!("выдан не НУЦ РК (издатель: {issuer})"),
+        (NotNca { issuer }, Locale::En) => format!("not issued by NCA RK (issuer: {issuer})"),
+        (Revoked { date }, Locale::Kk) => format!("сертификат {date} кері қайтарып алынған"),
+        (Revoked { date }, Locale::Ru) => format!("сертификат отозван {date}"),
+        (Revoked { date }, Locale::En) => format!("the certificate was revoked on {date}"),
+        (NeverIssued, Locale::Kk) => "ҰКО ТК-ның OCSP қызметі бұл сертификатты білмейді".into(),
+        (NeverIssued, Locale::Ru) => "служба OCSP НУЦ РК не знает этот сертификат".into(),
+        (NeverIssued, Locale::En) => "NCA RK's OCSP service does not know this certificate".into(),
+    }
+}
+
 /// A note on a key's certificate, in words for the person.
 pub fn trust_note(note: &crate::trust::TrustNote, locale: Locale) -> String {
     use crate::trust::TrustNote::*;

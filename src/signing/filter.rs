@@ -5,7 +5,7 @@
 
 use crate::keys::Certificate;
 use crate::oid::{EKU_CLIENT_AUTH, EKU_EMAIL_PROTECTION};
-use crate::trust::Requirements;
+use crate::trust::{Requirements, Unusable};
 
 /// What a commonUtils `keyType` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,33 +54,33 @@ pub struct KeyFilter {
 
 impl KeyFilter {
     /// `None` if `cert` may be used, else why not, in words for the key chooser.
-    pub fn check(&self, cert: &Certificate) -> Option<String> {
+    pub fn check(&self, cert: &Certificate) -> Option<Unusable> {
         if let Some(purpose) = self.purpose
             && !purpose.allows(cert)
         {
             return Some(match purpose {
-                Purpose::Authentication => "not an authentication key".into(),
-                Purpose::Signature => "not a signing key".into(),
+                Purpose::Authentication => Unusable::NotAuthenticationKey,
+                Purpose::Signature => Unusable::NotSigningKey,
             });
         }
         let ekus = cert.extended_key_usages();
         if let Some(missing) = self.ext_key_usage_oids.iter().find(|oid| !ekus.contains(oid)) {
-            return Some(format!("the certificate lacks extended key usage {missing}"));
+            return Some(Unusable::MissingExtendedKeyUsage(missing.clone()));
         }
         if let Some(iin) = &self.iin
             && cert.iin().as_deref() != Some(iin.as_str())
         {
-            return Some(format!("the request asks for IIN {iin}"));
+            return Some(Unusable::OtherIin(iin.clone()));
         }
         if let Some(bin) = &self.bin
             && cert.bin().as_deref() != Some(bin.as_str())
         {
-            return Some(format!("the request asks for BIN {bin}"));
+            return Some(Unusable::OtherBin(bin.clone()));
         }
         if let Some(serial) = &self.serial_number
             && normalize_serial(serial) != normalize_serial(&cert.serial_hex())
         {
-            return Some(format!("the request asks for certificate {serial}"));
+            return Some(Unusable::OtherCertificate(serial.clone()));
         }
         None
     }

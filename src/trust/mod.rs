@@ -93,11 +93,56 @@ impl std::fmt::Display for TrustNote {
     }
 }
 
+/// Why a key cannot be used for a request: what the site asks for (the request's
+/// filter) or what the certificate is (trust). Worded for people by
+/// `crate::i18n::unusable`; `Display` is the English.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unusable {
+    NotAuthenticationKey,
+    NotSigningKey,
+    /// The certificate lacks an extended key usage the site asks for.
+    MissingExtendedKeyUsage(String),
+    /// The site asks for another IIN, BIN or certificate serial.
+    OtherIin(String),
+    OtherBin(String),
+    OtherCertificate(String),
+    Expired {
+        date: String,
+    },
+    NotYetValid {
+        date: String,
+    },
+    /// Not under the CAs the site named.
+    NotUnderListedCas {
+        issuer: String,
+    },
+    /// NCA RK's TEST CA issued it; the site takes only real keys.
+    TestKey,
+    /// A CA of NCA RK's name did not sign it.
+    IssuerSignatureInvalid {
+        issuer: String,
+    },
+    NotNca {
+        issuer: String,
+    },
+    Revoked {
+        date: String,
+    },
+    /// NCA RK's OCSP service does not know the certificate.
+    NeverIssued,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::i18n::unusable(self, crate::i18n::Locale::En))
+    }
+}
+
 /// The verdict on one certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Assessment {
     /// Why the key cannot be used; `None` if it can.
-    pub refusal: Option<String>,
+    pub refusal: Option<Unusable>,
     /// Things the user should know even if the key can be used.
     pub notes: Vec<TrustNote>,
 }
@@ -204,9 +249,9 @@ impl TrustStore {
         let mut out = Assessment::default();
         if !req.allow_expired && !cert.is_valid_at(now_ms) {
             out.refusal = Some(if now_ms > cert.not_after_ms() {
-                format!("the certificate expired on {}", date(cert.not_after_ms()))
+                Unusable::Expired { date: date(cert.not_after_ms()) }
             } else {
-                format!("the certificate is valid only from {}", date(cert.not_before_ms()))
+                Unusable::NotYetValid { date: date(cert.not_before_ms()) }
             });
             return out;
         }
@@ -225,10 +270,10 @@ impl TrustStore {
         match self.revocation_at(cert, issuer.parsed(), now_ms, now_ms, &Material::default(), Prefer::Crl).0 {
             Finding::Good(_) => {}
             Finding::Revoked { at_ms, .. } if !req.allow_revoked => {
-                out.refusal = Some(format!("the certificate was revoked on {}", date(at_ms)));
+                out.refusal = Some(Unusable::Revoked { date: date(at_ms) });
             }
             Finding::NotIssued(_) if !req.allow_revoked => {
-                out.refusal = Some("NCA RK's OCSP service does not know this certificate".into());
+                out.refusal = Some(Unusable::NeverIssued);
             }
             Finding::Revoked { at_ms, .. } => out.notes.push(TrustNote::RevokedAllowed { date: date(at_ms) }),
             Finding::NotIssued(_) => {
@@ -250,7 +295,7 @@ impl TrustStore {
         carried: &[Certificate],
         rule: &ChainRule,
         notes: &mut Vec<TrustNote>,
-    ) -> Result<path::Path, String> {
+    ) -> Result<path::Path, Unusable> {
         let production = self.production_cas();
         let listed: &[x509_cert::Certificate] = match rule {
             ChainRule::Listed(cas) => cas,
@@ -272,11 +317,7 @@ impl TrustStore {
             ChainRule::Any => Ok(under(&[])),
             ChainRule::Listed(cas) => {
                 let built = under(cas);
-                if reaches(&built) {
-                    Ok(built)
-                } else {
-                    Err(format!("not issued by the CAs the site named (issuer: {})", cert.issuer_cn()))
-                }
+                if reaches(&built) { Ok(built) } else { Err(Unusable::NotUnderListedCas { issuer: cert.issuer_cn() }) }
             }
             ChainRule::NcaProduction => {
                 let built = under(&production);
@@ -284,17 +325,17 @@ impl TrustStore {
                     return Ok(built);
                 }
                 if built.certs.iter().skip(1).any(|c| self.test_cas.contains(c.parsed())) {
-                    return Err("issued by NCA RK's TEST CA; this site accepts only real NCA RK keys".into());
+                    return Err(Unusable::TestKey);
                 }
                 let issuer_name = cert.parsed().tbs_certificate().issuer();
                 if production.iter().any(|ca| ca.tbs_certificate().subject() == issuer_name) {
-                    return Err(format!("the signature of {} on the certificate does not verify", cert.issuer_cn()));
+                    return Err(Unusable::IssuerSignatureInvalid { issuer: cert.issuer_cn() });
                 }
                 if looks_like_nca(&cert.issuer_cn()) {
                     notes.push(TrustNote::IssuerByNameOnly);
                     Ok(built)
                 } else {
-                    Err(format!("not issued by NCA RK (issuer: {})", cert.issuer_cn()))
+                    Err(Unusable::NotNca { issuer: cert.issuer_cn() })
                 }
             }
         }

@@ -83,7 +83,7 @@ impl Prompter for HeadlessPrompter {
     fn pick_key(&self, _context: &RequestContext, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
         for key in keys {
             if let Some(reason) = &key.not_selectable {
-                tracing::info!(key = ?key.label, reason, "headless: key not selectable");
+                tracing::info!(key = ?key.label, reason = %reason, "headless: key not selectable");
             }
             for note in &key.notes {
                 tracing::info!(key = ?key.label, note = %note, "headless: note on key");

@@ -82,7 +82,7 @@ pub struct KeyCandidate {
     /// Subject common name and identifiers, for display.
     pub label: String,
     /// Why the request cannot use this key; `None` when it is selectable.
-    pub not_selectable: Option<String>,
+    pub not_selectable: Option<crate::trust::Unusable>,
     /// What the user should know about the key even when it is selectable (e.g. that
     /// revocation could not be checked offline).
     pub notes: Vec<crate::trust::TrustNote>,

@@ -146,7 +146,7 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
                         i + 1,
                         shown(&key.label),
                         self.t(Text::CannotBeUsed),
-                        shown(reason)
+                        shown(&crate::i18n::unusable(reason, self.locale))
                     )),
                     None => c.say(&format!("  {}) {}", i + 1, shown(&key.label))),
                 }
@@ -269,7 +269,11 @@ mod tests {
     fn keys_that_cannot_be_used_are_shown_with_the_reason_and_never_picked() {
         let prompter = TerminalPrompter::new(Script { answers: vec!["1", "2"], shown: vec![] }, Locale::En);
         let keys = [
-            KeyCandidate { label: "CN=A".into(), not_selectable: Some("not a signing key".into()), notes: vec![] },
+            KeyCandidate {
+                label: "CN=A".into(),
+                not_selectable: Some(crate::trust::Unusable::NotSigningKey),
+                notes: vec![],
+            },
             KeyCandidate {
                 label: "CN=B".into(),
                 not_selectable: None,
@@ -284,7 +288,14 @@ mod tests {
         assert!(shown.contains("note: NCA RK could not be asked whether this certificate was revoked (offline)."));
         // A single usable key is taken without asking.
         let single = TerminalPrompter::new(Script { answers: vec![], shown: vec![] }, Locale::En);
-        assert_eq!(single.pick_key(&context(), &keys[..2]), Ok(Some(1)));
+        assert_eq!(single.pick_key(&context(), &keys[..2]), Ok(Some(1))); // In Russian and Kazakh, the reason is in the person's language too.
+        for (locale, reason) in [(Locale::Ru, "не ключ подписи"), (Locale::Kk, "қол қою кілті емес")]
+        {
+            let prompter = TerminalPrompter::new(Script { answers: vec!["2"], shown: vec![] }, locale);
+            assert_eq!(prompter.pick_key(&context(), &keys), Ok(Some(1)));
+            let shown = prompter.console.lock().unwrap().shown.join("\n");
+            assert!(shown.contains(&format!("CN=A  — {}: {reason}", Text::CannotBeUsed.get(locale))), "{shown}");
+        }
     }
 
     #[test]
