@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use openssl_ca::{OpensslCa, openssl_in as openssl};
+use openssl_ca::{OpensslCa, openssl_in as openssl, self_signed};
 use qoltanba::keys::SigningKey;
 use serde_json::Value;
 
@@ -63,27 +63,8 @@ fn outcome<'v>(report: &'v Value, check: &str) -> (&'v str, &'v str) {
 fn a_forged_self_signed_cms_and_xml_are_not_valid() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "c.pem",
-            "-days",
-            "30",
-            "-utf8",
-            "-subj",
-            "/CN=ПРЕЗИДЕНТ/serialNumber=IIN000000000001",
-            "-addext",
-            "keyUsage=critical,digitalSignature,nonRepudiation",
-        ],
-    );
+    let signing = ["keyUsage=critical,digitalSignature,nonRepudiation"];
+    self_signed(d, "k.pem", "c.pem", "/CN=ПРЕЗИДЕНТ/serialNumber=IIN000000000001", &signing);
     write(d, "doc.txt", b"payment order");
     openssl(
         d,
@@ -116,23 +97,7 @@ fn a_forged_self_signed_cms_and_xml_are_not_valid() {
 
     // A name with a terminal escape sequence is shown, not obeyed, in the text report.
     let evil_subject = "/CN=evil\u{1b}[2Jcleared/serialNumber=IIN000000000001";
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ek.pem",
-            "-out",
-            "ec.pem",
-            "-utf8",
-            "-subj",
-            evil_subject,
-        ],
-    );
+    self_signed(d, "ek.pem", "ec.pem", evil_subject, &[]);
     openssl(
         d,
         &[

@@ -37,6 +37,18 @@ pub fn revoked(i: u64) -> Revoked {
     }
 }
 
+/// A fresh 2048-bit RSA key in `key` and a self-signed certificate for it in `cert`
+/// (files in `dir`), valid 30 days, for `subject` (UTF-8), with the `extensions`
+/// (openssl `-addext` values).
+pub fn self_signed(dir: &Path, key: &str, cert: &str, subject: &str, extensions: &[&str]) {
+    let mut args = vec!["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert];
+    args.extend_from_slice(&["-days", "30", "-utf8", "-subj", subject]);
+    for ext in extensions {
+        args.extend_from_slice(&["-addext", ext]);
+    }
+    openssl_in(dir, &args);
+}
+
 /// A CA in its own directory.
 pub struct OpensslCa {
     pub dir: PathBuf,
@@ -57,28 +69,8 @@ impl OpensslCa {
     /// `extra_config` is appended to its configuration (sections for `-crlexts`).
     pub fn new(dir: &Path, cn: &str, extra_config: &str) -> Self {
         std::fs::create_dir_all(dir).unwrap();
-        openssl_in(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "30",
-                "-subj",
-                &format!("/CN={cn}"),
-                "-addext",
-                "basicConstraints=critical,CA:true",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
+        let ca_usage = ["basicConstraints=critical,CA:true", "keyUsage=critical,keyCertSign,cRLSign"];
+        self_signed(dir, "ca.key", "ca.pem", &format!("/CN={cn}"), &ca_usage);
         Self::with_database(dir, extra_config)
     }
 
