@@ -70,6 +70,13 @@ async fn a_key_revoked_by_the_crl_of_a_ca_the_page_names_is_refused() {
     let reply = ws.request(&sign_request(&ca_pem, true)).await;
     let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
     assert!(openssl_verify(&cms, Some(b"11\n"), Some((&dir.path().join("ca.pem"), now()))).ok);
+
+    // A page cannot make every key cost thousands of signature checks.
+    let many: Vec<Value> = vec![json!(ca_pem); 33];
+    let mut flood = sign_request(&ca_pem, false);
+    flood["args"]["signerParams"]["chain"] = json!(many);
+    let reply = ws.request(&flood).await;
+    assert!(reply.to_string().contains("has more than 32 certificates"), "{reply}");
     drop(ws);
     drop(daemon);
 

@@ -161,12 +161,19 @@ fn string_list(value: Option<&Value>, key: &str) -> Result<Option<Vec<String>>, 
     }
 }
 
+/// Most CA certificates a page may list in `signerParams.chain` (real lists name a few).
+pub const MAX_CHAIN_CERTIFICATES: usize = 32;
+
 /// `signerParams.chain`: absent or null = NCA RK's CAs only, `[]` = any, else a list of
 /// CA certificates (PEM, or bare base64 DER).
 fn chain_rule(value: Option<&Value>) -> Result<ChainRule, Failure> {
     let Some(list) = string_list(value, "chain")? else { return Ok(ChainRule::NcaProduction) };
     if list.is_empty() {
         return Ok(ChainRule::Any);
+    }
+    // Each listed CA may cost a signature check per link of a key's path.
+    if list.len() > MAX_CHAIN_CERTIFICATES {
+        return Err(json_error(format!(r#"JSONArray["chain"] has more than {MAX_CHAIN_CERTIFICATES} certificates."#)));
     }
     let parse = |text: &String| -> Option<x509_cert::Certificate> {
         parse_x509(text.trim().as_bytes()).or_else(|| parse_x509(&decode_base64(text).ok()?))
