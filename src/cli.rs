@@ -32,6 +32,10 @@ pub enum Command {
     Verify(VerifyCommand),
     /// Sign local files with a key file (CAdES or XAdES, levels B, T, LT).
     Sign(SignArgs),
+    /// The dialog window of one request; started by the daemon, which talks to it on
+    /// stdin and stdout.
+    #[command(hide = true)]
+    Dialog,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +215,10 @@ pub struct ServeArgs {
     /// Demo mode: sign with a generated DEMO key (not a legal signature) without asking.
     #[arg(long)]
     pub demo: bool,
+
+    /// Ask in this terminal even when a desktop is available.
+    #[arg(long)]
+    pub terminal: bool,
 
     /// Headless answerer (tests, CI): key file used for every request.
     #[arg(long, value_name = "FILE", env = "QOLTANBA_AUTO_KEY")]

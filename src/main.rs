@@ -15,6 +15,7 @@ use qoltanba::protocol::Dispatcher;
 use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
 use qoltanba::trust::TrustStore;
+use qoltanba::ui::desktop::DesktopPrompter;
 use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter, TerminalPrompter, Tty};
 
 fn main() -> ExitCode {
@@ -29,6 +30,13 @@ fn main() -> ExitCode {
         Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
         Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
         Some(Command::Sign(args)) => return qoltanba::commands::sign(&args),
+        #[cfg(feature = "desktop")]
+        Some(Command::Dialog) => return qoltanba::ui::desktop::app::run(),
+        #[cfg(not(feature = "desktop"))]
+        Some(Command::Dialog) => {
+            eprintln!("qoltanba: this build has no desktop dialogs");
+            return ExitCode::from(qoltanba::ui::desktop::EXIT_NO_WINDOW as u8);
+        }
         None => cli.serve,
     };
     // 8 MiB stacks: XML canonicalization recurses once per level (up to the parser's 256),
@@ -71,11 +79,16 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<Arc<dyn Prom
             .with_document(args.auto_file.clone());
         return Ok(Arc::new(prompter));
     }
-    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    let in_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if cfg!(feature = "desktop") && !args.terminal && qoltanba::ui::desktop::display_available() {
+        let program = std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
+        return Ok(Arc::new(DesktopPrompter::new(program, data_dir)));
+    }
+    if in_terminal {
         println!("Signing requests will be confirmed here, in this terminal: keep it open.");
         return Ok(Arc::new(TerminalPrompter::new(Tty, qoltanba::i18n::Locale::from_environment())));
     }
-    tracing::warn!("no terminal and no desktop dialogs in this build: signing requests will be answered with an error");
+    tracing::warn!("no display and no terminal to ask in: signing requests will be answered with an error");
     Ok(Arc::new(NoPrompter))
 }
 

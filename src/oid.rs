@@ -39,3 +39,7 @@ pub const GOST_2015_512_KEY: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.2.2");
 // Certificate extensions and extended key usages
 pub const EKU_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 pub const EKU_EMAIL_PROTECTION: &str = "1.3.6.1.5.5.7.3.4";
+
+// Subject attributes (dotted, as `Certificate::subject_values` takes them)
+pub const GIVEN_NAME: &str = "2.5.4.42";
+pub const ORGANIZATION: &str = "2.5.4.10";

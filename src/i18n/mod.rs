@@ -4,10 +4,12 @@
 //! are not translated: they are part of the protocol. Everything written for a
 //! person to read goes through [`Msg::text`].
 
+pub mod dialog;
 pub mod validation;
 
 /// A user interface language.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Locale {
     /// Kazakh: NCALayer's default for `basics`.
     Kk,
@@ -186,6 +188,7 @@ pub enum Word {
     AsksForKey,
     KeyFile,
     WrongPassword,
+    TriesLeft,
     PasswordFor,
     CannotBeUsed,
     Note,
@@ -235,6 +238,9 @@ impl Word {
             (WrongPassword, En) => "Wrong password, try again.",
             (WrongPassword, Ru) => "Неверный пароль, попробуйте ещё раз.",
             (WrongPassword, Kk) => "Құпия сөз қате, қайталап көріңіз.",
+            (TriesLeft, En) => "tries left",
+            (TriesLeft, Ru) => "осталось попыток",
+            (TriesLeft, Kk) => "қалған әрекет",
             (PasswordFor, En) => "Password for",
             (PasswordFor, Ru) => "Пароль для",
             (PasswordFor, Kk) => "Құпия сөз:",

@@ -41,8 +41,8 @@ use crate::keys::file::{load_key_bytes, needs_password};
 use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
 use crate::trust::TrustStore;
 use crate::ui::{
-    Confirmation, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, Prompter,
-    RequestContext, Shown,
+    Confirmation, Dialog, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyDescription, KeyRequest,
+    PasswordRequest, Prompter, RequestContext, Shown,
 };
 use turns::{NoTurn, Turn, Turns};
 
@@ -78,8 +78,15 @@ impl From<NoTurn> for SigningError {
     }
 }
 
-/// A chosen key, what the person should know about it, and the turn, still held.
-type Chosen<'a> = (Box<dyn SigningKey>, Vec<crate::trust::TrustNote>, Turn<'a>);
+/// A chosen key and what the person is shown of it, with the turn and the dialog
+/// still held.
+struct Chosen<'a> {
+    key: Box<dyn SigningKey>,
+    description: KeyDescription,
+    notes: Vec<crate::trust::TrustNote>,
+    turn: Turn<'a>,
+    dialog: Box<dyn Dialog + 'a>,
+}
 
 impl SigningCore {
     pub fn new(prompter: Arc<dyn Prompter>, trust: Arc<TrustStore>, tsa: TsaConfig) -> Self {
@@ -111,8 +118,8 @@ impl SigningCore {
         let action = operation.action();
         match operation {
             Operation::KeyInfo { filter } => {
-                let (key, _notes, _turn) = self.choose_key(&context, action, &filter)?;
-                Ok(Outcome::KeyInfo(Box::new(KeyInfo::of(key.as_ref()))))
+                let chosen = self.choose_key(&context, action, &filter)?;
+                Ok(Outcome::KeyInfo(Box::new(KeyInfo::of(chosen.key.as_ref()))))
             }
             Operation::Cms { filter, inputs, timestamp } => self.sign_cms(&context, action, &filter, inputs, timestamp),
             Operation::Xml { filter, documents, tbs_xpath, parent_xpath, layout, xades_timestamp } => {
@@ -167,7 +174,7 @@ impl SigningCore {
     fn choose_file(&self, context: &RequestContext, extension: &str, directory: &str) -> Result<Outcome, SigningError> {
         let _turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
         let request = FileRequest { context, extension, directory };
-        let path = self.prompter.choose_file(&request)?.ok_or(SigningError::Canceled)?;
+        let path = self.prompter.open(context)?.choose_file(&request)?.ok_or(SigningError::Canceled)?;
         let path = files::canonical(&path);
         if Self::remembers_files(context) {
             let key = (Self::origin_key(context), files::lexical(&path));
@@ -295,79 +302,87 @@ impl SigningCore {
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
     ) -> Result<(T, Box<crate::keys::Certificate>), SigningError> {
-        let (key, notes, turn) = self.choose_key(context, action, filter)?;
-        self.confirm(context, action, key.as_ref(), &notes, documents)?;
+        let Chosen { key, description, notes, turn, mut dialog } = self.choose_key(context, action, filter)?;
+        let confirmation = Confirmation { context, action, signer: &description, notes: &notes, documents };
+        confirm(dialog.as_mut(), &confirmation)?;
+        drop(dialog);
         drop(turn);
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
         Ok((signed, Box::new(key.certificate().clone())))
     }
 
-    /// Ask for approval; `Canceled` unless the user approves.
-    fn confirm(
-        &self,
-        context: &RequestContext,
-        action: Action,
-        key: &dyn SigningKey,
-        notes: &[crate::trust::TrustNote],
-        documents: &[DocumentSummary],
-    ) -> Result<(), SigningError> {
-        let signer = key.certificate().subject_dn();
-        let confirmation = Confirmation { context, action, signer: &signer, notes, documents };
-        if context.is_page_gone() || !self.prompter.confirm(&confirmation)? {
-            return Err(SigningError::Canceled);
-        }
-        Ok(())
-    }
-
     /// The turn, then key file, password, trust checks (off screen) and the key pick.
     /// Returns the key, what the person should know about it, and the turn, still held.
-    fn choose_key(
-        &self,
-        context: &RequestContext,
+    fn choose_key<'a>(
+        &'a self,
+        context: &'a RequestContext,
         action: Action,
         filter: &KeyFilter,
-    ) -> Result<Chosen<'_>, SigningError> {
+    ) -> Result<Chosen<'a>, SigningError> {
         let turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
         // Requests queued behind a dialog may outlive their page: ask nothing for those.
         if context.is_page_gone() {
             return Err(SigningError::Canceled);
         }
-        let path = match self.prompter.choose_key(&KeyRequest { context, action })? {
+        let mut dialog = self.prompter.open(context)?;
+        let path = match dialog.choose_key(&KeyRequest { context, action, tokens: &[] })? {
             KeyChoice::File(path) => path,
+            KeyChoice::Token(_) => return Err(tell(dialog.as_mut(), context, SigningError::UnsupportedKey)),
             KeyChoice::Cancel => return Err(SigningError::Canceled),
         };
-        let bytes = zeroize::Zeroizing::new(
-            files::read_regular(&path, MAX_KEY_FILE).map_err(|_| SigningError::KeyFileUnreadable)?,
-        );
-        let mut keys = self.open_with_password(context, &path, &bytes)?;
+        let mut keys = files::read_regular(&path, MAX_KEY_FILE)
+            .map_err(|_| SigningError::KeyFileUnreadable)
+            .and_then(|bytes| self.open_with_password(dialog.as_mut(), context, &path, &zeroize::Zeroizing::new(bytes)))
+            .map_err(|e| tell(dialog.as_mut(), context, e))?;
         // Trust checks may use the network: step off the screen meanwhile.
+        dialog.checking();
         let paused = turn.pause();
         let now_ms = self.now_ms();
-        let candidates: Vec<KeyCandidate> = keys
+        let mut candidates: Vec<KeyCandidate> = keys
             .iter()
             .map(|k| {
                 let cert = k.certificate();
                 let assess = |req| self.trust.assess_carrying(cert, k.chain(), req, now_ms);
                 let trust = filter.trust.as_ref().map(assess).unwrap_or_default();
                 KeyCandidate {
-                    label: cert.subject_dn(),
+                    key: self.describe(cert),
                     not_selectable: filter.check(cert).or(trust.refusal),
                     notes: trust.notes,
                 }
             })
             .collect();
         let turn = paused.resume(&context.page_gone)?;
-        match self.prompter.pick_key(context, &candidates)? {
+        match dialog.pick_key(&candidates)? {
             Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => {
-                let notes = candidates.into_iter().nth(i).map(|c| c.notes).unwrap_or_default();
-                Ok((keys.swap_remove(i), notes, turn))
+                let KeyCandidate { key: description, notes, .. } = candidates.swap_remove(i);
+                Ok(Chosen { key: keys.swap_remove(i), description, notes, turn, dialog })
             }
             _ => Err(SigningError::Canceled),
         }
     }
 
+    /// A certificate as the dialogs show it.
+    pub(crate) fn describe(&self, cert: &crate::keys::Certificate) -> KeyDescription {
+        let name = |oid| cert.subject_values(oid).into_iter().next();
+        let owner = [Some(cert.subject_cn()), name(crate::oid::GIVEN_NAME)].into_iter().flatten();
+        KeyDescription {
+            subject: cert.subject_dn(),
+            owner: owner.filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "),
+            iin: cert.iin(),
+            bin: cert.bin(),
+            organization: name(crate::oid::ORGANIZATION),
+            signing: Purpose::Signature.allows(cert),
+            authentication: Purpose::Authentication.allows(cert),
+            issuer: cert.issuer_cn(),
+            test: self.trust.is_test_issued(cert),
+            not_before_ms: cert.not_before_ms(),
+            not_after_ms: cert.not_after_ms(),
+        }
+    }
+
     fn open_with_password(
         &self,
+        dialog: &mut dyn Dialog,
         context: &RequestContext,
         path: &Path,
         bytes: &[u8],
@@ -378,14 +393,38 @@ impl SigningCore {
         }
         let mut attempt = 1;
         loop {
-            let request = PasswordRequest { context, file: path, attempt };
-            let password = self.prompter.password(&request)?.ok_or(SigningError::Canceled)?;
+            let tries_left = PASSWORD_ATTEMPTS + 1 - attempt;
+            let request = PasswordRequest { context, file: path, attempt, tries_left };
+            let password = dialog.password(&request)?.ok_or(SigningError::Canceled)?;
             match open(&password) {
                 Err(e) if e.is_wrong_password() && attempt < PASSWORD_ATTEMPTS => attempt += 1,
                 other => return other.map_err(key_file_error),
             }
         }
     }
+}
+
+/// Ask for approval; `Canceled` unless the user approves.
+fn confirm(dialog: &mut dyn Dialog, confirmation: &Confirmation<'_>) -> Result<(), SigningError> {
+    if confirmation.context.is_page_gone() || !dialog.confirm(confirmation)? {
+        return Err(SigningError::Canceled);
+    }
+    Ok(())
+}
+
+/// Show `error` in the dialog when the person should read it there, and return it.
+fn tell(dialog: &mut dyn Dialog, context: &RequestContext, error: SigningError) -> SigningError {
+    use crate::i18n::Msg;
+    let msg = match error {
+        SigningError::WrongPassword { .. } => Some(Msg::WrongPassword),
+        SigningError::KeyFileUnreadable => Some(Msg::KeyFileUnreadable),
+        SigningError::UnsupportedKey => Some(Msg::UnsupportedKey),
+        _ => None,
+    };
+    if let Some(msg) = msg {
+        dialog.failed(msg.text(context.locale));
+    }
+    error
 }
 
 /// The outcome of a signing flow.

@@ -133,7 +133,10 @@ pub fn run(
                 }
             };
             let turn = core.turns.enter(&SigningCore::origin_key(context), &context.page_gone)?;
-            core.confirm(context, action, key, &[], std::slice::from_ref(&summary))?;
+            let signer = core.describe(key.certificate());
+            let documents = std::slice::from_ref(&summary);
+            let confirmation = super::Confirmation { context, action, signer: &signer, notes: &[], documents };
+            super::confirm(core.prompter.open(context)?.as_mut(), &confirmation)?;
             drop(turn);
             let work = match &what {
                 NamedSign::Plain(d) | NamedSign::Cms { data: d, .. } => d.len(),

@@ -140,7 +140,8 @@ impl Operation {
 }
 
 /// Operations as people read them; the words are in [`crate::i18n`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     ShowKey,
     SignCms,

@@ -185,6 +185,12 @@ impl TrustStore {
     }
 
     /// NCA RK's public TEST CA certificates (built in).
+    /// Was `cert` issued by one of NCA RK's TEST CAs?
+    pub fn is_test_issued(&self, cert: &Certificate) -> bool {
+        let issuer = cert.parsed().tbs_certificate().issuer();
+        self.test_cas.iter().any(|ca| ca.tbs_certificate().subject() == issuer)
+    }
+
     pub fn test_cas(&self) -> &[x509_cert::Certificate] {
         &self.test_cas
     }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::{
-    Confirmation, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
-    RequestContext,
+    Confirmation, Dialog, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable,
+    Prompter, RequestContext,
 };
 
 /// What the headless answerer does when asked.
@@ -65,7 +65,13 @@ impl HeadlessPrompter {
 }
 
 impl Prompter for HeadlessPrompter {
-    fn choose_key(&self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
+    fn open<'a>(&'a self, _context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable> {
+        Ok(Box::new(self))
+    }
+}
+
+impl Dialog for &HeadlessPrompter {
+    fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
         tracing::info!(origin = ?request.context.origin, action = ?request.action, answer = ?self.answer, "headless: key requested");
         std::thread::sleep(self.delay);
         Ok(match self.answer {
@@ -74,29 +80,29 @@ impl Prompter for HeadlessPrompter {
         })
     }
 
-    fn password(&self, _request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
+    fn password(&mut self, _request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
         // A wrong configured password stays wrong; the core gives up after its
         // attempts and reports it.
         Ok(Some(self.password.clone()))
     }
 
-    fn pick_key(&self, _context: &RequestContext, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
+    fn pick_key(&mut self, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
         for key in keys {
             if let Some(reason) = &key.not_selectable {
-                tracing::info!(key = ?key.label, reason = %reason, "headless: key not selectable");
+                tracing::info!(key = ?key.key.subject, reason = %reason, "headless: key not selectable");
             }
             for note in &key.notes {
-                tracing::info!(key = ?key.label, note = %note, "headless: note on key");
+                tracing::info!(key = ?key.key.subject, note = %note, "headless: note on key");
             }
         }
         Ok(keys.iter().position(|k| k.not_selectable.is_none()))
     }
 
-    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
+    fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         tracing::info!(
             origin = ?confirmation.context.origin,
             action = ?confirmation.action,
-            signer = ?confirmation.signer,
+            signer = ?confirmation.signer.subject,
             documents = confirmation.documents.len(),
             answer = ?self.answer,
             "headless: signing confirmation answered"
@@ -104,7 +110,7 @@ impl Prompter for HeadlessPrompter {
         Ok(self.answer == AutoAnswer::Confirm)
     }
 
-    fn choose_file(&self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
+    fn choose_file(&mut self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
         tracing::info!(
             origin = ?request.context.origin,
             extension = ?request.extension,
@@ -115,31 +121,17 @@ impl Prompter for HeadlessPrompter {
             AutoAnswer::Cancel => None,
         })
     }
+
+    fn failed(&mut self, message: &str) {
+        tracing::info!(message, "headless: the request failed");
+    }
 }
 
 /// The prompter of a daemon that cannot ask anybody.
 pub struct NoPrompter;
 
-impl NoPrompter {
-    fn unavailable() -> PromptUnavailable {
-        PromptUnavailable("no user interface is available to ask for a key".into())
-    }
-}
-
 impl Prompter for NoPrompter {
-    fn choose_key(&self, _: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
-        Err(Self::unavailable())
-    }
-    fn password(&self, _: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
-        Err(Self::unavailable())
-    }
-    fn pick_key(&self, _: &RequestContext, _: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
-        Err(Self::unavailable())
-    }
-    fn confirm(&self, _: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
-        Err(Self::unavailable())
-    }
-    fn choose_file(&self, _: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
-        Err(Self::unavailable())
+    fn open<'a>(&'a self, _context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable> {
+        Err(PromptUnavailable("no user interface is available to ask for a key".into()))
     }
 }

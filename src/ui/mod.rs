@@ -8,6 +8,7 @@
 //! Calls are blocking and may take as long as the person needs; the core runs them
 //! on a blocking thread and never holds two dialogs at once.
 
+pub mod desktop;
 mod headless;
 pub mod sanitize;
 mod terminal;
@@ -46,6 +47,17 @@ pub struct KeyRequest<'a> {
     pub context: &'a RequestContext,
     /// What the key is for.
     pub action: Action,
+    /// Tokens present that the request may use.
+    pub tokens: &'a [TokenSlot],
+}
+
+/// A hardware token as the key chooser shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenSlot {
+    /// NCALayer's storage name (`AKKaztokenStore`, `PKCS11`...).
+    pub storage: String,
+    pub slot: u64,
+    pub label: String,
 }
 
 /// The answer to a [`KeyRequest`].
@@ -53,17 +65,21 @@ pub struct KeyRequest<'a> {
 pub enum KeyChoice {
     /// A key file the user picked.
     File(PathBuf),
+    /// A token the user picked.
+    Token(TokenSlot),
     /// The user cancelled.
     Cancel,
 }
 
-/// A request for the password of a key file.
+/// A request for the password of a key file (or, later, a token's PIN).
 #[derive(Debug)]
 pub struct PasswordRequest<'a> {
     pub context: &'a RequestContext,
     pub file: &'a std::path::Path,
     /// 1 for the first try; more after a wrong password.
     pub attempt: u32,
+    /// How many tries this dialog still allows, this one included.
+    pub tries_left: u32,
 }
 
 /// A request to pick a document file (`showFileChooser`).
@@ -76,11 +92,33 @@ pub struct FileRequest<'a> {
     pub directory: &'a str,
 }
 
+/// A key's certificate as dialogs show it: who, for what, from whom, until when.
+/// Text comes from the certificate; prompters show it through [`sanitize::shown`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyDescription {
+    /// The subject's distinguished name.
+    pub subject: String,
+    /// The owner's name (common name and given name).
+    pub owner: String,
+    pub iin: Option<String>,
+    pub bin: Option<String>,
+    pub organization: Option<String>,
+    /// The key may sign documents.
+    pub signing: bool,
+    /// The key may log in (client authentication).
+    pub authentication: bool,
+    /// The issuing CA's common name.
+    pub issuer: String,
+    /// Issued by one of NCA RK's TEST CAs.
+    pub test: bool,
+    pub not_before_ms: i64,
+    pub not_after_ms: i64,
+}
+
 /// One key of an opened file as the chooser shows it.
 #[derive(Debug, Clone)]
 pub struct KeyCandidate {
-    /// Subject common name and identifiers, for display.
-    pub label: String,
+    pub key: KeyDescription,
     /// Why the request cannot use this key; `None` when it is selectable.
     pub not_selectable: Option<crate::trust::Unusable>,
     /// What the user should know about the key even when it is selectable (e.g. that
@@ -90,7 +128,7 @@ pub struct KeyCandidate {
 
 /// One document as the confirmation shows it. Text that comes from the page is
 /// raw here; every prompter shows it through [`sanitize::shown`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DocumentSummary {
     /// Size in bytes of the document (or of the hash, for a blind signature).
     pub size: u64,
@@ -98,7 +136,8 @@ pub struct DocumentSummary {
 }
 
 /// What can be shown of a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Shown {
     /// The start of a text document; `truncated` when there is more.
     Text { preview: String, truncated: bool },
@@ -119,8 +158,8 @@ pub enum Shown {
 pub struct Confirmation<'a> {
     pub context: &'a RequestContext,
     pub action: Action,
-    /// Who signs: the signer certificate's subject.
-    pub signer: &'a str,
+    /// Who signs.
+    pub signer: &'a KeyDescription,
     /// What the person should know about the signer's certificate (e.g. that its
     /// revocation could not be checked).
     pub notes: &'a [crate::trust::TrustNote],
@@ -131,21 +170,42 @@ pub struct Confirmation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptUnavailable(pub String);
 
-/// The dialogs the signing core needs. See the module documentation.
+/// A front end: terminal, desktop windows, the headless answerer. See the module
+/// documentation.
 pub trait Prompter: Send + Sync {
-    /// Ask which key file (or, later, token) to use.
-    fn choose_key(&self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable>;
+    /// Begin the dialog of one request: everything the request asks the person goes
+    /// through the returned [`Dialog`] (one window, for the desktop), and dropping it
+    /// ends the dialog.
+    fn open<'a>(&'a self, context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable>;
+}
+
+/// The typed events of one request's dialog, in the order the core sends them:
+/// [`Dialog::choose_key`], [`Dialog::password`] (again after a wrong one),
+/// [`Dialog::checking`] while certificates are checked off screen, [`Dialog::pick_key`],
+/// [`Dialog::confirm`]; or [`Dialog::choose_file`] alone. [`Dialog::failed`] reports
+/// an error the person should see. The page leaving is signalled through the
+/// context's [`RequestContext::page_gone`]: an open dialog closes and answers cancel.
+pub trait Dialog {
+    /// Ask which key file or token to use.
+    fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable>;
 
     /// Ask the password of `request.file`. `None` means the user cancelled.
-    fn password(&self, request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable>;
+    fn password(&mut self, request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable>;
+
+    /// The core checks certificates (maybe over the network); nothing to answer.
+    fn checking(&mut self) {}
 
     /// Show the keys of the opened file, non-selectable ones disabled with their
     /// reason, and return the index of the chosen one (`None`: cancelled).
-    fn pick_key(&self, context: &RequestContext, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable>;
+    fn pick_key(&mut self, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable>;
 
     /// Ask the user to approve signing. `false` means refused.
-    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable>;
+    fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable>;
 
     /// Let the user pick a file; `None` means cancelled.
-    fn choose_file(&self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable>;
+    fn choose_file(&mut self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable>;
+
+    /// The request failed with `message` (in the request's language) the person
+    /// should read; the dialog may stay open until they close it.
+    fn failed(&mut self, _message: &str) {}
 }

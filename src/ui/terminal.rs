@@ -16,8 +16,8 @@ use super::sanitize::{preview, shown};
 use crate::i18n::{Locale, Word as Text, action_word, trust_note};
 
 use super::{
-    Confirmation, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable, Prompter,
-    RequestContext,
+    Confirmation, Dialog, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable,
+    Prompter, RequestContext,
 };
 
 /// Where the dialogs read and write.
@@ -112,7 +112,14 @@ fn approves(answer: &str) -> bool {
 }
 
 impl<C: Console> Prompter for TerminalPrompter<C> {
-    fn choose_key(&self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
+    fn open<'a>(&'a self, _context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable> {
+        Ok(Box::new(self))
+    }
+}
+
+/// The terminal keeps no state between the steps of a request.
+impl<C: Console> Dialog for &TerminalPrompter<C> {
+    fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
         self.with(|c| {
             c.say("");
             c.say(&format!(
@@ -128,27 +135,32 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
         })
     }
 
-    fn password(&self, request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
+    fn password(&mut self, request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
         self.with(|c| {
             if request.attempt > 1 {
-                c.say(self.t(Text::WrongPassword));
+                c.say(&format!(
+                    "{} ({}: {})",
+                    self.t(Text::WrongPassword),
+                    self.t(Text::TriesLeft),
+                    request.tries_left
+                ));
             }
             Ok(c.ask_secret(&format!("{} {}: ", self.t(Text::PasswordFor), request.file.display())))
         })
     }
 
-    fn pick_key(&self, _context: &RequestContext, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
+    fn pick_key(&mut self, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
         self.with(|c| {
             for (i, key) in keys.iter().enumerate() {
                 match &key.not_selectable {
                     Some(reason) => c.say(&format!(
                         "  {}) {}  — {}: {}",
                         i + 1,
-                        shown(&key.label),
+                        shown(&key.key.subject),
                         self.t(Text::CannotBeUsed),
                         shown(&crate::i18n::unusable(reason, self.locale))
                     )),
-                    None => c.say(&format!("  {}) {}", i + 1, shown(&key.label))),
+                    None => c.say(&format!("  {}) {}", i + 1, shown(&key.key.subject))),
                 }
                 for note in &key.notes {
                     c.say(&format!("     {}: {}", self.t(Text::Note), shown(&trust_note(note, self.locale))));
@@ -174,11 +186,11 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
         })
     }
 
-    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
+    fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         self.with(|c| {
             c.say(&format!("{}{}", self.t(Text::Site), self.site(confirmation.context)));
             c.say(&format!("{}{}", self.t(Text::Operation), self.t(action_word(confirmation.action))));
-            c.say(&format!("{}{}", self.t(Text::Signer), shown(confirmation.signer)));
+            c.say(&format!("{}{}", self.t(Text::Signer), shown(&confirmation.signer.subject)));
             for note in confirmation.notes {
                 c.say(&format!("           ⚠ {}", shown(&trust_note(note, self.locale))));
             }
@@ -199,7 +211,7 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
         })
     }
 
-    fn choose_file(&self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
+    fn choose_file(&mut self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
         self.with(|c| {
             c.say(&format!(
                 "== qoltanba: {} {} ({})",
@@ -213,12 +225,16 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
             Ok(c.ask(self.t(Text::FilePath)).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(PathBuf::from))
         })
     }
+
+    fn failed(&mut self, message: &str) {
+        self.with(|c| c.say(&format!("⚠ {message}")));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::DocumentSummary;
+    use crate::ui::{DocumentSummary, KeyDescription};
 
     /// Scripted answers; records what was shown.
     struct Script {
@@ -251,12 +267,12 @@ mod tests {
         let confirmation = Confirmation {
             context: &ctx,
             action: crate::signing::Action::SignCms,
-            signer: "CN=ТЕСТ",
+            signer: &KeyDescription { subject: "CN=ТЕСТ".into(), ..Default::default() },
             notes: &[crate::trust::TrustNote::RevocationUnknown { why: "offline".into() }],
             documents: &docs,
         };
-        assert_eq!(prompter.confirm(&confirmation), Ok(true));
-        assert_eq!(prompter.confirm(&confirmation), Ok(false), "anything but yes refuses");
+        assert_eq!((&prompter).confirm(&confirmation), Ok(true));
+        assert_eq!((&prompter).confirm(&confirmation), Ok(false), "anything but yes refuses");
         let shown = prompter.console.lock().unwrap().shown.join("\n");
         assert!(shown.contains("Site:      https://egov.kz"));
         assert!(shown.contains("Signer:    CN=ТЕСТ"));
@@ -270,29 +286,33 @@ mod tests {
         let prompter = TerminalPrompter::new(Script { answers: vec!["1", "2"], shown: vec![] }, Locale::En);
         let keys = [
             KeyCandidate {
-                label: "CN=A".into(),
+                key: KeyDescription { subject: "CN=A".into(), ..Default::default() },
                 not_selectable: Some(crate::trust::Unusable::NotSigningKey),
                 notes: vec![],
             },
             KeyCandidate {
-                label: "CN=B".into(),
+                key: KeyDescription { subject: "CN=B".into(), ..Default::default() },
                 not_selectable: None,
                 notes: vec![crate::trust::TrustNote::RevocationUnknown { why: "offline".into() }],
             },
-            KeyCandidate { label: "CN=C".into(), not_selectable: None, notes: vec![] },
+            KeyCandidate {
+                key: KeyDescription { subject: "CN=C".into(), ..Default::default() },
+                not_selectable: None,
+                notes: vec![],
+            },
         ];
-        assert_eq!(prompter.pick_key(&context(), &keys), Ok(None), "key 1 is not selectable");
-        assert_eq!(prompter.pick_key(&context(), &keys), Ok(Some(1)));
+        assert_eq!((&prompter).pick_key(&keys), Ok(None), "key 1 is not selectable");
+        assert_eq!((&prompter).pick_key(&keys), Ok(Some(1)));
         let shown = prompter.console.lock().unwrap().shown.join("\n");
         assert!(shown.contains("CN=A  — cannot be used: not a signing key"));
         assert!(shown.contains("note: NCA RK could not be asked whether this certificate was revoked (offline)."));
         // A single usable key is taken without asking.
         let single = TerminalPrompter::new(Script { answers: vec![], shown: vec![] }, Locale::En);
-        assert_eq!(single.pick_key(&context(), &keys[..2]), Ok(Some(1))); // In Russian and Kazakh, the reason is in the person's language too.
+        assert_eq!((&single).pick_key(&keys[..2]), Ok(Some(1))); // In Russian and Kazakh, the reason is in the person's language too.
         for (locale, reason) in [(Locale::Ru, "не ключ подписи"), (Locale::Kk, "қол қою кілті емес")]
         {
             let prompter = TerminalPrompter::new(Script { answers: vec!["2"], shown: vec![] }, locale);
-            assert_eq!(prompter.pick_key(&context(), &keys), Ok(Some(1)));
+            assert_eq!((&prompter).pick_key(&keys), Ok(Some(1)));
             let shown = prompter.console.lock().unwrap().shown.join("\n");
             assert!(shown.contains(&format!("CN=A  — {}: {reason}", Text::CannotBeUsed.get(locale))), "{shown}");
         }
@@ -303,10 +323,10 @@ mod tests {
         let prompter = TerminalPrompter::new(Script { answers: vec!["", ""], shown: vec![] }, Locale::En);
         let ctx = context();
         assert_eq!(
-            prompter.choose_key(&KeyRequest { context: &ctx, action: crate::signing::Action::ShowKey }),
+            (&prompter).choose_key(&KeyRequest { context: &ctx, action: crate::signing::Action::ShowKey, tokens: &[] }),
             Ok(KeyChoice::Cancel)
         );
         let file = FileRequest { context: &ctx, extension: "ALL", directory: "" };
-        assert_eq!(prompter.choose_file(&file), Ok(None));
+        assert_eq!((&prompter).choose_file(&file), Ok(None));
     }
 }

@@ -58,7 +58,15 @@ impl Daemon {
 
     /// Start with `data_dir` as the data directory (kept after the daemon stops).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
-        Self::spawn(data_dir, extra, true)
+        Self::spawn(data_dir, extra, true, &[])
+    }
+
+    /// Start with `env` set (e.g. `DISPLAY` for the desktop dialogs).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut daemon = Self::spawn(dir.path(), extra, true, env);
+        daemon._owned_dir = Some(dir);
+        daemon
     }
 
     /// Start allowed to download (CRLs, OCSP) from loopback servers the test runs; NCA
@@ -67,12 +75,12 @@ impl Daemon {
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec!["--nca-ca-url", "http://127.0.0.1:9/none.cer"];
         args.extend_from_slice(extra);
-        let mut daemon = Self::spawn(dir.path(), &args, false);
+        let mut daemon = Self::spawn(dir.path(), &args, false, &[]);
         daemon._owned_dir = Some(dir);
         daemon
     }
 
-    fn spawn(data_dir: &Path, extra: &[&str], offline: bool) -> Self {
+    fn spawn(data_dir: &Path, extra: &[&str], offline: bool, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
         cmd.arg("serve").args(["--listen", "127.0.0.1:0"]);
         if offline {
@@ -86,6 +94,10 @@ impl Daemon {
             .env_remove("QOLTANBA_AUTO_ANSWER")
             .env_remove("QOLTANBA_AUTO_DELAY_MS")
             .env_remove("QOLTANBA_DATA_DIR")
+            // Never the developer's desktop either: only tests that start a display use one.
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .envs(env.iter().copied())
             .env("QOLTANBA_LOG", "warn")
             // Never the developer's terminal: that would turn on the terminal dialogs.
             .stdin(Stdio::null())

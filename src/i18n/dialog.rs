@@ -1,0 +1,297 @@
+//! The words of the desktop dialogs, in Kazakh, Russian and English.
+
+use super::Locale;
+use crate::signing::Action;
+use crate::ui::{DocumentSummary, Shown};
+
+/// A label or button of the desktop dialogs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text {
+    Site,
+    NoOrigin,
+    ChooseKeyTitle,
+    KeyFilePath,
+    Browse,
+    RecentKeys,
+    Tokens,
+    Next,
+    Cancel,
+    PasswordTitle,
+    Password,
+    CapsLock,
+    WrongPassword,
+    TriesLeft,
+    Checking,
+    PickKeyTitle,
+    NoUsableKey,
+    Owner,
+    Iin,
+    Bin,
+    Organization,
+    Purpose,
+    PurposeSigning,
+    PurposeAuthentication,
+    Issuer,
+    TestIssuer,
+    Valid,
+    ConfirmTitle,
+    Signer,
+    Documents,
+    Sign,
+    Close,
+    ChooseFileTitle,
+    FilePath,
+    Choose,
+    Bytes,
+    BinaryData,
+    BlindWarning,
+    FileChosen,
+    FileNamedBySite,
+    CoSignWith,
+    More,
+    SiteLogo,
+}
+
+impl Text {
+    /// The text in `locale`.
+    pub fn get(self, locale: Locale) -> &'static str {
+        use Locale::*;
+        use Text::*;
+        match (self, locale) {
+            (Site, Kk) => "Сұрау жіберген сайт",
+            (Site, Ru) => "Запрос от сайта",
+            (Site, En) => "Request from",
+            (NoOrigin, Kk) => "белгісіз (бет өзін атамады)",
+            (NoOrigin, Ru) => "неизвестно (страница не назвала себя)",
+            (NoOrigin, En) => "unknown (the page did not say)",
+            (ChooseKeyTitle, Kk) => "Кілтті таңдаңыз",
+            (ChooseKeyTitle, Ru) => "Выберите ключ",
+            (ChooseKeyTitle, En) => "Choose your key",
+            (KeyFilePath, Kk) => "Кілт файлы (.p12):",
+            (KeyFilePath, Ru) => "Файл ключа (.p12):",
+            (KeyFilePath, En) => "Key file (.p12):",
+            (Browse, Kk) => "Шолу…",
+            (Browse, Ru) => "Обзор…",
+            (Browse, En) => "Browse…",
+            (RecentKeys, Kk) => "Соңғы кілттер:",
+            (RecentKeys, Ru) => "Недавние ключи:",
+            (RecentKeys, En) => "Recent keys:",
+            (Tokens, Kk) => "Токендер:",
+            (Tokens, Ru) => "Токены:",
+            (Tokens, En) => "Tokens:",
+            (Next, Kk) => "Әрі қарай",
+            (Next, Ru) => "Далее",
+            (Next, En) => "Next",
+            (Cancel, Kk) => "Бас тарту",
+            (Cancel, Ru) => "Отмена",
+            (Cancel, En) => "Cancel",
+            (PasswordTitle, Kk) => "Кілт файлының құпия сөзі",
+            (PasswordTitle, Ru) => "Пароль от файла ключа",
+            (PasswordTitle, En) => "Password of the key file",
+            (Password, Kk) => "Құпия сөз:",
+            (Password, Ru) => "Пароль:",
+            (Password, En) => "Password:",
+            (CapsLock, Kk) => "Caps Lock қосулы сияқты",
+            (CapsLock, Ru) => "Похоже, включён Caps Lock",
+            (CapsLock, En) => "Caps Lock seems to be on",
+            (WrongPassword, Kk) => "Құпия сөз қате.",
+            (WrongPassword, Ru) => "Неверный пароль.",
+            (WrongPassword, En) => "Wrong password.",
+            (TriesLeft, Kk) => "Қалған әрекет:",
+            (TriesLeft, Ru) => "Осталось попыток:",
+            (TriesLeft, En) => "Tries left:",
+            (Checking, Kk) => "Сертификат тексерілуде…",
+            (Checking, Ru) => "Проверка сертификата…",
+            (Checking, En) => "Checking the certificate…",
+            (PickKeyTitle, Kk) => "Файлдағы кілтті таңдаңыз",
+            (PickKeyTitle, Ru) => "Выберите ключ из файла",
+            (PickKeyTitle, En) => "Choose a key from the file",
+            (NoUsableKey, Kk) => "Бұл файлдағы кілттердің ешқайсысы бұл сұрауға жарамайды.",
+            (NoUsableKey, Ru) => "Ни один ключ из этого файла не подходит для этого запроса.",
+            (NoUsableKey, En) => "No key in this file can be used for this request.",
+            (Owner, Kk) => "Иесі",
+            (Owner, Ru) => "Владелец",
+            (Owner, En) => "Owner",
+            (Iin, Kk) => "ЖСН",
+            (Iin, Ru) => "ИИН",
+            (Iin, En) => "IIN",
+            (Bin, Kk) => "БСН",
+            (Bin, Ru) => "БИН",
+            (Bin, En) => "BIN",
+            (Organization, Kk) => "Ұйым",
+            (Organization, Ru) => "Организация",
+            (Organization, En) => "Organisation",
+            (Purpose, Kk) => "Мақсаты",
+            (Purpose, Ru) => "Назначение",
+            (Purpose, En) => "Purpose",
+            (PurposeSigning, Kk) => "қол қою",
+            (PurposeSigning, Ru) => "подпись",
+            (PurposeSigning, En) => "signing",
+            (PurposeAuthentication, Kk) => "аутентификация",
+            (PurposeAuthentication, Ru) => "аутентификация",
+            (PurposeAuthentication, En) => "authentication",
+            (Issuer, Kk) => "Берген",
+            (Issuer, Ru) => "Издатель",
+            (Issuer, En) => "Issued by",
+            (TestIssuer, Kk) => "ТЕСТ кілті — заңды күші жоқ",
+            (TestIssuer, Ru) => "ТЕСТОВЫЙ ключ — без юридической силы",
+            (TestIssuer, En) => "TEST key — no legal force",
+            (Valid, Kk) => "Жарамды",
+            (Valid, Ru) => "Действует",
+            (Valid, En) => "Valid",
+            (ConfirmTitle, Kk) => "Қол қоюды растаңыз",
+            (ConfirmTitle, Ru) => "Подтвердите подписание",
+            (ConfirmTitle, En) => "Confirm the signature",
+            (Signer, Kk) => "Қол қоюшы",
+            (Signer, Ru) => "Подписант",
+            (Signer, En) => "Signer",
+            (Documents, Kk) => "Құжаттар",
+            (Documents, Ru) => "Документы",
+            (Documents, En) => "Documents",
+            (Sign, Kk) => "Қол қою",
+            (Sign, Ru) => "Подписать",
+            (Sign, En) => "Sign",
+            (Close, Kk) => "Жабу",
+            (Close, Ru) => "Закрыть",
+            (Close, En) => "Close",
+            (ChooseFileTitle, Kk) => "Файлды таңдаңыз",
+            (ChooseFileTitle, Ru) => "Выберите файл",
+            (ChooseFileTitle, En) => "Choose a file",
+            (FilePath, Kk) => "Файл:",
+            (FilePath, Ru) => "Файл:",
+            (FilePath, En) => "File:",
+            (Choose, Kk) => "Таңдау",
+            (Choose, Ru) => "Выбрать",
+            (Choose, En) => "Choose",
+            (Bytes, Kk) => "байт",
+            (Bytes, Ru) => "байт",
+            (Bytes, En) => "bytes",
+            (BinaryData, Kk) => "екілік деректер (көрсету мүмкін емес)",
+            (BinaryData, Ru) => "двоичные данные (показать нельзя)",
+            (BinaryData, En) => "binary data (cannot be shown)",
+            (BlindWarning, Kk) => {
+                "Бұл хештің неден алынғанын көре алмайсыз: сайтқа сенсеңіз және күтсеңіз ғана қол қойыңыз."
+            }
+            (BlindWarning, Ru) => {
+                "Вы не видите, от чего этот хеш: подписывайте, только если доверяете сайту и ожидаете этого."
+            }
+            (BlindWarning, En) => {
+                "You cannot see what this hash is of: sign only if you trust this site and expect this."
+            }
+            (FileChosen, Kk) => "өзіңіз таңдаған файл",
+            (FileChosen, Ru) => "файл, выбранный вами",
+            (FileChosen, En) => "a file you picked",
+            (FileNamedBySite, Kk) => "САЙТ АТАҒАН файл, сіз таңдамағансыз",
+            (FileNamedBySite, Ru) => "файл, НАЗВАННЫЙ САЙТОМ, а не выбранный вами",
+            (FileNamedBySite, En) => "a file NAMED BY THE SITE, not picked by you",
+            (CoSignWith, Kk) => "Бар қолтаңбалар:",
+            (CoSignWith, Ru) => "Уже подписей:",
+            (CoSignWith, En) => "Existing signatures:",
+            (More, Kk) => "тағы",
+            (More, Ru) => "ещё",
+            (More, En) => "more",
+            (SiteLogo, Kk) => "сайттың өз суреті",
+            (SiteLogo, Ru) => "картинка от самого сайта",
+            (SiteLogo, En) => "the site's own picture",
+        }
+    }
+}
+
+/// What is asked, in words: "Sign 3 documents", "Co-sign a document", "Sign a hash
+/// the page computed — you cannot see what it is"...
+pub fn operation(action: Action, documents: &[DocumentSummary], locale: Locale) -> String {
+    use Locale::*;
+    let n = documents.len();
+    let blind = n > 0 && documents.iter().all(|d| matches!(d.shown, Shown::BlindHash { .. }));
+    let files = n > 0 && documents.iter().all(|d| matches!(d.shown, Shown::File { .. }));
+    match (action, locale) {
+        (Action::ShowKey, Kk) => "Кілтіңізді пайдалану: сайт сертификатыңызды көреді".into(),
+        (Action::ShowKey, Ru) => "Использовать ваш ключ: сайт увидит ваш сертификат".into(),
+        (Action::ShowKey, En) => "Use your key: the site will see your certificate".into(),
+        (Action::CoSign, Kk) => "Қол қойылған құжатқа қолтаңбаңызды қосу".into(),
+        (Action::CoSign, Ru) => "Добавить вашу подпись к подписанному документу".into(),
+        (Action::CoSign, En) => "Co-sign a document".into(),
+        (Action::Timestamp, Kk) => "Уақыт белгісін қосу".into(),
+        (Action::Timestamp, Ru) => "Добавить метку времени".into(),
+        (Action::Timestamp, En) => "Add a timestamp".into(),
+        (Action::ChooseFile, Kk) => "Файл таңдау".into(),
+        (Action::ChooseFile, Ru) => "Выбрать файл".into(),
+        (Action::ChooseFile, En) => "Pick a file".into(),
+        (_, Kk) if blind => "Бет есептеген хешке қол қою — оның неден алынғанын көре алмайсыз".into(),
+        (_, Ru) if blind => "Подписать хеш, вычисленный страницей, — вы не видите, от чего он".into(),
+        (_, En) if blind => "Sign a hash the page computed — you cannot see what it is".into(),
+        (_, Kk) if files => format!("Компьютердегі {n} файлға қол қою"),
+        (_, Ru) if files => format!("Подписать {n} {} на этом компьютере", ru_plural(n, "файл", "файла", "файлов")),
+        (_, En) if files => format!("Sign {n} file{} on this computer", if n == 1 { "" } else { "s" }),
+        (Action::SignCmsTimestamped, Kk) => format!("{n} құжатқа уақыт белгісімен қол қою"),
+        (Action::SignCmsTimestamped, Ru) => {
+            format!("Подписать {n} {} с меткой времени", ru_plural(n, "документ", "документа", "документов"))
+        }
+        (Action::SignCmsTimestamped, En) => format!("Sign {n} {} with a timestamp", en_documents(n)),
+        (_, Kk) => format!("{n} құжатқа қол қою"),
+        (_, Ru) => format!("Подписать {n} {}", ru_plural(n, "документ", "документа", "документов")),
+        (_, En) => format!("Sign {n} {}", en_documents(n)),
+    }
+}
+
+fn en_documents(n: usize) -> &'static str {
+    if n == 1 { "document" } else { "documents" }
+}
+
+/// Russian plural: 1 документ, 2 документа, 5 документов, 21 документ, 11 документов.
+fn ru_plural(n: usize, one: &'static str, few: &'static str, many: &'static str) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, r) if r != 11 => one,
+        (2..=4, r) if !(12..=14).contains(&r) => few,
+        _ => many,
+    }
+}
+
+/// A size for people: "980 bytes", "1.5 KiB", "12.3 MiB".
+pub fn size(bytes: u64, locale: Locale) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    let (kib, mib) = match locale {
+        Locale::En => ("KiB", "MiB"),
+        _ => ("КиБ", "МиБ"),
+    };
+    if b < KIB {
+        format!("{bytes} {}", Text::Bytes.get(locale))
+    } else if b < KIB * KIB {
+        format!("{:.1} {kib}", b / KIB)
+    } else {
+        format!("{:.1} {mib}", b / (KIB * KIB))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(n: usize, shown: Shown) -> Vec<DocumentSummary> {
+        (0..n).map(|_| DocumentSummary { size: 10, shown: shown.clone() }).collect()
+    }
+
+    #[test]
+    fn operations_say_what_and_how_many() {
+        let text = Shown::Text { preview: "a".into(), truncated: false };
+        assert_eq!(operation(Action::SignCms, &docs(3, text.clone()), Locale::En), "Sign 3 documents");
+        assert_eq!(operation(Action::SignXml, &docs(1, text.clone()), Locale::Ru), "Подписать 1 документ");
+        assert_eq!(operation(Action::SignXml, &docs(22, text.clone()), Locale::Ru), "Подписать 22 документа");
+        assert_eq!(operation(Action::SignXml, &docs(11, text.clone()), Locale::Ru), "Подписать 11 документов");
+        assert_eq!(operation(Action::SignCms, &docs(2, text), Locale::Kk), "2 құжатқа қол қою");
+        let blind = Shown::BlindHash { hex: "00".into() };
+        assert_eq!(
+            operation(Action::SignCms, &docs(1, blind), Locale::En),
+            "Sign a hash the page computed — you cannot see what it is"
+        );
+        assert_eq!(operation(Action::CoSign, &[], Locale::En), "Co-sign a document");
+    }
+
+    #[test]
+    fn sizes_read_like_sizes() {
+        assert_eq!(size(980, Locale::En), "980 bytes");
+        assert_eq!(size(1536, Locale::En), "1.5 KiB");
+        assert_eq!(size(64 * 1024 * 1024, Locale::Ru), "64.0 МиБ");
+    }
+}

@@ -1,0 +1,645 @@
+//! The dialog process (`qoltanba dialog`): one window for one request, drawn with egui.
+//!
+//! Reads [`Ask`]s from stdin (the first line is the [`Opening`]: who asks, in which
+//! language), shows each as a page, writes the [`Answer`] to stdout. Escape and the
+//! window's close button answer Cancel. The confirm button works only after
+//! [`CONFIRM_DELAY`] and is focused then, so an Enter meant for an earlier page can
+//! never approve a signature. The process ends when the daemon says [`Ask::Close`] or
+//! its stdin closes (the daemon went away).
+
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Color32, Key, RichText, Ui, ViewportCommand};
+use zeroize::Zeroizing;
+
+use super::EXIT_NO_WINDOW;
+use super::password::PasswordField;
+use super::wire::{self, Answer, Ask, KeyView, Opening};
+use crate::i18n::dialog::{Text, operation, size};
+use crate::i18n::{Locale, action_word};
+use crate::signing::Action;
+use crate::ui::sanitize::shown;
+use crate::ui::{DocumentSummary, KeyDescription, Shown, TokenSlot};
+
+/// How long the confirm button stays disabled after the confirmation appears.
+pub const CONFIRM_DELAY: Duration = Duration::from_millis(1200);
+
+/// Documents listed in the confirmation; the rest are counted.
+const LISTED_DOCUMENTS: usize = 20;
+
+/// Lines of a text preview shown per document.
+const PREVIEW_LINES: usize = 6;
+
+/// Run the dialog process. See the module documentation.
+pub fn run() -> ExitCode {
+    let mut input = BufReader::new(std::io::stdin());
+    let Some(opening) = wire::receive::<Opening>(&mut input) else {
+        eprintln!("qoltanba dialog: this program is started by the qoltanba daemon, not by hand");
+        return ExitCode::from(2);
+    };
+    let title = match &opening.origin {
+        Some(origin) => format!("qoltanba — {}", shown(origin)),
+        None => "qoltanba".to_owned(),
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_app_id("qoltanba")
+            .with_inner_size([620.0, 560.0])
+            .with_min_inner_size([420.0, 360.0])
+            .with_always_on_top()
+            .with_active(true),
+        centered: true,
+        ..Default::default()
+    };
+    let (tx, asks) = mpsc::channel();
+    let started = eframe::run_native(
+        "qoltanba",
+        options,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            std::thread::spawn(move || read_asks(input, tx, ctx));
+            Ok(Box::new(DialogApp::new(opening, asks)))
+        }),
+    );
+    match started {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qoltanba dialog: cannot open a window: {e}");
+            ExitCode::from(EXIT_NO_WINDOW as u8)
+        }
+    }
+}
+
+/// Forward the daemon's questions to the window; end the process when told to close
+/// or when the daemon is gone.
+fn read_asks(mut input: BufReader<std::io::Stdin>, tx: mpsc::Sender<Ask>, ctx: egui::Context) {
+    loop {
+        match wire::receive::<Ask>(&mut input) {
+            Some(Ask::Close) | None => std::process::exit(0),
+            Some(ask) => {
+                if tx.send(ask).is_err() {
+                    std::process::exit(0);
+                }
+                ctx.request_repaint();
+            }
+        }
+    }
+}
+
+enum Page {
+    Waiting,
+    Key {
+        action: Action,
+        recent: Vec<PathBuf>,
+        tokens: Vec<TokenSlot>,
+        path: String,
+    },
+    Password {
+        file: PathBuf,
+        attempt: u32,
+        tries_left: u32,
+        text: Zeroizing<String>,
+        caps_lock: bool,
+    },
+    Checking,
+    PickKey {
+        keys: Vec<KeyView>,
+        selected: Option<usize>,
+    },
+    Confirm {
+        action: Action,
+        signer: KeyDescription,
+        notes: Vec<String>,
+        documents: Vec<DocumentSummary>,
+        since: Instant,
+    },
+    ChooseFile {
+        extension: String,
+        path: String,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+impl Page {
+    fn of(ask: Ask) -> Self {
+        match ask {
+            Ask::Key { action, recent_files, tokens } => {
+                let path = recent_files.first().map(|p| p.display().to_string()).unwrap_or_default();
+                Page::Key { action, recent: recent_files, tokens, path }
+            }
+            Ask::Password { file, attempt, tries_left } => {
+                Page::Password { file, attempt, tries_left, text: Zeroizing::default(), caps_lock: false }
+            }
+            Ask::Checking | Ask::Close => Page::Checking,
+            Ask::PickKey { keys } => {
+                let selected = keys.iter().position(|k| k.unusable.is_none());
+                Page::PickKey { keys, selected }
+            }
+            Ask::Confirm { action, signer, notes, documents } => {
+                Page::Confirm { action, signer, notes, documents, since: Instant::now() }
+            }
+            Ask::ChooseFile { extension, directory } => Page::ChooseFile { extension, path: directory },
+            Ask::Failed { message } => Page::Failed { message },
+        }
+    }
+}
+
+/// What the buttons row asks for this frame.
+enum Act {
+    None,
+    Answer(Answer),
+    Cancel,
+    Exit,
+}
+
+struct DialogApp {
+    origin: Option<String>,
+    locale: Locale,
+    asks: mpsc::Receiver<Ask>,
+    page: Page,
+    /// The page just appeared: give its main field the keyboard.
+    fresh: bool,
+    /// A native file chooser is open; its answer comes here.
+    chooser: Option<mpsc::Receiver<Option<PathBuf>>>,
+    /// The confirm button got the keyboard after the delay.
+    confirm_focused: bool,
+    /// Did the window have the keyboard last frame?
+    had_keyboard: bool,
+}
+
+impl DialogApp {
+    fn new(opening: Opening, asks: mpsc::Receiver<Ask>) -> Self {
+        Self {
+            origin: opening.origin,
+            locale: opening.locale,
+            asks,
+            page: Page::Waiting,
+            fresh: true,
+            chooser: None,
+            confirm_focused: false,
+            had_keyboard: false,
+        }
+    }
+
+    fn t(&self, text: Text) -> &'static str {
+        text.get(self.locale)
+    }
+
+    fn answer(&mut self, answer: Answer) {
+        if wire::send(&mut std::io::stdout().lock(), &answer).is_err() {
+            std::process::exit(0);
+        }
+        self.page = Page::Waiting;
+    }
+
+    /// Open the platform's file chooser on its own thread (it blocks).
+    fn browse(&mut self, keys: bool) {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut dialog = rfd::FileDialog::new();
+            if keys {
+                dialog = dialog.add_filter("PKCS#12", &["p12", "pfx", "P12", "PFX"]);
+            }
+            let _ = tx.send(dialog.pick_file());
+        });
+        self.chooser = Some(rx);
+    }
+
+    /// The requesting site, large and first.
+    fn header(&self, ui: &mut Ui) {
+        ui.add_space(6.0);
+        ui.label(RichText::new(self.t(Text::Site)).small());
+        let origin = match &self.origin {
+            Some(origin) => RichText::new(shown(origin)).size(22.0).strong(),
+            None => RichText::new(self.t(Text::NoOrigin)).size(18.0).color(Color32::from_rgb(0xd0, 0x60, 0x30)),
+        };
+        ui.label(origin);
+        ui.add_space(4.0);
+    }
+}
+
+impl eframe::App for DialogApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        while let Ok(ask) = self.asks.try_recv() {
+            self.page = Page::of(ask);
+            trace(&self.page);
+            self.fresh = true;
+            self.confirm_focused = false;
+            ctx.send_viewport_cmd(ViewportCommand::Focus);
+        }
+        // The window (back) in front: the page's field gets the keyboard again, and a
+        // confirmation waits its delay again before Enter can approve.
+        let has_keyboard = ctx.input(|i| i.focused);
+        if has_keyboard && !self.had_keyboard {
+            self.fresh = true;
+            self.confirm_focused = false;
+            if let Page::Confirm { since, .. } = &mut self.page {
+                *since = Instant::now();
+            }
+        }
+        self.had_keyboard = has_keyboard;
+        if let Some(picked) = self.chooser.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.chooser = None;
+            if let (Some(p), Page::Key { path, .. } | Page::ChooseFile { path, .. }) = (picked, &mut self.page) {
+                *path = p.display().to_string();
+            }
+        }
+        let failed = matches!(self.page, Page::Failed { .. });
+        if ctx.input(|i| i.viewport().close_requested()) && !failed {
+            self.answer(Answer::Cancel);
+            return;
+        }
+        let mut act = if ctx.input(|i| i.key_pressed(Key::Escape)) {
+            if failed { Act::Exit } else { Act::Cancel }
+        } else {
+            Act::None
+        };
+
+        egui::Panel::top("site").show(ui, |ui| self.header(ui));
+        egui::Panel::bottom("buttons").exact_size(56.0).show(ui, |ui| {
+            let row = egui::vec2(ui.available_width(), 56.0);
+            ui.allocate_ui_with_layout(row, egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let buttons = self.buttons(ui, &ctx);
+                if !matches!(buttons, Act::None) {
+                    act = buttons;
+                }
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+                let body = self.body(ui);
+                if !matches!(body, Act::None) {
+                    act = body;
+                }
+            })
+        });
+        self.fresh = false;
+        match act {
+            Act::None => {}
+            Act::Answer(answer) => self.answer(answer),
+            Act::Cancel => self.answer(Answer::Cancel),
+            Act::Exit => ctx.send_viewport_cmd(ViewportCommand::Close),
+        }
+    }
+}
+
+impl DialogApp {
+    /// The row of buttons: the page's action, then Cancel.
+    fn buttons(&mut self, ui: &mut Ui, ctx: &egui::Context) -> Act {
+        let locale = self.locale;
+        let t = |text: Text| text.get(locale);
+        let mut act = Act::None;
+        let big = |text: &str| egui::Button::new(RichText::new(text).size(16.0)).min_size(egui::vec2(110.0, 32.0));
+        match &mut self.page {
+            Page::Failed { .. } => {
+                if ui.add(big(t(Text::Close))).clicked() {
+                    return Act::Exit;
+                }
+                return Act::None;
+            }
+            Page::Key { .. } | Page::ChooseFile { .. } => {
+                let label = if matches!(self.page, Page::Key { .. }) { t(Text::Next) } else { t(Text::Choose) };
+                let path = match &self.page {
+                    Page::Key { path, .. } | Page::ChooseFile { path, .. } => path.trim().to_owned(),
+                    _ => String::new(),
+                };
+                if ui.add_enabled(!path.is_empty(), big(label)).clicked() {
+                    act = self.path_answer(path);
+                }
+            }
+            Page::Password { text, .. } => {
+                if ui.add(big(t(Text::Next))).clicked() {
+                    act = Act::Answer(Answer::Password { password: std::mem::take(text) });
+                }
+            }
+            Page::PickKey { selected, .. } => {
+                if ui.add_enabled(selected.is_some(), big(t(Text::Next))).clicked()
+                    && let Some(index) = *selected
+                {
+                    act = Act::Answer(Answer::Key { index });
+                }
+            }
+            Page::Confirm { since, .. } => {
+                let ready = since.elapsed() >= CONFIRM_DELAY;
+                if !ready {
+                    ctx.request_repaint_after(CONFIRM_DELAY.saturating_sub(since.elapsed()));
+                }
+                let button = ui.add_enabled(ready, big(t(Text::Sign)).fill(Color32::from_rgb(0x1f, 0x6f, 0x3f)));
+                if ready && !self.confirm_focused {
+                    button.request_focus();
+                    self.confirm_focused = true;
+                }
+                if button.clicked() {
+                    act = Act::Answer(Answer::Confirm);
+                }
+            }
+            Page::Waiting | Page::Checking => {}
+        }
+        if ui.add(big(t(Text::Cancel))).clicked() {
+            act = Act::Cancel;
+        }
+        act
+    }
+
+    /// The answer for a typed or picked path.
+    fn path_answer(&self, path: String) -> Act {
+        let path = PathBuf::from(path);
+        match self.page {
+            Page::Key { .. } => Act::Answer(Answer::KeyFile { path }),
+            _ => Act::Answer(Answer::File { path }),
+        }
+    }
+
+    fn body(&mut self, ui: &mut Ui) -> Act {
+        let locale = self.locale;
+        let t = |text: Text| text.get(locale);
+        let fresh = self.fresh;
+        let enter = ui.input(|i| i.key_pressed(Key::Enter));
+        match &mut self.page {
+            Page::Waiting => {
+                ui.spinner();
+                Act::None
+            }
+            Page::Checking => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(t(Text::Checking));
+                });
+                Act::None
+            }
+            Page::Failed { message } => {
+                ui.label(RichText::new(format!("⚠ {}", shown(message))).size(16.0).color(warning(ui)));
+                Act::None
+            }
+            Page::Key { action, recent, tokens, path } => {
+                ui.label(RichText::new(capitalized(action_word(*action).get(locale))).size(16.0));
+                ui.add_space(8.0);
+                ui.heading(t(Text::ChooseKeyTitle));
+                ui.label(t(Text::KeyFilePath));
+                let mut browse = false;
+                let mut typed = None;
+                ui.horizontal(|ui| {
+                    let field = ui.add(egui::TextEdit::singleline(path).desired_width(ui.available_width() - 110.0));
+                    if fresh {
+                        field.request_focus();
+                    }
+                    if field.lost_focus() && enter && !path.trim().is_empty() {
+                        typed = Some(path.trim().to_owned());
+                    }
+                    browse = ui.button(t(Text::Browse)).clicked();
+                });
+                if !recent.is_empty() {
+                    ui.add_space(8.0);
+                    ui.label(t(Text::RecentKeys));
+                    for file in recent.iter() {
+                        if ui.selectable_label(false, shown(&file.display().to_string())).double_clicked() {
+                            typed = Some(file.display().to_string());
+                        }
+                    }
+                }
+                let mut token = None;
+                if !tokens.is_empty() {
+                    ui.add_space(8.0);
+                    ui.label(t(Text::Tokens));
+                    for slot in tokens.iter() {
+                        let text = format!("{} — {}", shown(&slot.label), shown(&slot.storage));
+                        if ui.button(text).clicked() {
+                            token = Some(slot.clone());
+                        }
+                    }
+                }
+                if browse {
+                    self.browse(true);
+                    return Act::None;
+                }
+                match (typed, token) {
+                    (_, Some(token)) => Act::Answer(Answer::Token { token }),
+                    (Some(path), None) => self.path_answer(path),
+                    (None, None) => Act::None,
+                }
+            }
+            Page::Password { file, attempt, tries_left, text, caps_lock } => {
+                ui.heading(t(Text::PasswordTitle));
+                ui.label(shown(&file.display().to_string()));
+                ui.add_space(8.0);
+                if *attempt > 1 {
+                    let wrong = format!("{} {} {}", t(Text::WrongPassword), t(Text::TriesLeft), tries_left);
+                    ui.label(RichText::new(wrong).color(warning(ui)).strong());
+                }
+                ui.label(t(Text::Password));
+                let field = ui.add(PasswordField::new(text, caps_lock, t(Text::Password)));
+                if fresh {
+                    field.request_focus();
+                }
+                if *caps_lock {
+                    ui.label(RichText::new(format!("⚠ {}", t(Text::CapsLock))).color(warning(ui)));
+                }
+                if field.has_focus() && enter {
+                    return Act::Answer(Answer::Password { password: std::mem::take(text) });
+                }
+                Act::None
+            }
+            Page::PickKey { keys, selected } => {
+                ui.heading(t(Text::PickKeyTitle));
+                if keys.iter().all(|k| k.unusable.is_some()) {
+                    ui.label(RichText::new(t(Text::NoUsableKey)).color(warning(ui)).strong());
+                }
+                let mut chosen = None;
+                for (i, view) in keys.iter().enumerate() {
+                    ui.add_space(6.0);
+                    let usable = view.unusable.is_none();
+                    let frame = egui::Frame::group(ui.style()).fill(if *selected == Some(i) {
+                        ui.visuals().selection.bg_fill.gamma_multiply(0.4)
+                    } else {
+                        Color32::TRANSPARENT
+                    });
+                    let card = frame
+                        .show(ui, |ui| {
+                            ui.set_width(ui.available_width());
+                            ui.add_enabled_ui(usable, |ui| key_card(ui, &view.key, locale));
+                            if let Some(reason) = &view.unusable {
+                                ui.label(RichText::new(format!("✖ {}", shown(reason))).color(warning(ui)));
+                            }
+                            for note in &view.notes {
+                                ui.label(RichText::new(format!("⚠ {}", shown(note))).small());
+                            }
+                        })
+                        .response
+                        .interact(egui::Sense::click());
+                    if usable && card.clicked() {
+                        *selected = Some(i);
+                    }
+                    if usable && card.double_clicked() {
+                        chosen = Some(i);
+                    }
+                }
+                match chosen {
+                    Some(index) => Act::Answer(Answer::Key { index }),
+                    None => Act::None,
+                }
+            }
+            Page::Confirm { action, signer, notes, documents, .. } => {
+                ui.label(RichText::new(operation(*action, documents, locale)).size(20.0).strong());
+                ui.add_space(8.0);
+                ui.label(RichText::new(t(Text::Signer)).small());
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    key_card(ui, signer, locale);
+                });
+                for note in notes.iter() {
+                    ui.label(RichText::new(format!("⚠ {}", shown(note))).color(warning(ui)));
+                }
+                if !documents.is_empty() {
+                    ui.add_space(8.0);
+                    ui.label(RichText::new(format!("{} ({})", t(Text::Documents), documents.len())).small());
+                    for (i, doc) in documents.iter().enumerate().take(LISTED_DOCUMENTS) {
+                        egui::Frame::group(ui.style()).show(ui, |ui| {
+                            ui.set_width(ui.available_width());
+                            ui.label(RichText::new(format!("№{} · {}", i + 1, size(doc.size, locale))).strong());
+                            document(ui, &doc.shown, locale);
+                        });
+                    }
+                    if documents.len() > LISTED_DOCUMENTS {
+                        ui.label(format!("… {} {}", t(Text::More), documents.len() - LISTED_DOCUMENTS));
+                    }
+                }
+                Act::None
+            }
+            Page::ChooseFile { extension, path } => {
+                ui.heading(t(Text::ChooseFileTitle));
+                if extension != "ALL" && !extension.is_empty() {
+                    ui.label(format!("*.{}", shown(extension)));
+                }
+                ui.label(t(Text::FilePath));
+                let mut browse = false;
+                let mut typed = None;
+                ui.horizontal(|ui| {
+                    let field = ui.add(egui::TextEdit::singleline(path).desired_width(ui.available_width() - 110.0));
+                    if fresh {
+                        field.request_focus();
+                    }
+                    if field.lost_focus() && enter && !path.trim().is_empty() {
+                        typed = Some(path.trim().to_owned());
+                    }
+                    browse = ui.button(t(Text::Browse)).clicked();
+                });
+                if browse {
+                    self.browse(false);
+                }
+                typed.map_or(Act::None, |p| self.path_answer(p))
+            }
+        }
+    }
+}
+
+/// Tests follow the pages through `QOLTANBA_DIALOG_TRACE`, a file that gets each
+/// page's name (never what it shows) as the page appears.
+fn trace(page: &Page) {
+    let Some(file) = std::env::var_os("QOLTANBA_DIALOG_TRACE") else { return };
+    let name = match page {
+        Page::Waiting => "waiting",
+        Page::Key { .. } => "key",
+        Page::Password { attempt: 1, .. } => "password",
+        Page::Password { .. } => "password-again",
+        Page::Checking => "checking",
+        Page::PickKey { .. } => "pick-key",
+        Page::Confirm { .. } => "confirm",
+        Page::ChooseFile { .. } => "choose-file",
+        Page::Failed { .. } => "failed",
+    };
+    let line = format!("{name}\n");
+    let appended = std::fs::OpenOptions::new().create(true).append(true).open(file);
+    let _ = appended.and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
+/// The colour of warnings, readable on the current theme.
+fn warning(ui: &Ui) -> Color32 {
+    ui.visuals().warn_fg_color
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Who a key belongs to and what it is for.
+fn key_card(ui: &mut Ui, key: &KeyDescription, locale: Locale) {
+    let t = |text: Text| text.get(locale);
+    let owner = if key.owner.is_empty() { &key.subject } else { &key.owner };
+    ui.label(RichText::new(shown(owner)).size(17.0).strong());
+    let mut ids = Vec::new();
+    if let Some(iin) = &key.iin {
+        ids.push(format!("{} {}", t(Text::Iin), shown(iin)));
+    }
+    if let Some(bin) = &key.bin {
+        ids.push(format!("{} {}", t(Text::Bin), shown(bin)));
+    }
+    if !ids.is_empty() {
+        ui.label(ids.join("   "));
+    }
+    if let Some(org) = &key.organization {
+        ui.label(format!("{}: {}", t(Text::Organization), shown(org)));
+    }
+    let purposes: Vec<&str> = [(key.signing, Text::PurposeSigning), (key.authentication, Text::PurposeAuthentication)]
+        .into_iter()
+        .filter(|(has, _)| *has)
+        .map(|(_, text)| t(text))
+        .collect();
+    if !purposes.is_empty() {
+        ui.label(format!("{}: {}", t(Text::Purpose), purposes.join(", ")));
+    }
+    ui.label(format!("{}: {}", t(Text::Issuer), shown(&key.issuer)));
+    if key.test {
+        ui.label(RichText::new(t(Text::TestIssuer)).color(warning(ui)).strong());
+    }
+    ui.label(format!("{}: {} — {}", t(Text::Valid), date(key.not_before_ms), date(key.not_after_ms)));
+}
+
+/// A date as people in Kazakhstan write it: 31.12.2026.
+fn date(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| t.to_offset(time::UtcOffset::from_hms(5, 0, 0).unwrap_or(time::UtcOffset::UTC)))
+        .map(|t| format!("{:02}.{:02}.{}", t.day(), u8::from(t.month()), t.year()))
+        .unwrap_or_default()
+}
+
+/// What can be shown of one document.
+fn document(ui: &mut Ui, what: &Shown, locale: Locale) {
+    let t = |text: Text| text.get(locale);
+    match what {
+        Shown::Text { preview, truncated } => {
+            let mut lines: Vec<String> = preview.lines().take(PREVIEW_LINES).map(shown).collect();
+            if *truncated || preview.lines().count() > PREVIEW_LINES {
+                lines.push("…".into());
+            }
+            ui.label(RichText::new(lines.join("\n")).monospace());
+        }
+        Shown::Binary => {
+            ui.label(t(Text::BinaryData));
+        }
+        Shown::BlindHash { hex } => {
+            ui.label(RichText::new(shown(hex)).monospace());
+            ui.label(RichText::new(format!("⚠ {}", t(Text::BlindWarning))).color(warning(ui)).strong());
+        }
+        Shown::CoSign { signers, content } => {
+            ui.label(format!("{} {signers}", t(Text::CoSignWith)));
+            document(ui, content, locale);
+        }
+        Shown::File { path, chosen_by_user } => {
+            ui.label(RichText::new(shown(path)).monospace());
+            if *chosen_by_user {
+                ui.label(t(Text::FileChosen));
+            } else {
+                ui.label(RichText::new(format!("⚠ {}", t(Text::FileNamedBySite))).color(warning(ui)).strong());
+            }
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Desktop dialogs: each request gets one window, drawn by a separate dialog process
+//! (`qoltanba dialog`, this same program) that the daemon starts when the request first
+//! needs the person, and that ends with the request.
+//!
+//! Why a process of its own, as gpg-agent has pinentry: the daemon stays small while
+//! idle (the graphics stack, ~100 MiB with a software renderer, is only loaded while a
+//! window is open); a crash or hang in a graphics driver cannot take the daemon down;
+//! the dialog process's main thread is its UI event loop, on every platform; and when
+//! the window closes, the memory that held what was typed is gone with the process.
+//!
+//! The daemon side ([`DesktopPrompter`]) speaks [`wire`]: one typed message per line.
+//! It watches the requesting page while it waits: when the page leaves, the window is
+//! closed and the request answered as cancelled.
+
+#[cfg(feature = "desktop")]
+pub mod app;
+#[cfg(feature = "desktop")]
+mod password;
+mod recent;
+pub mod wire;
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::{
+    Confirmation, Dialog, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable,
+    Prompter, RequestContext,
+};
+use crate::i18n::{trust_note, unusable};
+use wire::{Answer, Ask, KeyView, Opening};
+
+/// How often a waiting dialog checks whether its page is still there.
+const RECHECK: Duration = Duration::from_millis(100);
+
+/// Exit status of a dialog process that could not open a window.
+pub const EXIT_NO_WINDOW: i32 = 3;
+
+/// Is there a display a window can open on?
+pub fn display_available() -> bool {
+    if cfg!(any(windows, target_os = "macos")) {
+        return true;
+    }
+    ["WAYLAND_DISPLAY", "DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
+/// See the module documentation.
+pub struct DesktopPrompter {
+    /// The program that draws the dialogs (this one).
+    program: PathBuf,
+    recent: recent::RecentFiles,
+}
+
+impl DesktopPrompter {
+    /// Dialogs drawn by `program dialog`; recent key files remembered in `data_dir`.
+    pub fn new(program: PathBuf, data_dir: &Path) -> Self {
+        Self { program, recent: recent::RecentFiles::new(data_dir) }
+    }
+}
+
+impl Prompter for DesktopPrompter {
+    fn open<'a>(&'a self, context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable> {
+        Ok(Box::new(DesktopDialog { prompter: self, context, window: None, keep_open: false }))
+    }
+}
+
+/// One request's window, started at the first question.
+struct DesktopDialog<'a> {
+    prompter: &'a DesktopPrompter,
+    context: &'a RequestContext,
+    window: Option<Window>,
+    /// An error is shown: the window stays until the person closes it.
+    keep_open: bool,
+}
+
+struct Window {
+    child: Child,
+    input: ChildStdin,
+    answers: mpsc::Receiver<Answer>,
+}
+
+impl DesktopDialog<'_> {
+    fn window(&mut self) -> Result<&mut Window, PromptUnavailable> {
+        if self.window.is_none() {
+            self.window = Some(self.start()?);
+        }
+        self.window.as_mut().ok_or_else(|| PromptUnavailable("no window".into()))
+    }
+
+    fn start(&self) -> Result<Window, PromptUnavailable> {
+        let unavailable = |e: std::io::Error| PromptUnavailable(format!("cannot start the dialog window: {e}"));
+        let mut child = Command::new(&self.prompter.program)
+            .arg("dialog")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(unavailable)?;
+        let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            return Err(PromptUnavailable("cannot talk to the dialog window".into()));
+        };
+        let opening = Opening { origin: self.context.origin.clone(), locale: self.context.locale };
+        wire::send(&mut input, &opening).map_err(unavailable)?;
+        let (tx, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut output = BufReader::new(output);
+            while let Some(answer) = wire::receive::<Answer>(&mut output) {
+                if tx.send(answer).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Window { child, input, answers })
+    }
+
+    /// Ask `ask` and wait for the answer. `Ok(None)`: cancelled, by the person
+    /// (Escape, the close button) or because the page left.
+    fn ask(&mut self, ask: &Ask) -> Result<Option<Answer>, PromptUnavailable> {
+        let context = self.context;
+        let window = self.window()?;
+        if wire::send(&mut window.input, ask).is_err() {
+            return self.ended();
+        }
+        loop {
+            match window.answers.recv_timeout(RECHECK) {
+                Ok(Answer::Cancel) => return Ok(None),
+                Ok(answer) => return Ok(Some(answer)),
+                Err(mpsc::RecvTimeoutError::Timeout) if context.is_page_gone() => {
+                    self.close();
+                    return Ok(None);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return self.ended(),
+            }
+        }
+    }
+
+    /// The dialog process ended without answering: the person closed the window, or
+    /// it could not open one at all.
+    fn ended(&mut self) -> Result<Option<Answer>, PromptUnavailable> {
+        let Some(mut window) = self.window.take() else { return Ok(None) };
+        let status = window.child.wait().ok().and_then(|s| s.code());
+        if status == Some(EXIT_NO_WINDOW) {
+            return Err(PromptUnavailable("the dialog window could not be opened on this display".into()));
+        }
+        Ok(None)
+    }
+
+    /// Close the window now.
+    fn close(&mut self) {
+        if let Some(mut window) = self.window.take() {
+            let _ = wire::send(&mut window.input, &Ask::Close);
+            reap(window.child, Some(Duration::from_secs(2)));
+        }
+    }
+
+    fn note(&mut self, ask: &Ask) {
+        if let Some(window) = self.window.as_mut() {
+            let _ = wire::send(&mut window.input, ask);
+        }
+    }
+}
+
+/// Wait for a dialog process in the background (no zombies); kill it after `deadline`.
+fn reap(mut child: Child, deadline: Option<Duration>) {
+    std::thread::spawn(move || {
+        if let Some(deadline) = deadline {
+            let until = std::time::Instant::now() + deadline;
+            while std::time::Instant::now() < until {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+    });
+}
+
+impl Drop for DesktopDialog<'_> {
+    fn drop(&mut self) {
+        if self.keep_open {
+            if let Some(window) = self.window.take() {
+                drop(window.input);
+                reap(window.child, None);
+            }
+        } else {
+            self.close();
+        }
+    }
+}
+
+impl Dialog for DesktopDialog<'_> {
+    fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
+        let ask = Ask::Key {
+            action: request.action,
+            recent_files: self.prompter.recent.list(),
+            tokens: request.tokens.to_vec(),
+        };
+        Ok(match self.ask(&ask)? {
+            Some(Answer::KeyFile { path }) => {
+                self.prompter.recent.remember(&path);
+                KeyChoice::File(path)
+            }
+            Some(Answer::Token { token }) => KeyChoice::Token(token),
+            _ => KeyChoice::Cancel,
+        })
+    }
+
+    fn password(&mut self, request: &PasswordRequest<'_>) -> Result<Option<Zeroizing<String>>, PromptUnavailable> {
+        let ask =
+            Ask::Password { file: request.file.to_owned(), attempt: request.attempt, tries_left: request.tries_left };
+        Ok(match self.ask(&ask)? {
+            Some(Answer::Password { password }) => Some(password),
+            _ => None,
+        })
+    }
+
+    fn checking(&mut self) {
+        self.note(&Ask::Checking);
+    }
+
+    fn pick_key(&mut self, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
+        let locale = self.context.locale;
+        let keys = keys
+            .iter()
+            .map(|k| KeyView {
+                key: k.key.clone(),
+                unusable: k.not_selectable.as_ref().map(|u| unusable(u, locale)),
+                notes: k.notes.iter().map(|n| trust_note(n, locale)).collect(),
+            })
+            .collect::<Vec<_>>();
+        let usable = keys.iter().filter(|k| k.unusable.is_none()).count();
+        if usable == 1 && keys.len() == 1 {
+            // One key, usable: the confirmation shows it; no list to pick from.
+            return Ok(Some(0));
+        }
+        Ok(match self.ask(&Ask::PickKey { keys })? {
+            Some(Answer::Key { index }) => Some(index),
+            _ => None,
+        })
+    }
+
+    fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
+        let locale = self.context.locale;
+        let ask = Ask::Confirm {
+            action: confirmation.action,
+            signer: confirmation.signer.clone(),
+            notes: confirmation.notes.iter().map(|n| trust_note(n, locale)).collect(),
+            documents: confirmation.documents.to_vec(),
+        };
+        Ok(matches!(self.ask(&ask)?, Some(Answer::Confirm)))
+    }
+
+    fn choose_file(&mut self, request: &FileRequest<'_>) -> Result<Option<PathBuf>, PromptUnavailable> {
+        let ask = Ask::ChooseFile { extension: request.extension.to_owned(), directory: request.directory.to_owned() };
+        Ok(match self.ask(&ask)? {
+            Some(Answer::File { path }) => Some(path),
+            _ => None,
+        })
+    }
+
+    fn failed(&mut self, message: &str) {
+        if self.window.is_some() {
+            self.note(&Ask::Failed { message: message.to_owned() });
+            self.keep_open = true;
+        }
+    }
+}

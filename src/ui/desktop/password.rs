@@ -1,0 +1,112 @@
+//! A masked password field that keeps what is typed only in zeroizing memory.
+//!
+//! egui's own `TextEdit` keeps undo copies of its text in egui's memory; this field
+//! keeps none: it reads the frame's key events, appends to a [`Zeroizing`] buffer and
+//! draws bullets. The accessibility tree sees a password input whose value is the
+//! bullets, never the text.
+
+use eframe::egui::{self, Event, Key, Response, Sense, Ui, Widget, WidgetInfo};
+use zeroize::Zeroizing;
+
+/// The bullet drawn for each character.
+const BULLET: char = '•';
+
+/// See the module documentation.
+pub struct PasswordField<'a> {
+    text: &'a mut Zeroizing<String>,
+    /// Set when typed letters suggest Caps Lock is on.
+    caps_lock: &'a mut bool,
+    label: &'a str,
+}
+
+impl<'a> PasswordField<'a> {
+    pub fn new(text: &'a mut Zeroizing<String>, caps_lock: &'a mut bool, label: &'a str) -> Self {
+        Self { text, caps_lock, label }
+    }
+}
+
+/// Does `c`, typed with `shift` held or not, suggest Caps Lock? Only letters tell.
+fn suggests_caps_lock(c: char, shift: bool) -> Option<bool> {
+    (c.is_alphabetic() && c.is_lowercase() != c.is_uppercase()).then_some(c.is_uppercase() != shift)
+}
+
+impl Widget for PasswordField<'_> {
+    fn ui(self, ui: &mut Ui) -> Response {
+        let height = ui.spacing().interact_size.y * 1.4;
+        let size = egui::vec2(ui.available_width(), height);
+        let (rect, mut response) = ui.allocate_exact_size(size, Sense::click());
+        if response.clicked() {
+            response.request_focus();
+        }
+        if response.has_focus() {
+            let before = self.text.chars().count();
+            ui.input(|input| {
+                for event in &input.events {
+                    match event {
+                        Event::Text(typed) | Event::Paste(typed) => {
+                            for c in typed.chars().filter(|c| !c.is_control()) {
+                                if let Some(caps) = suggests_caps_lock(c, input.modifiers.shift) {
+                                    *self.caps_lock = caps;
+                                }
+                                self.text.push(c);
+                            }
+                        }
+                        Event::Key { key: Key::Backspace, pressed: true, .. } => {
+                            self.text.pop();
+                        }
+                        _ => {}
+                    }
+                }
+            });
+            if self.text.chars().count() != before {
+                response.mark_changed();
+            }
+            // Keep Tab and the arrows inside the field from moving focus mid-typing.
+            ui.memory_mut(|m| {
+                m.set_focus_lock_filter(response.id, egui::EventFilter { tab: false, ..Default::default() })
+            });
+        }
+        let masked: String = std::iter::repeat_n(BULLET, self.text.chars().count()).collect();
+        let visuals = ui.style().interact(&response);
+        let painter = ui.painter();
+        painter.rect(
+            rect,
+            visuals.corner_radius,
+            ui.visuals().extreme_bg_color,
+            if response.has_focus() { ui.visuals().selection.stroke } else { visuals.bg_stroke },
+            egui::StrokeKind::Inside,
+        );
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let text_pos = rect.left_center() + egui::vec2(8.0, 0.0);
+        let galley = painter.layout_no_wrap(masked.clone(), font, ui.visuals().text_color());
+        let galley_width = galley.size().x;
+        painter.galley(text_pos - egui::vec2(0.0, galley.size().y / 2.0), galley, ui.visuals().text_color());
+        if response.has_focus() {
+            let x = text_pos.x + galley_width + 1.0;
+            let stroke = egui::Stroke::new(1.5, ui.visuals().text_color());
+            painter.line_segment([egui::pos2(x, rect.top() + 6.0), egui::pos2(x, rect.bottom() - 6.0)], stroke);
+        }
+        let label = self.label.to_owned();
+        response.widget_info(|| WidgetInfo::text_edit(true, masked.clone(), masked.clone(), label.as_str()));
+        ui.ctx().accesskit_node_builder(response.id, |node| {
+            node.set_role(egui::accesskit::Role::PasswordInput);
+            node.set_value(masked.clone());
+            node.set_label(label.clone());
+        });
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggests_caps_lock;
+
+    #[test]
+    fn only_letters_tell_about_caps_lock() {
+        assert_eq!(suggests_caps_lock('A', false), Some(true));
+        assert_eq!(suggests_caps_lock('a', true), Some(true));
+        assert_eq!(suggests_caps_lock('a', false), Some(false));
+        assert_eq!(suggests_caps_lock('Ә', false), Some(true));
+        assert_eq!(suggests_caps_lock('1', false), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! The desktop dialogs as a person uses them: a real X server (Xvfb, started here), the
+//! daemon with `DISPLAY` set, a page's request over the real WebSocket, and the window
+//! driven with xdotool's keyboard like a person would. Signatures are checked by
+//! `openssl cms -verify`. Screenshots of every page in kk, ru and en are taken on the
+//! way; with `QOLTANBA_UPDATE_SCREENSHOTS=1` they replace `packaging/screenshots/`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{
+    Daemon, PASSWORD, RSA_KEY, RSA_KEY_VALID_AT, b64, cms_pem_to_der, fixture, openssl_attached_content, openssl_verify,
+};
+use serde_json::{Value, json};
+
+const BASICS: &str = "kz.gov.pki.knca.basics";
+
+/// How long the confirm button stays disabled (src/ui/desktop/app.rs), plus a margin.
+const CONFIRM_READY: Duration = Duration::from_millis(1600);
+
+/// An X server of this test's own; stopped on drop.
+struct Xvfb {
+    child: Child,
+    name: String,
+    trace: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Xvfb {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // Xvfb picks a free display itself and says which (tests run in parallel).
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is needed for the desktop tests (apt-get install xvfb)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let n: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb did not start: {line:?}"));
+        let trace = dir.path().join("pages");
+        std::fs::write(&trace, "").unwrap();
+        Xvfb { child, name: format!(":{n}"), trace, _dir: dir }
+    }
+
+    /// The daemon, with dialogs on this display and pages traced.
+    fn daemon(&self, extra: &[&str]) -> Daemon {
+        let trace = self.trace.to_str().unwrap().to_owned();
+        Daemon::start_with_env(extra, &[("DISPLAY", &self.name), ("QOLTANBA_DIALOG_TRACE", &trace)])
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.name)
+            .stderr(Stdio::null())
+            .output()
+            .expect("xdotool is needed for the desktop tests (apt-get install xdotool)");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// The dialog windows now on the display.
+    fn windows(&self) -> Vec<String> {
+        self.xdotool(&["search", "--onlyvisible", "--name", "^qoltanba"]).lines().map(str::to_owned).collect()
+    }
+
+    /// Pages shown so far, in order.
+    fn pages(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.trace).unwrap().lines().map(str::to_owned).collect()
+    }
+
+    /// Wait until the `n`th page shown (from 1) is `page`, then a moment for it to be
+    /// drawn; put the pointer on the window (no window manager: focus follows it).
+    fn wait_page(&self, n: usize, page: &str) {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let pages = self.pages();
+            if pages.len() >= n {
+                assert_eq!(pages[n - 1], page, "pages so far: {pages:?}");
+                break;
+            }
+            assert!(Instant::now() < until, "page {n} ({page}) never came; pages: {pages:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        // No window manager here to give the new window the keyboard, as a desktop's would.
+        if let Some(window) = self.windows().first() {
+            self.xdotool(&["windowfocus", "--sync", window]);
+            // A person's reaction time: the window draws the frame that hands its field
+            // the keyboard before anything is typed.
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        self.xdotool(&["type", "--delay", "20", text]);
+    }
+
+    fn key(&self, key: &str) {
+        self.xdotool(&["key", key]);
+    }
+
+    /// A screenshot of the dialog window (the whole screen if none).
+    fn screenshot(&self, name: &str) -> PathBuf {
+        let out = std::env::temp_dir().join(format!("qoltanba-{}-{name}.png", std::process::id()));
+        // The screen, cut to the window: a GL window's own image reads back blank.
+        let mut args = vec!["-display".to_owned(), self.name.clone(), "-window".into(), "root".into()];
+        if let Some(window) = self.windows().first() {
+            let geometry = self.xdotool(&["getwindowgeometry", "--shell", window]);
+            let get =
+                |k: &str| geometry.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or("0").to_owned();
+            args.extend(["-crop".into(), format!("{}x{}+{}+{}", get("WIDTH"), get("HEIGHT"), get("X"), get("Y"))]);
+        }
+        args.push(out.to_str().unwrap().to_owned());
+        let status =
+            Command::new("import").args(&args).status().expect("ImageMagick's import is needed for the desktop tests");
+        assert!(status.success());
+        // A page drawn is many colours; a black or blank window is one or two.
+        let colours = Command::new("identify").args(["-format", "%k", out.to_str().unwrap()]).output().unwrap();
+        let colours: u32 = String::from_utf8_lossy(&colours.stdout).trim().parse().unwrap_or(0);
+        assert!(colours > 16, "{name}: the window looks blank ({colours} colours)");
+        if std::env::var_os("QOLTANBA_UPDATE_SCREENSHOTS").is_some() {
+            let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/screenshots").join(format!("{name}.png"));
+            std::fs::copy(&out, keep).unwrap();
+        }
+        out
+    }
+
+    fn wait_no_window(&self, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if self.windows().is_empty() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A contract in Russian with long lines: Cyrillic and long text in the confirmation.
+const CONTRACT: &str = "ДОГОВОР № 17/2026 поставки товаров для государственных нужд Республики Казахстан\n\
+Поставщик: ТОО «Қолтаңба Сервис», БИН 123456789012, в лице директора Әбілқасымова Нұрлана Серікұлы, действующего на основании Устава\n\
+Сумма договора: 1 250 000,00 тенге (один миллион двести пятьдесят тысяч тенге 00 тиын), включая НДС\n\
+Срок поставки: до 31.12.2026\n";
+
+fn sign_request(locale: &str, signer: Value) -> Value {
+    json!({"module":BASICS,"method":"sign","args":{
+        "format":"cms","data":b64(CONTRACT.as_bytes()),"locale":locale,
+        "signingParams":{"decode":true,"encapsulate":true,"allowExpired":true},
+        "signerParams":signer}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_signs_in_the_window_in_kazakh_russian_and_english() {
+    for locale in ["kk", "ru", "en"] {
+        let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+        let daemon = x.daemon(&[]);
+        let mut ws = daemon.connect(Some("https://egov.kz")).await;
+        ws.send_text(&sign_request(locale, json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+        let key = fixture(RSA_KEY);
+        let x = tokio::task::spawn_blocking(move || {
+            x.wait_page(1, "key");
+            x.type_text(key.to_str().unwrap());
+            x.screenshot(&format!("{locale}-1-key"));
+            x.key("Return");
+            x.wait_page(2, "password");
+            x.type_text("wrong password");
+            x.key("Return");
+            x.wait_page(3, "password-again");
+            x.type_text("Qwerty");
+            x.screenshot(&format!("{locale}-2-password-again"));
+            x.key("ctrl+a"); // no select-all in a password field: erase by hand
+            for _ in 0.."Qwerty".len() {
+                x.key("BackSpace");
+            }
+            x.type_text(PASSWORD);
+            x.key("Return");
+            x.wait_page(5, "confirm");
+            // Enter at once does not sign: the button is not ready and not focused.
+            x.key("Return");
+            x
+        })
+        .await
+        .unwrap();
+        assert!(ws.silent_for(300).await, "{locale}: an early Enter must not confirm");
+        let x = tokio::task::spawn_blocking(move || {
+            std::thread::sleep(CONFIRM_READY);
+            x.screenshot(&format!("{locale}-3-confirm"));
+            x.key("Return");
+            x
+        })
+        .await
+        .unwrap();
+        let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+        assert_eq!(reply["status"], true, "{locale}: {reply}");
+        let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
+        let chain = fixture("nca-test/ca/nca_rsa_test.crt");
+        let verdict = openssl_verify(&cms, None, Some((&chain, RSA_KEY_VALID_AT)));
+        assert!(verdict.ok, "{locale}: openssl cms -verify: {}", verdict.output);
+        assert_eq!(openssl_attached_content(&cms), CONTRACT.as_bytes());
+        assert_eq!(x.pages(), ["key", "password", "password-again", "checking", "confirm"]);
+        assert!(tokio::task::spawn_blocking(move || x.wait_no_window(Duration::from_secs(5))).await.unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_cancels_and_keys_the_site_cannot_use_are_shown_with_the_reason() {
+    let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+    let daemon = x.daemon(&[]);
+    let mut ws = daemon.connect(Some("https://cabinet.salyk.kz")).await;
+    // Escape at the first page.
+    ws.send_text(&sign_request("ru", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+    let x = tokio::task::spawn_blocking(move || {
+        x.wait_page(1, "key");
+        x.key("Escape");
+        x
+    })
+    .await
+    .unwrap();
+    // basics answers a cancel as NCALayer does: success with an empty body.
+    let canceled = json!({"status":true,"body":{}});
+    let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply, canceled);
+    // A site asking for another person's IIN: the key is listed, greyed, with the reason.
+    let mut x = x;
+    for locale in ["kk", "ru", "en"] {
+        let signer = json!({"extKeyUsageOids":[],"chain":[],"iin":"000000000000"});
+        ws.send_text(&sign_request(locale, signer).to_string()).await;
+        let key = fixture(RSA_KEY);
+        x = tokio::task::spawn_blocking(move || {
+            let seen = x.pages().len();
+            x.wait_page(seen + 1, "key");
+            x.key("ctrl+a"); // the field offers the last key file: type over it
+            x.type_text(key.to_str().unwrap());
+            x.key("Return");
+            x.wait_page(seen + 2, "password");
+            x.type_text(PASSWORD);
+            x.key("Return");
+            x.wait_page(seen + 4, "pick-key");
+            x.screenshot(&format!("{locale}-4-key-not-usable"));
+            x.key("Escape");
+            x
+        })
+        .await
+        .unwrap();
+        let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+        assert_eq!(reply, canceled);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_closes_when_the_page_leaves() {
+    let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+    let daemon = x.daemon(&[]);
+    let mut ws = daemon.connect(Some("https://sigex.kz")).await;
+    ws.send_text(&sign_request("en", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+    let x = tokio::task::spawn_blocking(move || {
+        x.wait_page(1, "key");
+        assert_eq!(x.windows().len(), 1);
+        x
+    })
+    .await
+    .unwrap();
+    drop(ws);
+    let gone = tokio::task::spawn_blocking(move || x.wait_no_window(Duration::from_secs(3))).await.unwrap();
+    assert!(gone, "the dialog must close when the page goes away");
+    // The daemon is fine and answers the next page.
+    let mut ws = daemon.connect(Some("https://sigex.kz")).await;
+    ws.send_text("--heartbeat--").await;
+    assert_eq!(ws.recv_text().await.unwrap(), "--heartbeat--");
+}
