@@ -99,7 +99,47 @@ impl Widget for PasswordField<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::suggests_caps_lock;
+    use super::*;
+
+    /// What assistive technology (screen readers, automation) can read of the window.
+    fn accessible_texts(text: &str, typed: &str) -> (Vec<String>, Zeroizing<String>) {
+        let ctx = egui::Context::default();
+        ctx.enable_accesskit();
+        let mut password = Zeroizing::new(text.to_owned());
+        let mut caps = false;
+        let mut texts = Vec::new();
+        for frame in 0..3 {
+            let mut input = egui::RawInput::default();
+            if frame == 2 {
+                input.events.push(Event::Text(typed.to_owned()));
+            }
+            let output = ctx.run_ui(input, |ui| {
+                let field = ui.add(PasswordField::new(&mut password, &mut caps, "Password:"));
+                if frame == 0 {
+                    field.request_focus();
+                }
+            });
+            let mut output = output;
+            output.textures_delta.clear();
+            let update = output.platform_output.accesskit_update.take().expect("accesskit is on");
+            for (_, node) in update.nodes {
+                texts.extend(node.value().map(str::to_owned));
+                texts.extend(node.label().map(str::to_owned));
+                if node.role() == egui::accesskit::Role::PasswordInput {
+                    texts.push(format!("<password input: {}>", node.value().unwrap_or_default()));
+                }
+            }
+        }
+        (texts, password)
+    }
+
+    #[test]
+    fn the_accessibility_tree_sees_bullets_never_the_password() {
+        let (texts, password) = accessible_texts("sécret", "Ә1");
+        assert_eq!(password.as_str(), "sécretӘ1", "typing reaches the buffer");
+        assert!(texts.iter().any(|t| t == "<password input: ••••••••>"), "{texts:?}");
+        assert!(texts.iter().all(|t| !t.contains("sécret") && !t.contains("Ә1")), "{texts:?}");
+    }
 
     #[test]
     fn only_letters_tell_about_caps_lock() {
