@@ -11,6 +11,7 @@
 //!   testable without a socket.
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod cli;
 pub mod cms;
 pub mod commands;

@@ -8,6 +8,7 @@ use clap::Parser;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
+use qoltanba::activity::Activity;
 use qoltanba::cli::{Cli, Command, KeysCommand, ServeArgs, VerifyCommand};
 use qoltanba::cms::tsp::TsaConfig;
 use qoltanba::keys::demo::ensure_demo_key;
@@ -58,14 +59,16 @@ fn main() -> ExitCode {
 
 /// Choose the prompter the flags ask for. Without one that can ask, signing requests
 /// get a clear error reply.
-fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<Arc<dyn Prompter>, String> {
+/// Also says whether the prompter is the desktop's (which then gets notifications too).
+fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<(Arc<dyn Prompter>, bool), String> {
     if args.demo {
         let demo = ensure_demo_key(data_dir)?;
         println!("DEMO MODE: every signing request is approved automatically with a DEMO key.");
         println!("  key:   {}", demo.key_file.display());
         println!("  CA:    {} (verify demo signatures against it)", demo.ca_file.display());
         println!("  These signatures are NOT legal signatures. Do not use demo mode with real sites.");
-        return Ok(Arc::new(HeadlessPrompter::new(demo.key_file, Zeroizing::new(String::new()), AutoAnswer::Confirm)));
+        let demo = HeadlessPrompter::new(demo.key_file, Zeroizing::new(String::new()), AutoAnswer::Confirm);
+        return Ok((Arc::new(demo), false));
     }
     if let Some(key) = &args.auto_key {
         let password = Zeroizing::new(args.auto_password.clone().unwrap_or_default());
@@ -77,24 +80,25 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<Arc<dyn Prom
         let prompter = HeadlessPrompter::new(key.clone(), password, args.auto_answer)
             .with_delay(std::time::Duration::from_millis(args.auto_delay_ms))
             .with_document(args.auto_file.clone());
-        return Ok(Arc::new(prompter));
+        return Ok((Arc::new(prompter), false));
     }
     let in_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
     if cfg!(feature = "desktop") && !args.terminal && qoltanba::ui::desktop::display_available() {
         let program = std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
-        return Ok(Arc::new(DesktopPrompter::new(program, data_dir)));
+        return Ok((Arc::new(DesktopPrompter::new(program, data_dir)), true));
     }
     if in_terminal {
         println!("Signing requests will be confirmed here, in this terminal: keep it open.");
-        return Ok(Arc::new(TerminalPrompter::new(Tty, qoltanba::i18n::Locale::from_environment())));
+        let terminal = TerminalPrompter::new(Tty, qoltanba::i18n::Locale::from_environment());
+        return Ok((Arc::new(terminal), false));
     }
     tracing::warn!("no display and no terminal to ask in: signing requests will be answered with an error");
-    Ok(Arc::new(NoPrompter))
+    Ok((Arc::new(NoPrompter), false))
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
     let data_dir = args.data_dir.clone().unwrap_or_else(qoltanba::platform::default_data_dir);
-    let prompter = match prompter(&args, &data_dir) {
+    let (prompter, desktop) = match prompter(&args, &data_dir) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("qoltanba: {e}");
@@ -113,7 +117,14 @@ async fn serve(args: ServeArgs) -> ExitCode {
         std::thread::spawn(move || trust.refresh_ca_certificates());
     }
     let tsa = TsaConfig { url: args.tsa_url.clone(), ..TsaConfig::default() };
-    let core = SigningCore::new(prompter, trust, tsa).with_check_time(args.check_time.map(|s| s * 1000));
+    let activity = Arc::new(Activity::default());
+    #[cfg(feature = "desktop")]
+    if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
+        activity.set_notifier(Box::new(notifier));
+    }
+    let core = SigningCore::new(prompter, trust, tsa)
+        .with_check_time(args.check_time.map(|s| s * 1000))
+        .with_activity(Arc::clone(&activity));
     let dispatcher = Arc::new(Dispatcher::new(Arc::new(core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };
     let config = ServerConfig {

@@ -20,11 +20,16 @@ const BASICS: &str = "kz.gov.pki.knca.basics";
 /// How long the confirm button stays disabled (src/ui/desktop/app.rs), plus a margin.
 const CONFIRM_READY: Duration = Duration::from_millis(1600);
 
-/// An X server of this test's own; stopped on drop.
+/// An X server and a D-Bus session bus of this test's own, the bus watched for
+/// notifications; stopped on drop.
 struct Xvfb {
     child: Child,
     name: String,
     trace: PathBuf,
+    bus: String,
+    bus_pid: u32,
+    monitor: Child,
+    notifications: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -43,13 +48,38 @@ impl Xvfb {
         let n: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb did not start: {line:?}"));
         let trace = dir.path().join("pages");
         std::fs::write(&trace, "").unwrap();
-        Xvfb { child, name: format!(":{n}"), trace, _dir: dir }
+        let bus = Command::new("dbus-daemon")
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .output()
+            .expect("dbus-daemon is needed for the desktop tests (apt-get install dbus)");
+        let printed = String::from_utf8_lossy(&bus.stdout).to_string();
+        let mut lines = printed.lines();
+        let (bus, bus_pid) = (lines.next().unwrap().to_owned(), lines.next().unwrap().trim().parse().unwrap());
+        let notifications = dir.path().join("notifications");
+        let monitor = Command::new("dbus-monitor")
+            .args(["--address", &bus, "interface='org.freedesktop.Notifications',member='Notify'"])
+            .stdout(std::fs::File::create(&notifications).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        Xvfb { child, name: format!(":{n}"), trace, bus, bus_pid, monitor, notifications, _dir: dir }
+    }
+
+    /// What the notifications said so far (dbus-monitor's text of the Notify calls).
+    fn notifications(&self) -> String {
+        std::fs::read_to_string(&self.notifications).unwrap()
     }
 
     /// The daemon, with dialogs on this display and pages traced.
     fn daemon(&self, extra: &[&str]) -> Daemon {
         let trace = self.trace.to_str().unwrap().to_owned();
-        Daemon::start_with_env(extra, &[("DISPLAY", &self.name), ("QOLTANBA_DIALOG_TRACE", &trace)])
+        let env = [
+            ("DISPLAY", self.name.as_str()),
+            ("QOLTANBA_DIALOG_TRACE", &trace),
+            ("DBUS_SESSION_BUS_ADDRESS", &self.bus),
+        ];
+        Daemon::start_with_env(extra, &env)
     }
 
     fn xdotool(&self, args: &[&str]) -> String {
@@ -143,8 +173,11 @@ impl Xvfb {
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in [&mut self.child, &mut self.monitor] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("kill").arg(self.bus_pid.to_string()).status();
     }
 }
 
@@ -210,6 +243,23 @@ async fn a_person_signs_in_the_window_in_kazakh_russian_and_english() {
         assert!(verdict.ok, "{locale}: openssl cms -verify: {}", verdict.output);
         assert_eq!(openssl_attached_content(&cms), CONTRACT.as_bytes());
         assert_eq!(x.pages(), ["key", "password", "password-again", "checking", "confirm"]);
+        // A notification names the site and how many signatures were made.
+        let told = tokio::task::spawn_blocking(move || {
+            let until = Instant::now() + Duration::from_secs(5);
+            while !x.notifications().contains("egov.kz") && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (x.notifications(), x)
+        });
+        let (told, x) = told.await.unwrap();
+        let expected = match locale {
+            "kk" => ["https://egov.kz — қол қойылды", "Қолтаңбалар: 1"],
+            "ru" => ["https://egov.kz — подписано", "Подписей: 1"],
+            _ => ["https://egov.kz — signed", "Signatures: 1"],
+        };
+        for text in expected {
+            assert!(told.contains(text), "{locale}: notification {text:?} not in {told}");
+        }
         assert!(tokio::task::spawn_blocking(move || x.wait_no_window(Duration::from_secs(5))).await.unwrap());
     }
 }

@@ -234,6 +234,27 @@ pub fn operation(action: Action, documents: &[DocumentSummary], locale: Locale) 
     }
 }
 
+/// A notification: its title and its text.
+pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, String) {
+    use crate::activity::Notice;
+    use Locale::*;
+    let site = |origin: &Option<String>| match origin {
+        Some(o) => crate::ui::sanitize::shown(o),
+        None => Text::NoOrigin.get(locale).to_owned(),
+    };
+    match (notice, locale) {
+        (Notice::Signed(s), Kk) => (format!("{} — қол қойылды", site(&s.origin)), format!("Қолтаңбалар: {} ({})", s.documents, crate::ui::sanitize::shown(&s.signer))),
+        (Notice::Signed(s), Ru) => (format!("{} — подписано", site(&s.origin)), format!("Подписей: {} ({})", s.documents, crate::ui::sanitize::shown(&s.signer))),
+        (Notice::Signed(s), En) => (format!("{} — signed", site(&s.origin)), format!("Signatures: {} ({})", s.documents, crate::ui::sanitize::shown(&s.signer))),
+        (Notice::TimestampFailed { origin }, Kk) => (site(origin), "Уақыт белгісі сервері жауап бермеді: қолтаңба жіберілмеді. Интернетті тексеріп, қайталаңыз.".into()),
+        (Notice::TimestampFailed { origin }, Ru) => (site(origin), "Сервер меток времени не ответил: подпись не отправлена. Проверьте интернет и повторите.".into()),
+        (Notice::TimestampFailed { origin }, En) => (site(origin), "The timestamp server did not answer: the signature was not sent. Check the internet connection and try again.".into()),
+        (Notice::RefusedWhilePaused { origin }, Kk) => (site(origin), "Қол қою тоқтатылған: сұрау қабылданбады. Оны qoltanba мәзірінде қосыңыз.".into()),
+        (Notice::RefusedWhilePaused { origin }, Ru) => (site(origin), "Подписание остановлено: запрос отклонён. Включите его в меню qoltanba.".into()),
+        (Notice::RefusedWhilePaused { origin }, En) => (site(origin), "Signing is stopped: the request was refused. Turn it on in qoltanba's menu.".into()),
+    }
+}
+
 fn en_documents(n: usize) -> &'static str {
     if n == 1 { "document" } else { "documents" }
 }

@@ -74,6 +74,8 @@ pub enum Msg {
     NamedFileAttach,
     /// The site already has as many requests waiting for the user as it may.
     TooManyWaiting,
+    /// The person stopped signing for now.
+    Paused,
 }
 
 impl Msg {
@@ -174,6 +176,15 @@ impl Msg {
             }
             (Msg::TooManyWaiting, Ru) => {
                 "От этого сайта уже слишком много запросов ждут вашего ответа. Ответьте на предыдущие и повторите."
+            }
+            (Msg::Paused, Kk) => {
+                "Қол қоюды пайдаланушы уақытша тоқтатқан. Оны qoltanba мәзірінде қайта қосыңыз да, қайталаңыз."
+            }
+            (Msg::Paused, Ru) => {
+                "Подписание временно остановлено пользователем. Включите его снова в меню qoltanba и повторите."
+            }
+            (Msg::Paused, En) => {
+                "Signing is stopped for now by the user. Turn it back on in qoltanba's menu and try again."
             }
             (Msg::TooManyWaiting, En) => {
                 "Too many requests from this site are already waiting for you. Answer those first, then try again."

@@ -193,6 +193,7 @@ fn describe(error: &SigningError, locale: Locale) -> String {
         SigningError::Rejected(r) => with(Msg::DocumentRejected, r),
         SigningError::Timestamp(e) => with(Msg::TimestampFailed, e),
         SigningError::TooManyWaiting => Msg::TooManyWaiting.text(locale).into(),
+        SigningError::Paused => Msg::Paused.text(locale).into(),
         SigningError::Failed(e) => with(Msg::SigningFailed, e),
     }
 }

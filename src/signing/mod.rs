@@ -34,6 +34,7 @@ pub use request::{
 };
 pub use summary::{summarize, summarize_digest};
 
+use crate::activity::{Activity, Notice, Signed};
 use crate::cms::tsp::{TsaConfig, add_timestamps};
 use crate::cms::{Content, cosign, parse_signed_data, sign_cades_bes};
 use crate::compute;
@@ -67,6 +68,8 @@ pub struct SigningCore {
     guesses: named::Guesses,
     /// Documents the user picked in our file chooser during this run, per origin.
     chosen_files: Mutex<HashSet<(String, PathBuf)>>,
+    /// "Stop signing for now", and what the person hears of this run.
+    activity: Arc<Activity>,
 }
 
 impl From<NoTurn> for SigningError {
@@ -98,7 +101,14 @@ impl SigningCore {
             fixed_time: None,
             guesses: named::Guesses::default(),
             chosen_files: Mutex::new(HashSet::new()),
+            activity: Arc::default(),
         }
+    }
+
+    /// Obey and report to `activity` (shared with the tray and the main window).
+    pub fn with_activity(mut self, activity: Arc<Activity>) -> Self {
+        self.activity = activity;
+        self
     }
 
     /// Judge certificate validity and revocation at `epoch_ms` instead of the current
@@ -114,6 +124,27 @@ impl SigningCore {
 
     /// Carry out one request. See the module documentation.
     pub fn execute(&self, request: Request) -> Result<Outcome, SigningError> {
+        let origin = request.context.origin.clone();
+        let (locale, action) = (request.context.locale, request.operation.action());
+        if self.activity.is_paused() {
+            self.activity.notice(Notice::RefusedWhilePaused { origin }, locale);
+            return Err(SigningError::Paused);
+        }
+        let outcome = self.carry_out(request);
+        match &outcome {
+            Ok(Outcome::Signed { signatures, certificate }) => {
+                let at_ms = crate::platform::now_ms();
+                let signer = certificate.subject_cn();
+                let signed = Signed { at_ms, origin, action, documents: signatures.len(), signer };
+                self.activity.notice(Notice::Signed(signed), locale);
+            }
+            Err(SigningError::Timestamp(_)) => self.activity.notice(Notice::TimestampFailed { origin }, locale),
+            _ => {}
+        }
+        outcome
+    }
+
+    fn carry_out(&self, request: Request) -> Result<Outcome, SigningError> {
         let Request { context, operation } = request;
         let action = operation.action();
         match operation {

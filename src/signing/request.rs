@@ -220,6 +220,8 @@ pub enum SigningError {
     Timestamp(CmsError),
     /// This site already has as many requests waiting for the user as it may.
     TooManyWaiting,
+    /// The person stopped signing for now (tray, main window).
+    Paused,
     /// Building the signature failed.
     Failed(Failure),
 }
@@ -267,6 +269,7 @@ impl std::fmt::Display for SigningError {
             Self::NoKeys => f.write_str("no key of that type"),
             Self::Rejected(r) => r.fmt(f),
             Self::Timestamp(e) => e.fmt(f),
+            Self::Paused => f.write_str("signing is stopped for now by the user"),
             Self::TooManyWaiting => f.write_str("too many requests from this site wait for the user"),
             Self::Failed(e) => e.fmt(f),
         }

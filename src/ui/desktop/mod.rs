@@ -15,6 +15,8 @@
 #[cfg(feature = "desktop")]
 pub mod app;
 #[cfg(feature = "desktop")]
+pub mod notify;
+#[cfg(feature = "desktop")]
 mod password;
 mod recent;
 pub mod wire;
