@@ -17,6 +17,7 @@ use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
 use qoltanba::trust::TrustStore;
 use qoltanba::ui::desktop::DesktopPrompter;
+use qoltanba::ui::shell::{self, Shell};
 use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter, TerminalPrompter, Tty};
 
 fn main() -> ExitCode {
@@ -96,8 +97,38 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<(Arc<dyn Pro
     Ok((Arc::new(NoPrompter), false))
 }
 
+/// The tray, the main window and their commands; with `desktop`, shown.
+fn app_shell(
+    activity: Arc<Activity>,
+    listening: Vec<String>,
+    data_dir: &std::path::Path,
+    stop: watch::Sender<bool>,
+    desktop: bool,
+) -> Arc<Shell> {
+    let recent = qoltanba::ui::desktop::recent::RecentFiles::new(data_dir);
+    let quit = Box::new(move || {
+        let _ = stop.send(true);
+    });
+    let shell = Arc::new(Shell::new(activity, listening, Box::new(move || recent.list()), quit));
+    #[cfg(feature = "desktop")]
+    if desktop && let Ok(program) = std::env::current_exe() {
+        let locale = qoltanba::i18n::Locale::from_environment();
+        qoltanba::ui::desktop::window::MainWindow::install(program, &shell, locale);
+        #[cfg(target_os = "linux")]
+        tokio::spawn(qoltanba::ui::desktop::tray::start(Arc::clone(&shell), locale));
+    }
+    #[cfg(not(feature = "desktop"))]
+    let _ = desktop;
+    shell
+}
+
 async fn serve(args: ServeArgs) -> ExitCode {
     let data_dir = args.data_dir.clone().unwrap_or_else(qoltanba::platform::default_data_dir);
+    // A second start: the running qoltanba opens its window instead.
+    if qoltanba::platform::instance::ask_running_to_show(&data_dir) {
+        println!("qoltanba is already running for this user: its window is open now.");
+        return ExitCode::SUCCESS;
+    }
     let (prompter, desktop) = match prompter(&args, &data_dir) {
         Ok(p) => p,
         Err(e) => {
@@ -135,12 +166,14 @@ async fn serve(args: ServeArgs) -> ExitCode {
         memory_budget: args.memory_budget.max(args.max_message_size),
         handshake_timeout: std::time::Duration::from_millis(args.handshake_timeout_ms.max(100)),
         idle_timeout: (args.idle_timeout_secs > 0).then(|| std::time::Duration::from_secs(args.idle_timeout_secs)),
-        ..ServerConfig::new(listen, data_dir)
+        ..ServerConfig::new(listen, data_dir.clone())
     };
     let server = match Server::bind(config, dispatcher).await {
         Ok(server) => server,
-        Err(e @ StartError::AddressInUse(_)) => {
-            eprintln!("qoltanba: {e}");
+        Err(StartError::AddressInUse(addr)) => {
+            let holder = qoltanba::platform::instance::port_holder(addr.port());
+            let locale = qoltanba::i18n::Locale::from_environment();
+            eprintln!("qoltanba: {}", qoltanba::i18n::port_taken(addr.port(), &holder, locale));
             return ExitCode::from(3);
         }
         Err(e) => {
@@ -152,6 +185,16 @@ async fn serve(args: ServeArgs) -> ExitCode {
     // must still shut down cleanly.
     let signals = Signals::install();
     let scheme = if args.insecure_ws { "ws" } else { "wss" };
+    // The shell and the door for a second start, before anybody learns we listen.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
+    let shell = app_shell(activity, listening, &data_dir, stop_tx.clone(), desktop);
+    let show = Arc::clone(&shell);
+    if let Err(e) =
+        qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.run(shell::Command::OpenWindow)))
+    {
+        tracing::warn!(error = %e, "a second start cannot reach this one");
+    }
     for addr in server.local_addrs() {
         println!("qoltanba {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
     }
@@ -161,7 +204,6 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if args.insecure_ws {
         tracing::warn!("serving plain ws:// (--insecure-ws): for tests only");
     }
-    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         signals.wait().await;
         tracing::info!("shutting down");

@@ -73,8 +73,14 @@ impl Xvfb {
 
     /// The daemon, with dialogs on this display and pages traced.
     fn daemon(&self, extra: &[&str]) -> Daemon {
+        self.daemon_in_language(extra, "C.UTF-8")
+    }
+
+    /// The daemon with `LC_ALL=lc_all` (the language of its own windows).
+    fn daemon_in_language(&self, extra: &[&str], lc_all: &str) -> Daemon {
         let trace = self.trace.to_str().unwrap().to_owned();
         let env = [
+            ("LC_ALL", lc_all),
             ("DISPLAY", self.name.as_str()),
             ("QOLTANBA_DIALOG_TRACE", &trace),
             ("DBUS_SESSION_BUS_ADDRESS", &self.bus),
@@ -329,4 +335,41 @@ async fn the_window_closes_when_the_page_leaves() {
     let mut ws = daemon.connect(Some("https://sigex.kz")).await;
     ws.send_text("--heartbeat--").await;
     assert_eq!(ws.recv_text().await.unwrap(), "--heartbeat--");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starting_qoltanba_again_opens_the_main_window_in_the_persons_language() {
+    for (lc_all, name, words) in [
+        ("kk_KZ.UTF-8", "kk-5-main-window", "жұмыс істеп тұр"),
+        ("ru_RU.UTF-8", "ru-5-main-window", "работает"),
+        ("en_US.UTF-8", "en-5-main-window", "running"),
+    ] {
+        let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+        let daemon = x.daemon_in_language(&[], lc_all);
+        let again = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["--listen", &daemon.addr.to_string(), "--data-dir"])
+            .arg(&daemon.data_dir)
+            .env("DISPLAY", &x.name)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(0), "{again:?}");
+        assert!(String::from_utf8_lossy(&again.stdout).contains("already running"));
+        let x = tokio::task::spawn_blocking(move || {
+            x.wait_page(1, "status");
+            x.screenshot(name);
+            assert_eq!(x.windows().len(), 1, "one main window");
+            x.key("Escape");
+            assert!(x.wait_no_window(Duration::from_secs(3)), "Escape closes the main window");
+            x
+        })
+        .await
+        .unwrap();
+        // The main window is drawn from the shell's state: the same words as the tray.
+        let status = qoltanba::ui::shell::menu(
+            &qoltanba::ui::shell::Status { version: "v".into(), ..Default::default() },
+            qoltanba::i18n::Locale::parse(lc_all).unwrap(),
+        );
+        assert!(format!("{status:?}").contains(words));
+        drop(x);
+    }
 }

@@ -153,16 +153,54 @@ async fn sigterm_and_ctrl_c_shut_down_cleanly_and_close_connections() {
 }
 
 #[test]
-fn a_second_instance_on_the_same_port_exits_with_a_clear_message() {
+fn a_second_start_hands_over_to_the_running_one() {
     let daemon = Daemon::start(&[]);
     let output = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
         .args(["--listen", &daemon.addr.to_string(), "--data-dir"])
         .arg(&daemon.data_dir)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("already in use") && stderr.contains("already running"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("already running"), "{stdout}");
+}
+
+/// A program holding `port`-to-be, with `tag` in its command line; prints its port.
+fn port_holder_program(tag: &str) -> (std::process::Child, u16) {
+    let script = "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)";
+    let mut child =
+        Command::new("python3").args(["-c", script, tag]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    (child, line.trim().parse().unwrap())
+}
+
+#[test]
+fn a_port_held_by_another_program_is_named_and_ncalayer_is_called_ncalayer() {
+    for (tag, expected) in [
+        ("/opt/NCALayer/ncalayer.jar", "Port {port} is held by NCALayer"),
+        ("--something-else", "Port {port} is already in use by another program: python3"),
+    ] {
+        let (mut holder, port) = port_holder_program(tag);
+        let data = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--offline", "--data-dir"])
+            .arg(data.path())
+            .env("LC_ALL", "en_US.UTF-8")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .unwrap();
+        let _ = holder.kill();
+        let _ = holder.wait();
+        assert_eq!(output.status.code(), Some(3));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = expected.replace("{port}", &port.to_string());
+        assert!(stderr.contains(&expected), "{stderr}");
+        assert!(stderr.contains(&format!("(process {})", holder.id())), "{stderr}");
+    }
 }
 
 #[test]

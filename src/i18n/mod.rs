@@ -193,6 +193,40 @@ impl Msg {
     }
 }
 
+/// Why qoltanba cannot listen on its port, in words: who holds it and what to do.
+pub fn port_taken(port: u16, holder: &crate::platform::instance::PortHolder, locale: Locale) -> String {
+    use crate::platform::instance::PortHolder;
+    match (holder, locale) {
+        (PortHolder::NcaLayer { pid }, Locale::Kk) => format!(
+            "{port} портын NCALayer ұстап тұр (процесс {pid}). Сайттарға олардың біреуі ғана қызмет ете алады: NCALayer-ден шығыңыз (оның белгішесі → Шығу) және qoltanba-ны қайта іске қосыңыз."
+        ),
+        (PortHolder::NcaLayer { pid }, Locale::Ru) => format!(
+            "Порт {port} занят программой NCALayer (процесс {pid}). Сайтам может служить только одна из них: закройте NCALayer (значок в трее → Выход) и запустите qoltanba снова."
+        ),
+        (PortHolder::NcaLayer { pid }, Locale::En) => format!(
+            "Port {port} is held by NCALayer (process {pid}). Only one of them can serve sites: quit NCALayer (its tray icon → Exit) and start qoltanba again."
+        ),
+        (PortHolder::Program { pid, name }, Locale::Kk) => format!(
+            "{port} портын басқа бағдарлама ұстап тұр: {name} (процесс {pid}). Оны жабыңыз немесе qoltanba-ны --listen параметрімен басқа портта іске қосыңыз."
+        ),
+        (PortHolder::Program { pid, name }, Locale::Ru) => format!(
+            "Порт {port} занят другой программой: {name} (процесс {pid}). Закройте её или запустите qoltanba с параметром --listen и другим портом."
+        ),
+        (PortHolder::Program { pid, name }, Locale::En) => format!(
+            "Port {port} is already in use by another program: {name} (process {pid}). Quit it, or start qoltanba with --listen and another port."
+        ),
+        (PortHolder::Unknown, Locale::Kk) => format!(
+            "{port} порты бос емес: оны басқа бағдарлама (мүмкін NCALayer немесе басқа пайдаланушының qoltanba-сы) ұстап тұр. Оны жабыңыз немесе --listen параметрімен басқа портты таңдаңыз."
+        ),
+        (PortHolder::Unknown, Locale::Ru) => format!(
+            "Порт {port} занят другой программой (возможно, NCALayer или qoltanba другого пользователя). Закройте её или выберите другой порт параметром --listen."
+        ),
+        (PortHolder::Unknown, Locale::En) => format!(
+            "Port {port} is already in use by another program (perhaps NCALayer, or another user's qoltanba). Quit it, or choose another port with --listen."
+        ),
+    }
+}
+
 /// The words of the dialogs (terminal and desktop).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Word {

@@ -1,5 +1,6 @@
 //! Operating-system specifics: where our files live and how they are protected.
 
+pub mod instance;
 pub mod peer;
 
 use std::io::Write;

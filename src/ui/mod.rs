@@ -11,6 +11,7 @@
 pub mod desktop;
 mod headless;
 pub mod sanitize;
+pub mod shell;
 mod terminal;
 
 use std::path::PathBuf;

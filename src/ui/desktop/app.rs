@@ -23,6 +23,7 @@ use crate::i18n::dialog::{Text, operation, size};
 use crate::i18n::{Locale, action_word};
 use crate::signing::Action;
 use crate::ui::sanitize::shown;
+use crate::ui::shell::{Command, Status, signed_line};
 use crate::ui::{DocumentSummary, KeyDescription, Shown, TokenSlot};
 
 /// How long the confirm button stays disabled after the confirmation appears.
@@ -125,6 +126,9 @@ enum Page {
     Failed {
         message: String,
     },
+    Status {
+        status: Status,
+    },
 }
 
 impl Page {
@@ -147,6 +151,7 @@ impl Page {
             }
             Ask::ChooseFile { extension, directory } => Page::ChooseFile { extension, path: directory },
             Ask::Failed { message } => Page::Failed { message },
+            Ask::Status { status } => Page::Status { status },
         }
     }
 }
@@ -252,7 +257,8 @@ impl eframe::App for DialogApp {
                 *path = p.display().to_string();
             }
         }
-        let failed = matches!(self.page, Page::Failed { .. });
+        // Closing these pages answers nothing: nobody waits for them.
+        let failed = matches!(self.page, Page::Failed { .. } | Page::Status { .. });
         if ctx.input(|i| i.viewport().close_requested()) && !failed {
             self.answer(Answer::Cancel);
             return;
@@ -263,7 +269,9 @@ impl eframe::App for DialogApp {
             Act::None
         };
 
-        egui::Panel::top("site").show(ui, |ui| self.header(ui));
+        if !matches!(self.page, Page::Status { .. }) {
+            egui::Panel::top("site").show(ui, |ui| self.header(ui));
+        }
         egui::Panel::bottom("buttons").exact_size(56.0).show(ui, |ui| {
             let row = egui::vec2(ui.available_width(), 56.0);
             ui.allocate_ui_with_layout(row, egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -302,6 +310,23 @@ impl DialogApp {
             Page::Failed { .. } => {
                 if ui.add(big(t(Text::Close))).clicked() {
                     return Act::Exit;
+                }
+                return Act::None;
+            }
+            Page::Status { status } => {
+                if ui.add(big(t(Text::Close))).clicked() {
+                    return Act::Exit;
+                }
+                if ui.add(big(t(Text::Quit))).clicked() {
+                    return Act::Answer(Answer::Command { command: Command::Quit });
+                }
+                let (label, command) = if status.paused {
+                    (t(Text::ResumeSigning), Command::Resume)
+                } else {
+                    (t(Text::StopSigning), Command::Pause)
+                };
+                if ui.add(big(label)).clicked() {
+                    return Act::Answer(Answer::Command { command });
                 }
                 return Act::None;
             }
@@ -377,6 +402,10 @@ impl DialogApp {
             }
             Page::Failed { message } => {
                 ui.label(RichText::new(format!("⚠ {}", shown(message))).size(16.0).color(warning(ui)));
+                Act::None
+            }
+            Page::Status { status } => {
+                main_page(ui, status, locale);
                 Act::None
             }
             Page::Key { action, recent, tokens, path } => {
@@ -540,6 +569,39 @@ impl DialogApp {
     }
 }
 
+/// The main window's page: state, addresses, this session's signatures, keys.
+fn main_page(ui: &mut Ui, status: &Status, locale: Locale) {
+    let t = |text: Text| text.get(locale);
+    ui.add_space(6.0);
+    ui.heading(t(Text::MainTitle));
+    let state = if status.paused { t(Text::StatePaused) } else { t(Text::StateRunning) };
+    let colour = if status.paused { warning(ui) } else { Color32::from_rgb(0x4f, 0xbf, 0x7f) };
+    let sign = if status.paused { "⚠" } else { "✔" };
+    ui.label(RichText::new(format!("{sign} {state} — {}", status.version)).size(16.0).color(colour));
+    if status.paused {
+        ui.label(t(Text::PausedExplained));
+    }
+    for address in &status.listening {
+        ui.label(RichText::new(shown(address)).monospace());
+    }
+    ui.add_space(8.0);
+    ui.label(RichText::new(t(Text::RecentSignatures)).strong());
+    if status.recent.is_empty() {
+        ui.label(t(Text::NoSignaturesYet));
+    }
+    for signed in &status.recent {
+        ui.label(signed_line(signed, locale));
+    }
+    ui.add_space(8.0);
+    ui.label(RichText::new(t(Text::KeysMenu)).strong());
+    if status.recent_keys.is_empty() {
+        ui.label(t(Text::NoKeysYet));
+    }
+    for key in &status.recent_keys {
+        ui.label(RichText::new(shown(&key.display().to_string())).monospace());
+    }
+}
+
 /// Tests follow the pages through `QOLTANBA_DIALOG_TRACE`, a file that gets each
 /// page's name (never what it shows) as the page appears.
 fn trace(page: &Page) {
@@ -554,6 +616,7 @@ fn trace(page: &Page) {
         Page::Confirm { .. } => "confirm",
         Page::ChooseFile { .. } => "choose-file",
         Page::Failed { .. } => "failed",
+        Page::Status { .. } => "status",
     };
     let line = format!("{name}\n");
     let appended = std::fs::OpenOptions::new().create(true).append(true).open(file);

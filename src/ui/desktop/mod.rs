@@ -18,7 +18,10 @@ pub mod app;
 pub mod notify;
 #[cfg(feature = "desktop")]
 mod password;
-mod recent;
+pub mod recent;
+#[cfg(all(feature = "desktop", target_os = "linux"))]
+pub mod tray;
+pub mod window;
 pub mod wire;
 
 use std::io::BufReader;

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::i18n::Locale;
 use crate::signing::Action;
+use crate::ui::shell::{Command, Status};
 use crate::ui::{DocumentSummary, KeyDescription, TokenSlot};
 
 /// Longest line either side accepts (a confirmation of many documents with previews).
@@ -37,6 +38,8 @@ pub enum Ask {
     ChooseFile { extension: String, directory: String },
     /// The request failed; show `message` until the person closes the window.
     Failed { message: String },
+    /// The main window: the app's state and commands (again after each change).
+    Status { status: Status },
     /// The request is over (the page left, or the flow ended): close now.
     Close,
 }
@@ -55,12 +58,26 @@ pub struct KeyView {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Answer {
-    KeyFile { path: PathBuf },
-    Token { token: TokenSlot },
-    Password { password: Zeroizing<String> },
-    Key { index: usize },
+    KeyFile {
+        path: PathBuf,
+    },
+    Token {
+        token: TokenSlot,
+    },
+    Password {
+        password: Zeroizing<String>,
+    },
+    Key {
+        index: usize,
+    },
     Confirm,
-    File { path: PathBuf },
+    File {
+        path: PathBuf,
+    },
+    /// A command from the main window.
+    Command {
+        command: Command,
+    },
     Cancel,
 }
 

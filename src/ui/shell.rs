@@ -1,0 +1,229 @@
+//! The app around the dialogs: what the tray menu and the main window show and what
+//! their commands do. Platform front ends (the Linux tray, the main window) only draw
+//! [`menu`] and pass back [`Command`]s; [`Shell::run`] carries them out.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::activity::{Activity, Signed};
+use crate::i18n::Locale;
+use crate::i18n::dialog::Text;
+
+/// What a person can ask the app to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Open the main window.
+    OpenWindow,
+    /// Stop signing for now: every request is refused until [`Command::Resume`].
+    Pause,
+    Resume,
+    /// Stop qoltanba.
+    Quit,
+}
+
+/// What the tray and the main window show.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub version: String,
+    /// Where pages reach us (`wss://127.0.0.1:13579`).
+    pub listening: Vec<String>,
+    pub paused: bool,
+    /// Signatures of this run, newest first.
+    pub recent: Vec<Signed>,
+    /// Key files used before, by path.
+    pub recent_keys: Vec<PathBuf>,
+}
+
+/// One line of the tray menu.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// Something to click.
+    Action {
+        label: String,
+        command: Command,
+    },
+    /// A line that only informs.
+    Info(String),
+    Separator,
+    Submenu {
+        label: String,
+        items: Vec<Item>,
+    },
+}
+
+/// The tray menu for `status`, in `locale`.
+pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
+    let t = |text: Text| text.get(locale).to_owned();
+    let state = if status.paused { t(Text::StatePaused) } else { t(Text::StateRunning) };
+    let mut items = vec![Item::Info(format!("qoltanba {} — {state}", status.version))];
+    items.extend(status.listening.iter().map(|l| Item::Info(l.clone())));
+    items.push(Item::Separator);
+    items.push(if status.paused {
+        Item::Action { label: t(Text::ResumeSigning), command: Command::Resume }
+    } else {
+        Item::Action { label: t(Text::StopSigning), command: Command::Pause }
+    });
+    let recent: Vec<Item> = if status.recent.is_empty() {
+        vec![Item::Info(t(Text::NoSignaturesYet))]
+    } else {
+        status.recent.iter().map(|s| Item::Info(signed_line(s, locale))).collect()
+    };
+    items.push(Item::Submenu { label: t(Text::RecentSignatures), items: recent });
+    let keys: Vec<Item> = if status.recent_keys.is_empty() {
+        vec![Item::Info(t(Text::NoKeysYet))]
+    } else {
+        status.recent_keys.iter().map(|k| Item::Info(crate::ui::sanitize::shown(&k.display().to_string()))).collect()
+    };
+    items.push(Item::Submenu { label: t(Text::KeysMenu), items: keys });
+    items.push(Item::Separator);
+    items.push(Item::Action { label: t(Text::OpenWindow), command: Command::OpenWindow });
+    items.push(Item::Action { label: t(Text::Quit), command: Command::Quit });
+    items
+}
+
+/// "14:03 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)".
+pub fn signed_line(signed: &Signed, locale: Locale) -> String {
+    let site = match &signed.origin {
+        Some(o) => crate::ui::sanitize::shown(o),
+        None => Text::NoOrigin.get(locale).to_owned(),
+    };
+    let time = crate::validation::astana_time(signed.at_ms);
+    let hm = time.get(11..16).unwrap_or_default();
+    format!("{hm} {site} — {} ({})", signed.documents, crate::ui::sanitize::shown(&signed.signer))
+}
+
+/// Carries out commands. See the module documentation.
+pub struct Shell {
+    activity: Arc<Activity>,
+    listening: Vec<String>,
+    recent_keys: Box<dyn Fn() -> Vec<PathBuf> + Send + Sync>,
+    quit: Box<dyn Fn() + Send + Sync>,
+    open_window: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl Shell {
+    /// `quit` stops the daemon; `recent_keys` lists key files used before.
+    pub fn new(
+        activity: Arc<Activity>,
+        listening: Vec<String>,
+        recent_keys: Box<dyn Fn() -> Vec<PathBuf> + Send + Sync>,
+        quit: Box<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        Self { activity, listening, recent_keys, quit, open_window: std::sync::OnceLock::new() }
+    }
+
+    /// How [`Command::OpenWindow`] opens the main window (set once, by the front end).
+    pub fn set_window_opener(&self, open: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.open_window.set(open);
+    }
+
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            listening: self.listening.clone(),
+            paused: self.activity.is_paused(),
+            recent: self.activity.recent(),
+            recent_keys: (self.recent_keys)(),
+        }
+    }
+
+    pub fn run(&self, command: Command) {
+        tracing::info!(?command, "command from the tray or the main window");
+        match command {
+            Command::OpenWindow => {
+                if let Some(open) = self.open_window.get() {
+                    open();
+                }
+            }
+            Command::Pause => self.activity.set_paused(true),
+            Command::Resume => self.activity.set_paused(false),
+            Command::Quit => (self.quit)(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::Action;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    fn shell(quit: Arc<AtomicBool>) -> Shell {
+        Shell::new(
+            Arc::new(Activity::default()),
+            vec!["wss://127.0.0.1:13579".into()],
+            Box::new(|| vec![PathBuf::from("/home/a/AUTH_RSA.p12")]),
+            Box::new(move || quit.store(true, Ordering::SeqCst)),
+        )
+    }
+
+    fn actions(items: &[Item]) -> Vec<(String, Command)> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Action { label, command } => Some((label.clone(), *command)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_menu_stops_and_resumes_signing_and_quits() {
+        let quit = Arc::new(AtomicBool::new(false));
+        let shell = shell(Arc::clone(&quit));
+        let opened = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&opened);
+        shell.set_window_opener(Box::new(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+        }));
+        let menu_now = || menu(&shell.status(), Locale::En);
+        let items = menu_now();
+        assert_eq!(items[0], Item::Info(format!("qoltanba {} — running", env!("CARGO_PKG_VERSION"))));
+        assert_eq!(items[1], Item::Info("wss://127.0.0.1:13579".into()));
+        let acts = actions(&items);
+        assert_eq!(acts[0], ("Stop signing for now".into(), Command::Pause));
+        // What the menu offers is what it does.
+        for (_, command) in acts {
+            shell.run(command);
+        }
+        assert!(shell.activity().is_paused());
+        assert!(quit.load(Ordering::SeqCst));
+        assert_eq!(opened.load(Ordering::SeqCst), 1);
+        let acts = actions(&menu_now());
+        assert_eq!(acts[0], ("Resume signing".into(), Command::Resume));
+        shell.run(Command::Resume);
+        assert!(!shell.activity().is_paused());
+    }
+
+    #[test]
+    fn the_menu_lists_this_runs_signatures_and_the_keys_in_the_persons_language() {
+        let shell = shell(Arc::default());
+        let signed = Signed {
+            at_ms: 1_796_000_000_000,
+            origin: Some("https://egov.kz".into()),
+            action: Action::SignCms,
+            documents: 3,
+            signer: "ТЕСТОВ ТЕСТ".into(),
+        };
+        shell.activity().notice(crate::activity::Notice::Signed(signed), Locale::Ru);
+        let items = menu(&shell.status(), Locale::Ru);
+        let submenu = |name: &str| {
+            items.iter().find_map(|i| match i {
+                Item::Submenu { label, items } if label == name => Some(items.clone()),
+                _ => None,
+            })
+        };
+        let recent = submenu("Подписи за этот сеанс").expect("a submenu of recent signatures");
+        assert_eq!(recent, [Item::Info("05:53 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)".into())]);
+        let keys = submenu("Ключи").expect("a submenu of keys");
+        assert_eq!(keys, [Item::Info("/home/a/AUTH_RSA.p12".into())]);
+        assert!(actions(&items).contains(&("Выход".into(), Command::Quit)));
+    }
+}
