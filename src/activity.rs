@@ -7,11 +7,16 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use crate::platform::lock;
+
 use crate::i18n::Locale;
 use crate::signing::Action;
 
 /// Signatures of this run kept for the tray's list.
 pub const RECENT: usize = 20;
+
+/// Refusals while signing is stopped are told at most once per this.
+pub const REFUSAL_QUIET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One request that produced signatures.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,6 +53,8 @@ pub struct Activity {
     paused: AtomicBool,
     recent: Mutex<VecDeque<Signed>>,
     notifier: OnceLock<Box<dyn Notifier>>,
+    /// When a refusal while stopped was last told (a page must not flood notifications).
+    last_refusal_told: Mutex<Option<std::time::Instant>>,
     /// Called after every change (the tray redraws its menu).
     listeners: Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
 }
@@ -86,6 +93,13 @@ impl Activity {
             recent.push_front(signed.clone());
             recent.truncate(RECENT);
         }
+        if let Notice::RefusedWhilePaused { .. } = &notice {
+            let mut last = lock(&self.last_refusal_told);
+            if last.is_some_and(|t| t.elapsed() < REFUSAL_QUIET) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
         if let Some(notifier) = self.notifier.get() {
             notifier.notify(&notice, locale);
         }
@@ -97,10 +111,6 @@ impl Activity {
             listener();
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -143,5 +153,10 @@ mod tests {
         activity.set_paused(true);
         assert!(activity.is_paused());
         assert_eq!(changes.load(Ordering::SeqCst), RECENT + 6);
+        // A page knocking while stopped is told once, not once per request.
+        for _ in 0..50 {
+            activity.notice(Notice::RefusedWhilePaused { origin: None }, Locale::En);
+        }
+        assert_eq!(notified.load(Ordering::SeqCst), RECENT + 6);
     }
 }

@@ -12,12 +12,13 @@ use qoltanba::activity::Activity;
 use qoltanba::cli::{Cli, Command, KeysCommand, ServeArgs, VerifyCommand};
 use qoltanba::cms::tsp::TsaConfig;
 use qoltanba::keys::demo::ensure_demo_key;
+use qoltanba::platform::instance::Running;
 use qoltanba::protocol::Dispatcher;
 use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
 use qoltanba::trust::TrustStore;
 use qoltanba::ui::desktop::DesktopPrompter;
-use qoltanba::ui::shell::{self, Shell};
+use qoltanba::ui::shell::Shell;
 use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter, TerminalPrompter, Tty};
 
 fn main() -> ExitCode {
@@ -125,9 +126,16 @@ fn app_shell(
 async fn serve(args: ServeArgs) -> ExitCode {
     let data_dir = args.data_dir.clone().unwrap_or_else(qoltanba::platform::default_data_dir);
     // A second start: the running qoltanba opens its window instead.
-    if qoltanba::platform::instance::ask_running_to_show(&data_dir) {
-        println!("qoltanba is already running for this user: its window is open now.");
-        return ExitCode::SUCCESS;
+    match qoltanba::platform::instance::ask_running_to_show(&data_dir) {
+        Running::WindowOpened => {
+            println!("qoltanba is already running for this user: its window is open now.");
+            return ExitCode::SUCCESS;
+        }
+        Running::WithoutWindow => {
+            println!("qoltanba is already running for this user (without a display, so without a window).");
+            return ExitCode::SUCCESS;
+        }
+        Running::No => {}
     }
     let (prompter, desktop) = match prompter(&args, &data_dir) {
         Ok(p) => p,
@@ -190,9 +198,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
     let shell = app_shell(activity, listening, &data_dir, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
-    if let Err(e) =
-        qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.run(shell::Command::OpenWindow)))
-    {
+    if let Err(e) = qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.open_window())) {
         tracing::warn!(error = %e, "a second start cannot reach this one");
     }
     for addr in server.local_addrs() {

@@ -313,6 +313,39 @@ async fn escape_cancels_and_keys_the_site_cannot_use_are_shown_with_the_reason()
         let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
         assert_eq!(reply, canceled);
     }
+    // Three wrong passwords: the page gets the error, and the window keeps saying so
+    // until the person closes it.
+    ws.send_text(&sign_request("en", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+    let key = fixture(RSA_KEY);
+    let x = tokio::task::spawn_blocking(move || {
+        let seen = x.pages().len();
+        x.wait_page(seen + 1, "key");
+        x.key("ctrl+a");
+        x.type_text(key.to_str().unwrap());
+        x.key("Return");
+        for (n, page) in [(2, "password"), (3, "password-again"), (4, "password-again")] {
+            x.wait_page(seen + n, page);
+            x.type_text("wrong");
+            x.key("Return");
+        }
+        x.wait_page(seen + 5, "failed");
+        x
+    })
+    .await
+    .unwrap();
+    let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply["status"], false, "{reply}");
+    let x = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(x.windows().len(), 1, "the error stays on screen after the reply");
+        x.screenshot("en-6-failed");
+        x.key("Escape");
+        assert!(x.wait_no_window(Duration::from_secs(3)));
+        x
+    })
+    .await
+    .unwrap();
+    drop(x);
 }
 
 #[tokio::test(flavor = "multi_thread")]

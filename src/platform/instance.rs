@@ -10,35 +10,84 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("qoltanba.sock")
 }
 
-/// Ask a running qoltanba of this user to open its window. `true` if one answered.
+/// What a running qoltanba answered when asked to show its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Running {
+    /// None answered (or not one of ours).
+    No,
+    /// It opened its main window.
+    WindowOpened,
+    /// It runs, but without a display to open a window on.
+    WithoutWindow,
+}
+
+/// Ask a running qoltanba of this user to open its window.
 #[cfg(unix)]
-pub fn ask_running_to_show(data_dir: &Path) -> bool {
+pub fn ask_running_to_show(data_dir: &Path) -> Running {
     use std::io::{BufRead, BufReader, Write};
-    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket_path(data_dir)) else { return false };
+    let path = socket_path(data_dir);
+    // Only a socket of our own user's: another user could plant one in a shared
+    // data directory to keep us from starting.
+    if !owned_by_us(&path) {
+        return Running::No;
+    }
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&path) else { return Running::No };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
     if stream.write_all(b"show\n").is_err() {
-        return false;
+        return Running::No;
     }
     let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).is_ok() && answer.trim() == "ok"
+    let _ = BufReader::new(std::io::Read::take(stream, 64)).read_line(&mut answer);
+    match answer.trim() {
+        "ok" => Running::WindowOpened,
+        "no-window" => Running::WithoutWindow,
+        _ => Running::No,
+    }
 }
 
 #[cfg(not(unix))]
-pub fn ask_running_to_show(_data_dir: &Path) -> bool {
-    false
+pub fn ask_running_to_show(_data_dir: &Path) -> Running {
+    Running::No
 }
 
-/// Answer "show" requests from later starts by calling `show`, until the runtime ends.
+/// Is `path` owned by this process's user? (Linux; elsewhere assumed: the data
+/// directory is the user's own.)
 #[cfg(unix)]
-pub fn listen(data_dir: &Path, show: std::sync::Arc<dyn Fn() + Send + Sync>) -> std::io::Result<()> {
+fn owned_by_us(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(file) = std::fs::symlink_metadata(path) else { return false };
+    match std::fs::metadata("/proc/self") {
+        Ok(me) => file.uid() == me.uid(),
+        Err(_) => true,
+    }
+}
+
+/// Answer "show" requests from later starts of the same user by calling `show`
+/// (which says whether a window could open), until the runtime ends.
+#[cfg(unix)]
+pub fn listen(data_dir: &Path, show: std::sync::Arc<dyn Fn() -> bool + Send + Sync>) -> std::io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     let path = socket_path(data_dir);
     // Nobody answered on it (checked before the port was bound): a stale file.
     let _ = std::fs::remove_file(&path);
     let listener = tokio::net::UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    let owner = std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::uid(&m)).ok();
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::debug!(error = %e, "second-start socket");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            // Only the same user (the socket is 0600; this also holds on systems
+            // that do not check socket file permissions).
+            if stream.peer_cred().ok().map(|c| c.uid()) != owner {
+                continue;
+            }
             let show = std::sync::Arc::clone(&show);
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
@@ -46,8 +95,9 @@ pub fn listen(data_dir: &Path, show: std::sync::Arc<dyn Fn() + Send + Sync>) -> 
                 let mut limited = BufReader::new(read.take(64));
                 let read = limited.read_line(&mut line);
                 if tokio::time::timeout(Duration::from_secs(3), read).await.is_ok() && line.trim() == "show" {
-                    tokio::task::spawn_blocking(move || show());
-                    let _ = write.write_all(b"ok\n").await;
+                    let opened = tokio::task::spawn_blocking(move || show()).await.unwrap_or(false);
+                    let answer: &[u8] = if opened { b"ok\n" } else { b"no-window\n" };
+                    let _ = write.write_all(answer).await;
                 }
             });
         }
@@ -56,7 +106,7 @@ pub fn listen(data_dir: &Path, show: std::sync::Arc<dyn Fn() + Send + Sync>) -> 
 }
 
 #[cfg(not(unix))]
-pub fn listen(_data_dir: &Path, _show: std::sync::Arc<dyn Fn() + Send + Sync>) -> std::io::Result<()> {
+pub fn listen(_data_dir: &Path, _show: std::sync::Arc<dyn Fn() -> bool + Send + Sync>) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -129,7 +179,8 @@ mod linux {
             if words.iter().any(|w| w.to_lowercase().contains("ncalayer")) {
                 return Some(PortHolder::NcaLayer { pid });
             }
-            let name = words.first().map(|w| w.rsplit('/').next().unwrap_or(w).to_owned()).unwrap_or_default();
+            let name = words.first().map(|w| w.rsplit('/').next().unwrap_or(w)).unwrap_or_default();
+            let name = crate::ui::sanitize::shown(name);
             return Some(PortHolder::Program { pid, name });
         }
         None

@@ -159,7 +159,7 @@ impl SigningCore {
                     documents.iter().try_for_each(|x| crate::xmldsig::check(x, &tbs_xpath, &parent_xpath))
                 })
                 .map_err(|e| SigningError::Rejected(Rejection::Xml(e)))?;
-                let summaries = documents.iter().map(|x| summarize(x.as_bytes())).collect::<Vec<_>>();
+                let summaries = documents.iter().map(|x| summary::summarize_xml(x)).collect::<Vec<_>>();
                 if xades_timestamp {
                     if !(tbs_xpath.trim().is_empty() && parent_xpath.trim().is_empty()) {
                         let why = "XAdES signatures cover the whole document: no XPaths".to_owned();
@@ -337,6 +337,8 @@ impl SigningCore {
         let confirmation = Confirmation { context, action, signer: &description, notes: &notes, documents };
         confirm(dialog.as_mut(), &confirmation)?;
         drop(dialog);
+        // Signing stopped while the dialog was open: nothing is signed.
+        self.not_paused()?;
         drop(turn);
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
         Ok((signed, Box::new(key.certificate().clone())))
@@ -355,6 +357,7 @@ impl SigningCore {
         if context.is_page_gone() {
             return Err(SigningError::Canceled);
         }
+        self.not_paused()?;
         let mut dialog = self.prompter.open(context)?;
         let path = match dialog.choose_key(&KeyRequest { context, action, tokens: &[] })? {
             KeyChoice::File(path) => path,
@@ -365,24 +368,32 @@ impl SigningCore {
             .map_err(|_| SigningError::KeyFileUnreadable)
             .and_then(|bytes| self.open_with_password(dialog.as_mut(), context, &path, &zeroize::Zeroizing::new(bytes)))
             .map_err(|e| tell(dialog.as_mut(), context, e))?;
-        // Trust checks may use the network: step off the screen meanwhile.
+        // Trust checks may use the network: step off the screen meanwhile, unless this
+        // request's window stays on it (another site's window must not open over a
+        // half-finished one).
         dialog.checking();
-        let paused = turn.pause();
         let now_ms = self.now_ms();
-        let mut candidates: Vec<KeyCandidate> = keys
-            .iter()
-            .map(|k| {
-                let cert = k.certificate();
-                let assess = |req| self.trust.assess_carrying(cert, k.chain(), req, now_ms);
-                let trust = filter.trust.as_ref().map(assess).unwrap_or_default();
-                KeyCandidate {
-                    key: self.describe(cert),
-                    not_selectable: filter.check(cert).or(trust.refusal),
-                    notes: trust.notes,
-                }
-            })
-            .collect();
-        let turn = paused.resume(&context.page_gone)?;
+        let assess_all = || -> Vec<KeyCandidate> {
+            keys.iter()
+                .map(|k| {
+                    let cert = k.certificate();
+                    let assess = |req| self.trust.assess_carrying(cert, k.chain(), req, now_ms);
+                    let trust = filter.trust.as_ref().map(assess).unwrap_or_default();
+                    KeyCandidate {
+                        key: self.describe(cert),
+                        not_selectable: filter.check(cert).or(trust.refusal),
+                        notes: trust.notes,
+                    }
+                })
+                .collect()
+        };
+        let (mut candidates, turn) = if dialog.keeps_screen() {
+            (assess_all(), turn)
+        } else {
+            let paused = turn.pause();
+            let candidates = assess_all();
+            (candidates, paused.resume(&context.page_gone)?)
+        };
         match dialog.pick_key(&candidates)? {
             Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => {
                 let KeyCandidate { key: description, notes, .. } = candidates.swap_remove(i);
@@ -390,6 +401,11 @@ impl SigningCore {
             }
             _ => Err(SigningError::Canceled),
         }
+    }
+
+    /// `Paused` while the person has stopped signing.
+    fn not_paused(&self) -> Result<(), SigningError> {
+        if self.activity.is_paused() { Err(SigningError::Paused) } else { Ok(()) }
     }
 
     /// A certificate as the dialogs show it.
@@ -513,4 +529,32 @@ pub fn check_digest_length(algorithm: KeyAlgorithm, digest: &[u8]) -> Result<(),
         return Err(SigningError::Rejected(Rejection::DigestLength { got: digest.len(), expected }));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::{AutoAnswer, HeadlessPrompter};
+
+    #[test]
+    fn nothing_is_signed_while_the_person_has_stopped_signing() {
+        let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/nca-test/keys/rsa_sign_individual.p12");
+        let prompter = HeadlessPrompter::new(key, zeroize::Zeroizing::new("Qwerty12".into()), AutoAnswer::Confirm);
+        let activity = Arc::new(Activity::default());
+        let trust = Arc::new(TrustStore::new(None, vec![], false));
+        let core =
+            SigningCore::new(Arc::new(prompter), trust, TsaConfig::default()).with_activity(Arc::clone(&activity));
+        let request = || Request {
+            context: RequestContext { origin: Some("https://egov.kz".into()), ..Default::default() },
+            operation: Operation::Raw { filter: KeyFilter::default(), documents: vec![b"11".to_vec()] },
+        };
+        activity.set_paused(true);
+        assert!(matches!(core.execute(request()), Err(SigningError::Paused)));
+        assert!(activity.recent().is_empty());
+        activity.set_paused(false);
+        assert!(matches!(core.execute(request()), Ok(Outcome::Signed { .. })));
+        let recent = activity.recent();
+        assert_eq!((recent.len(), recent[0].documents, recent[0].origin.as_deref()), (1, 1, Some("https://egov.kz")));
+    }
 }

@@ -129,7 +129,7 @@ pub fn run(
                 NamedSign::Xml { xml, tbs_xpath, parent_xpath } => {
                     compute::run_for(xml.len(), || crate::xmldsig::check(xml, tbs_xpath, parent_xpath))
                         .map_err(|e| SigningError::Rejected(Rejection::Xml(e)))?;
-                    summarize(xml.as_bytes())
+                    super::summary::summarize_xml(xml)
                 }
             };
             let turn = core.turns.enter(&SigningCore::origin_key(context), &context.page_gone)?;
@@ -137,6 +137,7 @@ pub fn run(
             let documents = std::slice::from_ref(&summary);
             let confirmation = super::Confirmation { context, action, signer: &signer, notes: &[], documents };
             super::confirm(core.prompter.open(context)?.as_mut(), &confirmation)?;
+            core.not_paused()?;
             drop(turn);
             let work = match &what {
                 NamedSign::Plain(d) | NamedSign::Cms { data: d, .. } => d.len(),

@@ -32,6 +32,92 @@ fn shown_data(data: &[u8]) -> Shown {
     Shown::Text { truncated: preview.len() < data.len(), preview }
 }
 
+/// Bytes of an XML document read for its summary.
+const XML_HEAD: usize = 64 * 1024;
+
+/// Fields of an XML document shown in the confirmation.
+const XML_FIELDS: usize = 12;
+
+/// Characters of one XML field's value shown.
+const XML_VALUE_CHARS: usize = 80;
+
+/// Describe an XML document: its root element and its first fields with values
+/// (element name and text of leaf elements: IIN/BIN, amounts, dates...), read from its
+/// start only. Falls back to a text preview when no element is found.
+pub fn summarize_xml(xml: &str) -> DocumentSummary {
+    let mut head = &xml[..xml.len().min(XML_HEAD)];
+    while !xml.is_char_boundary(head.len()) {
+        head = &head[..head.len() - 1];
+    }
+    let (root, fields, complete) = xml_fields(head);
+    match root {
+        Some(root) => DocumentSummary {
+            size: xml.len() as u64,
+            shown: Shown::Xml { root, truncated: !complete || head.len() < xml.len(), fields },
+        },
+        None => summarize(xml.as_bytes()),
+    }
+}
+
+/// The root element's name, the first leaf fields, and whether they are all of them.
+fn xml_fields(text: &str) -> (Option<String>, Vec<(String, String)>, bool) {
+    let local = |name: &str| name.rsplit(':').next().unwrap_or(name).to_owned();
+    let mut root = None;
+    let mut fields = Vec::new();
+    // The element whose start was seen last, while nothing but text followed it.
+    let mut open_leaf: Option<(String, usize)> = None;
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(lt) = rest.find('<') {
+        let after = &rest[lt + 1..];
+        let tag_start = offset + lt;
+        let skip = if after.starts_with("!--") {
+            after.find("-->").map(|e| e + 3)
+        } else if after.starts_with('?') || after.starts_with('!') {
+            after.find('>')
+        } else {
+            None
+        };
+        if let Some(skip) = skip {
+            open_leaf = None;
+            offset += lt + 1 + skip + 1;
+            rest = &text[offset.min(text.len())..];
+            continue;
+        }
+        let Some(gt) = after.find('>') else { break };
+        let tag = &after[..gt];
+        if let Some(name) = tag.strip_prefix('/') {
+            if let Some((open, text_start)) = open_leaf.take()
+                && open == local(name.trim())
+            {
+                let value = unescape(&text[text_start..tag_start]);
+                let value: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                if !value.is_empty() {
+                    fields.push((open, value.chars().take(XML_VALUE_CHARS).collect()));
+                    if fields.len() == XML_FIELDS {
+                        return (root, fields, false);
+                    }
+                }
+            }
+        } else {
+            let name = local(tag.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or_default());
+            if root.is_none() {
+                root = Some(name.clone());
+            }
+            let text_start = tag_start + 1 + gt + 1;
+            open_leaf = (!tag.ends_with('/')).then_some((name, text_start));
+        }
+        offset = tag_start + 1 + gt + 1;
+        rest = &text[offset.min(text.len())..];
+    }
+    (root, fields, true)
+}
+
+/// XML's five predefined entities (others are shown as written).
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
 /// A hash the page computed: the user cannot see the document.
 pub fn summarize_digest(digest: &[u8]) -> DocumentSummary {
     DocumentSummary { size: digest.len() as u64, shown: Shown::BlindHash { hex: hex(digest) } }
@@ -86,6 +172,35 @@ pub fn summarize_cosign(sd: &cms::signed_data::SignedData) -> Result<DocumentSum
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xml_shows_its_root_and_first_fields() {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><!-- c --><ns:Order xmlns:ns=\"u\"><ns:IIN>123456789011</ns:IIN>\
+                   <Payer><Name>ТОО «Қолтаңба»</Name><Amount currency=\"KZT\">1&#160;250 &amp; 00</Amount></Payer><Empty/><Date>\n 2026-12-31 </Date></ns:Order>";
+        let Shown::Xml { root, fields, truncated } = summarize_xml(xml).shown else { panic!() };
+        assert_eq!(root, "Order");
+        assert!(!truncated);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("IIN", "123456789011"),
+                ("Name", "ТОО «Қолтаңба»"),
+                ("Amount", "1&#160;250 & 00"),
+                ("Date", "2026-12-31")
+            ]
+        );
+        // Many fields: the first ones, marked as more.
+        let many = format!("<r>{}</r>", (0..50).map(|i| format!("<f{i}>{i}</f{i}>")).collect::<String>());
+        let Shown::Xml { fields, truncated, .. } = summarize_xml(&many).shown else { panic!() };
+        assert_eq!(fields.len(), XML_FIELDS);
+        assert!(truncated);
+        // Not XML at all, or broken: still a text preview, never a panic.
+        assert!(matches!(summarize_xml("plain").shown, Shown::Text { .. }));
+        for broken in ["<", "<a", "<a><b>x</", "<!--", "<?x", "<a>ә</a", "</>", "<a>x</b>"] {
+            let _ = summarize_xml(broken);
+        }
+    }
 
     #[test]
     fn text_is_previewed_binary_is_described() {

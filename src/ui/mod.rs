@@ -6,7 +6,8 @@
 //! headless answerer for tests and a future remote UI are implementations.
 //!
 //! Calls are blocking and may take as long as the person needs; the core runs them
-//! on a blocking thread and never holds two dialogs at once.
+//! on a blocking thread. Requests take turns on the screen (`signing::turns`): a
+//! request's window stays the only one until the request is answered.
 
 pub mod desktop;
 mod headless;
@@ -142,6 +143,9 @@ pub struct DocumentSummary {
 pub enum Shown {
     /// The start of a text document; `truncated` when there is more.
     Text { preview: String, truncated: bool },
+    /// An XML document: its root element and its first fields (leaf elements with
+    /// text); `truncated` when it has more.
+    Xml { root: String, fields: Vec<(String, String)>, truncated: bool },
     /// Bytes that are not text.
     Binary,
     /// Only a hash the page chose: the user cannot see what it is the hash of
@@ -195,6 +199,12 @@ pub trait Dialog {
 
     /// The core checks certificates (maybe over the network); nothing to answer.
     fn checking(&mut self) {}
+
+    /// Does this dialog occupy the screen while the core checks certificates (a
+    /// window)? Then no other request's dialog may open meanwhile.
+    fn keeps_screen(&self) -> bool {
+        false
+    }
 
     /// Show the keys of the opened file, non-selectable ones disabled with their
     /// reason, and return the index of the chosen one (`None`: cancelled).

@@ -120,6 +120,11 @@ impl Shell {
         let _ = self.open_window.set(open);
     }
 
+    /// Open the main window; `false` when there is none to open (no display).
+    pub fn open_window(&self) -> bool {
+        self.open_window.get().map(|open| open()).is_some()
+    }
+
     pub fn activity(&self) -> &Arc<Activity> {
         &self.activity
     }
@@ -138,9 +143,7 @@ impl Shell {
         tracing::info!(?command, "command from the tray or the main window");
         match command {
             Command::OpenWindow => {
-                if let Some(open) = self.open_window.get() {
-                    open();
-                }
+                self.open_window();
             }
             Command::Pause => self.activity.set_paused(true),
             Command::Resume => self.activity.set_paused(false),

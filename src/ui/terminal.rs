@@ -83,6 +83,14 @@ impl<C: Console> TerminalPrompter<C> {
             Shown::Text { preview: text, truncated } => {
                 vec![format!("{size} {}: {}{}", self.t(Text::Bytes), preview(text), if *truncated { "…" } else { "" })]
             }
+            Shown::Xml { root, fields, truncated } => {
+                let mut lines = vec![format!("{size} {}: <{}>", self.t(Text::Bytes), shown(root))];
+                lines.extend(fields.iter().map(|(name, value)| format!("   {}: {}", shown(name), shown(value))));
+                if *truncated {
+                    lines.push("   …".into());
+                }
+                lines
+            }
             Shown::Binary => vec![format!("{size} {}: {}", self.t(Text::Bytes), self.t(Text::BinaryData))],
             Shown::BlindHash { hex } => vec![
                 format!("{}: {}", self.t(Text::BlindHash), shown(hex)),

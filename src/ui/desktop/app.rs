@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use super::EXIT_NO_WINDOW;
 use super::password::PasswordField;
 use super::wire::{self, Answer, Ask, KeyView, Opening};
-use crate::i18n::dialog::{Text, operation, size};
+use crate::i18n::dialog::{Text, size};
 use crate::i18n::{Locale, action_word};
 use crate::signing::Action;
 use crate::ui::sanitize::shown;
@@ -28,9 +28,6 @@ use crate::ui::{DocumentSummary, KeyDescription, Shown, TokenSlot};
 
 /// How long the confirm button stays disabled after the confirmation appears.
 pub const CONFIRM_DELAY: Duration = Duration::from_millis(1200);
-
-/// Documents listed in the confirmation; the rest are counted.
-const LISTED_DOCUMENTS: usize = 20;
 
 /// Lines of a text preview shown per document.
 const PREVIEW_LINES: usize = 6;
@@ -42,10 +39,9 @@ pub fn run() -> ExitCode {
         eprintln!("qoltanba dialog: this program is started by the qoltanba daemon, not by hand");
         return ExitCode::from(2);
     };
-    let title = match &opening.origin {
-        Some(origin) => format!("qoltanba — {}", shown(origin)),
-        None => "qoltanba".to_owned(),
-    };
+    // The site is named in the window, in full; a title bar would cut it at its end
+    // (`https://egov.kz.attacker…`).
+    let title = "qoltanba";
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(title)
@@ -78,16 +74,20 @@ pub fn run() -> ExitCode {
 
 /// Forward the daemon's questions to the window; end the process when told to close
 /// or when the daemon is gone.
-fn read_asks(mut input: BufReader<std::io::Stdin>, tx: mpsc::Sender<Ask>, ctx: egui::Context) {
+/// `None` on the channel: the daemon is gone (the window may still show an error).
+fn read_asks(mut input: BufReader<std::io::Stdin>, tx: mpsc::Sender<Option<Ask>>, ctx: egui::Context) {
     loop {
-        match wire::receive::<Ask>(&mut input) {
-            Some(Ask::Close) | None => std::process::exit(0),
-            Some(ask) => {
-                if tx.send(ask).is_err() {
-                    std::process::exit(0);
-                }
-                ctx.request_repaint();
-            }
+        let ask = match wire::receive::<Ask>(&mut input) {
+            Some(Ask::Close) => std::process::exit(0),
+            other => other,
+        };
+        let gone = ask.is_none();
+        if tx.send(ask).is_err() {
+            std::process::exit(0);
+        }
+        ctx.request_repaint();
+        if gone {
+            return;
         }
     }
 }
@@ -113,7 +113,8 @@ enum Page {
         selected: Option<usize>,
     },
     Confirm {
-        action: Action,
+        operation: String,
+        total: usize,
         signer: KeyDescription,
         notes: Vec<String>,
         documents: Vec<DocumentSummary>,
@@ -121,6 +122,8 @@ enum Page {
     },
     ChooseFile {
         extension: String,
+        /// Where the system's file chooser opens (the page's hint, if a directory).
+        start: Option<PathBuf>,
         path: String,
     },
     Failed {
@@ -146,10 +149,15 @@ impl Page {
                 let selected = keys.iter().position(|k| k.unusable.is_none());
                 Page::PickKey { keys, selected }
             }
-            Ask::Confirm { action, signer, notes, documents } => {
-                Page::Confirm { action, signer, notes, documents, since: Instant::now() }
+            Ask::Confirm { operation, total, signer, notes, documents } => {
+                Page::Confirm { operation, total, signer, notes, documents, since: Instant::now() }
             }
-            Ask::ChooseFile { extension, directory } => Page::ChooseFile { extension, path: directory },
+            // The page's directory is only where the chooser opens: a path the page wrote is
+            // never offered as the answer (it would count as picked by the person).
+            Ask::ChooseFile { extension, directory } => {
+                let start = Some(PathBuf::from(directory)).filter(|d| d.is_absolute() && d.is_dir());
+                Page::ChooseFile { extension, start, path: String::new() }
+            }
             Ask::Failed { message } => Page::Failed { message },
             Ask::Status { status } => Page::Status { status },
         }
@@ -167,7 +175,7 @@ enum Act {
 struct DialogApp {
     origin: Option<String>,
     locale: Locale,
-    asks: mpsc::Receiver<Ask>,
+    asks: mpsc::Receiver<Option<Ask>>,
     page: Page,
     /// The page just appeared: give its main field the keyboard.
     fresh: bool,
@@ -180,7 +188,7 @@ struct DialogApp {
 }
 
 impl DialogApp {
-    fn new(opening: Opening, asks: mpsc::Receiver<Ask>) -> Self {
+    fn new(opening: Opening, asks: mpsc::Receiver<Option<Ask>>) -> Self {
         Self {
             origin: opening.origin,
             locale: opening.locale,
@@ -205,12 +213,15 @@ impl DialogApp {
     }
 
     /// Open the platform's file chooser on its own thread (it blocks).
-    fn browse(&mut self, keys: bool) {
+    fn browse(&mut self, keys: bool, start: Option<PathBuf>) {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut dialog = rfd::FileDialog::new();
             if keys {
                 dialog = dialog.add_filter("PKCS#12", &["p12", "pfx", "P12", "PFX"]);
+            }
+            if let Some(start) = start {
+                dialog = dialog.set_directory(start);
             }
             let _ = tx.send(dialog.pick_file());
         });
@@ -233,7 +244,15 @@ impl DialogApp {
 impl eframe::App for DialogApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
-        while let Ok(ask) = self.asks.try_recv() {
+        while let Ok(next) = self.asks.try_recv() {
+            let Some(ask) = next else {
+                // The daemon is gone: an error stays readable until closed; nothing else
+                // has anybody to answer to.
+                if !matches!(self.page, Page::Failed { .. }) {
+                    std::process::exit(0);
+                }
+                continue;
+            };
             self.page = Page::of(ask);
             trace(&self.page);
             self.fresh = true;
@@ -263,6 +282,15 @@ impl eframe::App for DialogApp {
             self.answer(Answer::Cancel);
             return;
         }
+        // A held Enter or Space (key repeat) never presses a button; on the
+        // confirmation, no Enter or Space counts before the Sign button is armed.
+        let unarmed = matches!(&self.page, Page::Confirm { since, .. } if since.elapsed() < CONFIRM_DELAY);
+        ctx.input_mut(|i| {
+            i.events.retain(|e| match e {
+                egui::Event::Key { key: Key::Enter | Key::Space, repeat, .. } => !*repeat && !unarmed,
+                _ => true,
+            })
+        });
         let mut act = if ctx.input(|i| i.key_pressed(Key::Escape)) {
             if failed { Act::Exit } else { Act::Cancel }
         } else {
@@ -413,18 +441,7 @@ impl DialogApp {
                 ui.add_space(8.0);
                 ui.heading(t(Text::ChooseKeyTitle));
                 ui.label(t(Text::KeyFilePath));
-                let mut browse = false;
-                let mut typed = None;
-                ui.horizontal(|ui| {
-                    let field = ui.add(egui::TextEdit::singleline(path).desired_width(ui.available_width() - 110.0));
-                    if fresh {
-                        field.request_focus();
-                    }
-                    if field.lost_focus() && enter && !path.trim().is_empty() {
-                        typed = Some(path.trim().to_owned());
-                    }
-                    browse = ui.button(t(Text::Browse)).clicked();
-                });
+                let (mut typed, browse) = path_row(ui, path, fresh, enter, t(Text::Browse));
                 if !recent.is_empty() {
                     ui.add_space(8.0);
                     ui.label(t(Text::RecentKeys));
@@ -446,7 +463,7 @@ impl DialogApp {
                     }
                 }
                 if browse {
-                    self.browse(true);
+                    self.browse(true, None);
                     return Act::None;
                 }
                 match (typed, token) {
@@ -515,8 +532,8 @@ impl DialogApp {
                     None => Act::None,
                 }
             }
-            Page::Confirm { action, signer, notes, documents, .. } => {
-                ui.label(RichText::new(operation(*action, documents, locale)).size(20.0).strong());
+            Page::Confirm { operation, total, signer, notes, documents, .. } => {
+                ui.label(RichText::new(shown(operation)).size(20.0).strong());
                 ui.add_space(8.0);
                 ui.label(RichText::new(t(Text::Signer)).small());
                 egui::Frame::group(ui.style()).show(ui, |ui| {
@@ -528,40 +545,30 @@ impl DialogApp {
                 }
                 if !documents.is_empty() {
                     ui.add_space(8.0);
-                    ui.label(RichText::new(format!("{} ({})", t(Text::Documents), documents.len())).small());
-                    for (i, doc) in documents.iter().enumerate().take(LISTED_DOCUMENTS) {
+                    ui.label(RichText::new(format!("{} ({total})", t(Text::Documents))).small());
+                    for (i, doc) in documents.iter().enumerate() {
                         egui::Frame::group(ui.style()).show(ui, |ui| {
                             ui.set_width(ui.available_width());
                             ui.label(RichText::new(format!("№{} · {}", i + 1, size(doc.size, locale))).strong());
                             document(ui, &doc.shown, locale);
                         });
                     }
-                    if documents.len() > LISTED_DOCUMENTS {
-                        ui.label(format!("… {} {}", t(Text::More), documents.len() - LISTED_DOCUMENTS));
+                    if *total > documents.len() {
+                        ui.label(format!("… {} {}", t(Text::More), *total - documents.len()));
                     }
                 }
                 Act::None
             }
-            Page::ChooseFile { extension, path } => {
+            Page::ChooseFile { extension, start, path } => {
                 ui.heading(t(Text::ChooseFileTitle));
                 if extension != "ALL" && !extension.is_empty() {
                     ui.label(format!("*.{}", shown(extension)));
                 }
                 ui.label(t(Text::FilePath));
-                let mut browse = false;
-                let mut typed = None;
-                ui.horizontal(|ui| {
-                    let field = ui.add(egui::TextEdit::singleline(path).desired_width(ui.available_width() - 110.0));
-                    if fresh {
-                        field.request_focus();
-                    }
-                    if field.lost_focus() && enter && !path.trim().is_empty() {
-                        typed = Some(path.trim().to_owned());
-                    }
-                    browse = ui.button(t(Text::Browse)).clicked();
-                });
+                let (typed, browse) = path_row(ui, path, fresh, enter, t(Text::Browse));
                 if browse {
-                    self.browse(false);
+                    let start = start.clone();
+                    self.browse(false, start);
                 }
                 typed.map_or(Act::None, |p| self.path_answer(p))
             }
@@ -621,6 +628,24 @@ fn trace(page: &Page) {
     let line = format!("{name}\n");
     let appended = std::fs::OpenOptions::new().create(true).append(true).open(file);
     let _ = appended.and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
+/// A path field with a Browse button: the typed path when Enter is pressed in it, and
+/// whether Browse was clicked.
+fn path_row(ui: &mut Ui, path: &mut String, fresh: bool, enter: bool, browse: &str) -> (Option<String>, bool) {
+    let mut typed = None;
+    let mut clicked = false;
+    ui.horizontal(|ui| {
+        let field = ui.add(egui::TextEdit::singleline(path).desired_width(ui.available_width() - 110.0));
+        if fresh {
+            field.request_focus();
+        }
+        if field.lost_focus() && enter && !path.trim().is_empty() {
+            typed = Some(path.trim().to_owned());
+        }
+        clicked = ui.button(browse).clicked();
+    });
+    (typed, clicked)
 }
 
 /// The colour of warnings, readable on the current theme.
@@ -684,6 +709,19 @@ fn document(ui: &mut Ui, what: &Shown, locale: Locale) {
                 lines.push("…".into());
             }
             ui.label(RichText::new(lines.join("\n")).monospace());
+        }
+        Shown::Xml { root, fields, truncated } => {
+            ui.label(RichText::new(format!("<{}>", shown(root))).monospace().strong());
+            egui::Grid::new(ui.next_auto_id()).num_columns(2).show(ui, |ui| {
+                for (name, value) in fields {
+                    ui.label(RichText::new(shown(name)).monospace());
+                    ui.label(RichText::new(shown(value)).monospace());
+                    ui.end_row();
+                }
+            });
+            if *truncated {
+                ui.label("…");
+            }
         }
         Shown::Binary => {
             ui.label(t(Text::BinaryData));

@@ -77,40 +77,36 @@ impl Prompter for DesktopPrompter {
 struct DesktopDialog<'a> {
     prompter: &'a DesktopPrompter,
     context: &'a RequestContext,
-    window: Option<Window>,
+    window: Option<DialogProcess>,
     /// An error is shown: the window stays until the person closes it.
     keep_open: bool,
 }
 
-struct Window {
+/// A running dialog process (`program dialog`): its input, its answers, the child.
+pub(crate) struct DialogProcess {
     child: Child,
     input: ChildStdin,
     answers: mpsc::Receiver<Answer>,
 }
 
-impl DesktopDialog<'_> {
-    fn window(&mut self) -> Result<&mut Window, PromptUnavailable> {
-        if self.window.is_none() {
-            self.window = Some(self.start()?);
-        }
-        self.window.as_mut().ok_or_else(|| PromptUnavailable("no window".into()))
-    }
-
-    fn start(&self) -> Result<Window, PromptUnavailable> {
-        let unavailable = |e: std::io::Error| PromptUnavailable(format!("cannot start the dialog window: {e}"));
-        let mut child = Command::new(&self.prompter.program)
+impl DialogProcess {
+    /// Start `program dialog` and tell it who asks.
+    pub(crate) fn start(program: &Path, opening: &Opening) -> std::io::Result<Self> {
+        let mut child = Command::new(program)
             .arg("dialog")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(unavailable)?;
+            .spawn()?;
         let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
-            return Err(PromptUnavailable("cannot talk to the dialog window".into()));
+            reap(child, None);
+            return Err(std::io::Error::other("no pipes to the dialog window"));
         };
-        let opening = Opening { origin: self.context.origin.clone(), locale: self.context.locale };
-        wire::send(&mut input, &opening).map_err(unavailable)?;
+        if let Err(e) = wire::send(&mut input, opening) {
+            reap(child, Some(Duration::ZERO));
+            return Err(e);
+        }
         let (tx, answers) = mpsc::channel();
         std::thread::spawn(move || {
             let mut output = BufReader::new(output);
@@ -120,7 +116,52 @@ impl DesktopDialog<'_> {
                 }
             }
         });
-        Ok(Window { child, input, answers })
+        Ok(Self { child, input, answers })
+    }
+
+    pub(crate) fn send(&mut self, ask: &Ask) -> std::io::Result<()> {
+        wire::send(&mut self.input, ask)
+    }
+
+    /// Its input, its answers and the child, to be used apart (the main window sends
+    /// from one thread and listens on another).
+    pub(crate) fn split(self) -> (ChildStdin, mpsc::Receiver<Answer>, Child) {
+        (self.input, self.answers, self.child)
+    }
+
+    /// Let it go: its input closes (it ends when done), and it is reaped in the
+    /// background, killed after `deadline` if given.
+    pub(crate) fn release(self, deadline: Option<Duration>) {
+        drop(self.input);
+        reap(self.child, deadline);
+    }
+
+    /// It ended without answering: its exit status (waits at most 2 s, then kills it).
+    fn exit_code(mut self) -> Option<i32> {
+        drop(self.input);
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status.code(),
+                Ok(None) if std::time::Instant::now() < until => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    reap(self.child, Some(Duration::ZERO));
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl DesktopDialog<'_> {
+    fn window(&mut self) -> Result<&mut DialogProcess, PromptUnavailable> {
+        if self.window.is_none() {
+            let opening = Opening { origin: self.context.origin.clone(), locale: self.context.locale };
+            let started = DialogProcess::start(&self.prompter.program, &opening)
+                .map_err(|e| PromptUnavailable(format!("cannot start the dialog window: {e}")))?;
+            self.window = Some(started);
+        }
+        self.window.as_mut().ok_or_else(|| PromptUnavailable("no window".into()))
     }
 
     /// Ask `ask` and wait for the answer. `Ok(None)`: cancelled, by the person
@@ -128,7 +169,7 @@ impl DesktopDialog<'_> {
     fn ask(&mut self, ask: &Ask) -> Result<Option<Answer>, PromptUnavailable> {
         let context = self.context;
         let window = self.window()?;
-        if wire::send(&mut window.input, ask).is_err() {
+        if window.send(ask).is_err() {
             return self.ended();
         }
         loop {
@@ -146,33 +187,35 @@ impl DesktopDialog<'_> {
     }
 
     /// The dialog process ended without answering: the person closed the window, or
-    /// it could not open one at all.
+    /// it could not open one, or it crashed.
     fn ended(&mut self) -> Result<Option<Answer>, PromptUnavailable> {
-        let Some(mut window) = self.window.take() else { return Ok(None) };
-        let status = window.child.wait().ok().and_then(|s| s.code());
-        if status == Some(EXIT_NO_WINDOW) {
-            return Err(PromptUnavailable("the dialog window could not be opened on this display".into()));
+        let Some(window) = self.window.take() else { return Ok(None) };
+        match window.exit_code() {
+            Some(0) => Ok(None),
+            Some(EXIT_NO_WINDOW) => {
+                Err(PromptUnavailable("the dialog window could not be opened on this display".into()))
+            }
+            other => Err(PromptUnavailable(format!("the dialog window failed (exit status {other:?})"))),
         }
-        Ok(None)
     }
 
     /// Close the window now.
     fn close(&mut self) {
         if let Some(mut window) = self.window.take() {
-            let _ = wire::send(&mut window.input, &Ask::Close);
-            reap(window.child, Some(Duration::from_secs(2)));
+            let _ = window.send(&Ask::Close);
+            window.release(Some(Duration::from_secs(2)));
         }
     }
 
     fn note(&mut self, ask: &Ask) {
         if let Some(window) = self.window.as_mut() {
-            let _ = wire::send(&mut window.input, ask);
+            let _ = window.send(ask);
         }
     }
 }
 
 /// Wait for a dialog process in the background (no zombies); kill it after `deadline`.
-fn reap(mut child: Child, deadline: Option<Duration>) {
+pub(crate) fn reap(mut child: Child, deadline: Option<Duration>) {
     std::thread::spawn(move || {
         if let Some(deadline) = deadline {
             let until = std::time::Instant::now() + deadline;
@@ -190,13 +233,14 @@ fn reap(mut child: Child, deadline: Option<Duration>) {
 
 impl Drop for DesktopDialog<'_> {
     fn drop(&mut self) {
-        if self.keep_open {
-            if let Some(window) = self.window.take() {
-                drop(window.input);
-                reap(window.child, None);
+        match self.window.take() {
+            // The error stays on screen until the person closes the window.
+            Some(window) if self.keep_open => window.release(None),
+            Some(window) => {
+                self.window = Some(window);
+                self.close();
             }
-        } else {
-            self.close();
+            None => {}
         }
     }
 }
@@ -231,6 +275,10 @@ impl Dialog for DesktopDialog<'_> {
         self.note(&Ask::Checking);
     }
 
+    fn keeps_screen(&self) -> bool {
+        self.window.is_some()
+    }
+
     fn pick_key(&mut self, keys: &[KeyCandidate]) -> Result<Option<usize>, PromptUnavailable> {
         let locale = self.context.locale;
         let keys = keys
@@ -254,11 +302,13 @@ impl Dialog for DesktopDialog<'_> {
 
     fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         let locale = self.context.locale;
+        let documents = confirmation.documents;
         let ask = Ask::Confirm {
-            action: confirmation.action,
+            operation: crate::i18n::dialog::operation(confirmation.action, documents, locale),
+            total: documents.len(),
             signer: confirmation.signer.clone(),
             notes: confirmation.notes.iter().map(|n| trust_note(n, locale)).collect(),
-            documents: confirmation.documents.to_vec(),
+            documents: documents.iter().take(wire::LISTED_DOCUMENTS).cloned().collect(),
         };
         Ok(matches!(self.ask(&ask)?, Some(Answer::Confirm)))
     }

@@ -17,6 +17,9 @@ use crate::signing::Action;
 use crate::ui::shell::{Command, Status};
 use crate::ui::{DocumentSummary, KeyDescription, TokenSlot};
 
+/// Documents the confirmation lists; the rest are counted.
+pub const LISTED_DOCUMENTS: usize = 20;
+
 /// Longest line either side accepts (a confirmation of many documents with previews).
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
 
@@ -32,8 +35,14 @@ pub enum Ask {
     Checking,
     /// Pick one of `keys`.
     PickKey { keys: Vec<KeyView> },
-    /// Approve signing.
-    Confirm { action: Action, signer: KeyDescription, notes: Vec<String>, documents: Vec<DocumentSummary> },
+    /// Approve signing: `operation` in words, the first [`LISTED_DOCUMENTS`] of `total`.
+    Confirm {
+        operation: String,
+        total: usize,
+        signer: KeyDescription,
+        notes: Vec<String>,
+        documents: Vec<DocumentSummary>,
+    },
     /// Pick a document file.
     ChooseFile { extension: String, directory: String },
     /// The request failed; show `message` until the person closes the window.
@@ -55,7 +64,8 @@ pub struct KeyView {
 }
 
 /// From the dialog to the daemon: the answer to the last question, or `Cancel`.
-#[derive(Debug, Serialize, Deserialize)]
+/// Its `Debug` never shows a password.
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Answer {
     KeyFile {
@@ -81,6 +91,25 @@ pub enum Answer {
     Cancel,
 }
 
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::KeyFile { path } => f.debug_struct("KeyFile").field("path", path).finish(),
+            Self::Token { token } => f.debug_struct("Token").field("token", token).finish(),
+            Self::Password { .. } => f.write_str("Password { .. }"),
+            Self::Key { index } => f.debug_struct("Key").field("index", index).finish(),
+            Self::Confirm => f.write_str("Confirm"),
+            Self::File { path } => f.debug_struct("File").field("path", path).finish(),
+            Self::Command { command } => f.debug_struct("Command").field("command", command).finish(),
+            Self::Cancel => f.write_str("Cancel"),
+        }
+    }
+}
+
+/// Room reserved for one line, so that a line with a password is not copied around
+/// by growing buffers (which leaves unwiped copies behind).
+const LINE_ROOM: usize = 16 * 1024;
+
 /// How the dialog process is started: who asks and in which language.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Opening {
@@ -90,7 +119,8 @@ pub struct Opening {
 
 /// Write one message as a line.
 pub fn send<T: Serialize>(out: &mut impl Write, message: &T) -> std::io::Result<()> {
-    let mut line = Zeroizing::new(serde_json::to_vec(message)?);
+    let mut line = Zeroizing::new(Vec::with_capacity(LINE_ROOM));
+    serde_json::to_writer(&mut *line, message)?;
     line.push(b'\n');
     out.write_all(&line)?;
     out.flush()
@@ -99,7 +129,7 @@ pub fn send<T: Serialize>(out: &mut impl Write, message: &T) -> std::io::Result<
 /// Read one message; `None` at the end of input or on a line that is too long or
 /// not a message. The line is zeroized after parsing (it may hold a password).
 pub fn receive<T: for<'de> Deserialize<'de>>(input: &mut impl BufRead) -> Option<T> {
-    let mut line = Zeroizing::new(Vec::new());
+    let mut line = Zeroizing::new(Vec::with_capacity(LINE_ROOM));
     let read = std::io::Read::take(&mut *input, MAX_LINE as u64 + 1).read_until(b'\n', &mut line).ok()?;
     if read == 0 || line.len() > MAX_LINE {
         return None;
@@ -124,6 +154,12 @@ mod tests {
         }
         assert!(matches!(receive::<Ask>(&mut input), Some(Ask::Password { attempt: 2, tries_left: 2, .. })));
         assert!(receive::<Ask>(&mut input).is_none(), "end of input");
+    }
+
+    #[test]
+    fn a_password_answer_never_prints_the_password() {
+        let answer = Answer::Password { password: Zeroizing::new("Qwerty12".into()) };
+        assert_eq!(format!("{answer:?}"), "Password { .. }");
     }
 
     #[test]
