@@ -200,13 +200,27 @@ fn sign_request(locale: &str, signer: Value) -> Value {
         "signerParams":signer}})
 }
 
+/// A page's `logo`: a 240×60 PNG (ImageMagick), base64.
+fn logo() -> String {
+    let png = Command::new("convert")
+        .args(["-size", "240x60", "gradient:#1f6f3f-#e0c040", "png:-"])
+        .output()
+        .expect("ImageMagick's convert");
+    assert!(png.status.success());
+    b64(&png.stdout)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_signs_in_the_window_in_kazakh_russian_and_english() {
+    let logo = logo();
     for locale in ["kk", "ru", "en"] {
         let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
         let daemon = x.daemon(&[]);
         let mut ws = daemon.connect(Some("https://egov.kz")).await;
-        ws.send_text(&sign_request(locale, json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+        // The page sends its own picture: shown beside the site's name, as the site's.
+        let mut request = sign_request(locale, json!({"extKeyUsageOids":[],"chain":[]}));
+        request["args"]["logo"] = json!(logo);
+        ws.send_text(&request.to_string()).await;
         let key = fixture(RSA_KEY);
         let x = tokio::task::spawn_blocking(move || {
             x.wait_page(1, "key");

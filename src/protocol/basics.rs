@@ -23,6 +23,7 @@ use crate::i18n::Locale;
 use crate::keys::certificate::{parse_x509, pem_armor};
 use crate::signing::{CmsInput, KeyFilter, Operation, Outcome, Rejection, Signature, SigningError};
 use crate::trust::{ChainRule, Requirements};
+use crate::ui::RequestContext;
 
 /// The Java class named in "is not defined in" errors.
 const CLASS_NAME: &str = "kz.gov.pki.knca.basics.BasicsService";
@@ -37,11 +38,26 @@ fn json_error(text: String) -> Failure {
 /// A prepared request: the operation to run and how to shape its outcome, or the reply.
 pub struct Prepared(Result<(Operation, Shape), Value>);
 
-/// How signatures become the `result`.
-#[derive(Clone, Copy)]
+/// How signatures become the `result`, and the page's picture for the dialog.
 pub struct Shape {
     format: Format,
     output_cert: bool,
+    logo: Option<std::sync::Arc<[u8]>>,
+}
+
+/// Longest `logo` read (NCALayer's limit, in base64 characters).
+pub const MAX_LOGO_BASE64: usize = 50_000;
+
+/// The page's `logo` as PNG bytes; anything else (too long, not base64, not a PNG)
+/// is left out, as a picture is no reason to refuse a signature.
+fn logo(value: Option<&Value>) -> Option<std::sync::Arc<[u8]>> {
+    let text = value?.as_str()?;
+    let text = text.split_once(";base64,").map_or(text, |(_, b64)| b64);
+    if text.len() > MAX_LOGO_BASE64 {
+        return None;
+    }
+    let png = decode_base64(text).ok()?;
+    png.starts_with(b"\x89PNG\r\n\x1a\n").then(|| png.into())
 }
 
 /// Phase one (compute pool): parse the request, decode the documents from the frame.
@@ -88,11 +104,13 @@ fn parse(session: &mut Session, request: &Map<String, Value>, args: Option<&RawV
         .map(|(k, raw)| serde_json::from_str::<Value>(raw.get()).map(|v| (k, v)))
         .collect::<Result<Map<String, Value>, _>>()
         .map_err(|e| json_error(e.to_string()))?;
+    let small_logo = small.get("logo").cloned();
     let sign = SignRequest::parse(small, data)?;
     if let Some(locale) = sign.locale {
         session.context.locale = locale;
     }
-    sign.into_operation(session.context.locale)
+    let logo = logo(small_logo.as_ref());
+    sign.into_operation(session.context.locale).map(|r| r.map(|(op, shape)| (op, Shape { logo, ..shape })))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,13 +338,14 @@ impl<'a> SignRequest<'a> {
             },
             Format::Raw => Operation::Raw { filter, documents },
         };
-        Ok(Ok((operation, Shape { format: self.format, output_cert: self.output_cert })))
+        Ok(Ok((operation, Shape { format: self.format, output_cert: self.output_cert, logo: None })))
     }
 }
 
 fn run(d: &Dispatcher, session: &Session, operation: Operation, shape: Shape) -> Result<Value, Failure> {
     let locale = session.context.locale;
-    match d.execute(session, operation) {
+    let context = RequestContext { logo: shape.logo.clone(), ..session.context.clone() };
+    match d.execute_in(context, operation) {
         Ok(Outcome::Signed { signatures, certificate }) => {
             let texts: Vec<String> = signatures
                 .into_iter()
@@ -345,5 +364,25 @@ fn run(d: &Dispatcher, session: &Session, operation: Operation, shape: Shape) ->
         Err(SigningError::Canceled) => Ok(reply::basics_canceled()),
         Err(e @ SigningError::NoPrompter) => Err(Failure(BasicsFailure::General, describe(&e, locale))),
         Err(e) => Err(Failure(BasicsFailure::Signing, describe(&e, locale))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logo_is_a_bounded_png_or_nothing() {
+        let png = b"\x89PNG\r\n\x1a\n rest of a png";
+        let sent = encode_base64(png);
+        assert_eq!(logo(Some(&json!(sent))).as_deref(), Some(&png[..]));
+        let data_url = format!("data:image/png;base64,{sent}");
+        assert_eq!(logo(Some(&json!(data_url))).as_deref(), Some(&png[..]));
+        // Not a PNG, not base64, too long, not a string: no picture, and no error.
+        assert!(logo(Some(&json!(encode_base64(b"GIF89a....")))).is_none());
+        assert!(logo(Some(&json!("%%%"))).is_none());
+        assert!(logo(Some(&json!("A".repeat(MAX_LOGO_BASE64 + 4)))).is_none());
+        assert!(logo(Some(&json!(42))).is_none());
+        assert!(logo(None).is_none());
     }
 }

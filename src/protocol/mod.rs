@@ -40,7 +40,7 @@ impl Session {
     /// A session for a page at `origin`; `page_gone` is set by the connection when the
     /// page disconnects, so dialogs for it are not shown any more.
     pub fn new(origin: Option<String>, page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        Self { context: RequestContext { origin, locale: Locale::default(), page_gone } }
+        Self { context: RequestContext { origin, locale: Locale::default(), page_gone, logo: None } }
     }
 }
 
@@ -92,7 +92,12 @@ impl Dispatcher {
 
     /// Hand a typed operation to the signing core.
     fn execute(&self, session: &Session, operation: Operation) -> Result<Outcome, SigningError> {
-        self.core.execute(Request { context: session.context.clone(), operation })
+        self.execute_in(session.context.clone(), operation)
+    }
+
+    /// The same, with a context adjusted for this one request.
+    fn execute_in(&self, context: RequestContext, operation: Operation) -> Result<Outcome, SigningError> {
+        self.core.execute(Request { context, operation })
     }
 }
 

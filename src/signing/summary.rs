@@ -72,7 +72,7 @@ fn xml_fields(text: &str) -> (Option<String>, Vec<(String, String)>, bool) {
         let after = &rest[lt + 1..];
         let tag_start = offset + lt;
         let skip = if after.starts_with("!--") {
-            after.find("-->").map(|e| e + 3)
+            after.find("-->").map(|e| e + 2)
         } else if after.starts_with('?') || after.starts_with('!') {
             after.find('>')
         } else {

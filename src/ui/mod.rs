@@ -34,6 +34,9 @@ pub struct RequestContext {
     pub locale: Locale,
     /// Set when the page closed its connection: nobody waits for the answer any more.
     pub page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The page's own picture (basics `logo`): PNG bytes, shown as the site's, never
+    /// in place of the origin.
+    pub logo: Option<std::sync::Arc<[u8]>>,
 }
 
 impl RequestContext {

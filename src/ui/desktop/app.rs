@@ -185,6 +185,9 @@ struct DialogApp {
     confirm_focused: bool,
     /// Did the window have the keyboard last frame?
     had_keyboard: bool,
+    /// The page's picture, decoded once.
+    logo: Option<egui::TextureHandle>,
+    logo_png: Option<String>,
 }
 
 impl DialogApp {
@@ -198,6 +201,8 @@ impl DialogApp {
             chooser: None,
             confirm_focused: false,
             had_keyboard: false,
+            logo: None,
+            logo_png: opening.logo,
         }
     }
 
@@ -228,15 +233,35 @@ impl DialogApp {
         self.chooser = Some(rx);
     }
 
-    /// The requesting site, large and first.
-    fn header(&self, ui: &mut Ui) {
+    /// The requesting site, large and first; the page's own picture, if any, on the
+    /// right, small, captioned as the site's.
+    fn header(&mut self, ui: &mut Ui) {
+        if let Some(png) = self.logo_png.take() {
+            self.logo = decode_logo(&png).map(|image| ui.ctx().load_texture("logo", image, Default::default()));
+        }
         ui.add_space(6.0);
-        ui.label(RichText::new(self.t(Text::Site)).small());
-        let origin = match &self.origin {
-            Some(origin) => RichText::new(shown(origin)).size(22.0).strong(),
-            None => RichText::new(self.t(Text::NoOrigin)).size(18.0).color(Color32::from_rgb(0xd0, 0x60, 0x30)),
-        };
-        ui.label(origin);
+        let full = ui.max_rect();
+        let room = if self.logo.is_some() { LOGO_BOX.x + 24.0 } else { 0.0 };
+        ui.vertical(|ui| {
+            ui.set_max_width((full.width() - room).max(200.0));
+            ui.label(RichText::new(self.t(Text::Site)).small());
+            let origin = match &self.origin {
+                Some(origin) => RichText::new(shown(origin)).size(22.0).strong(),
+                None => RichText::new(self.t(Text::NoOrigin)).size(18.0).color(Color32::from_rgb(0xd0, 0x60, 0x30)),
+            };
+            ui.add(egui::Label::new(origin).wrap());
+        });
+        if let Some(logo) = &self.logo {
+            // At the far right, framed and captioned: never part of the site's name.
+            let corner = egui::pos2(full.right() - LOGO_BOX.x - 16.0, full.top() + 4.0);
+            let rect = egui::Rect::from_min_size(corner, LOGO_BOX + egui::vec2(12.0, 30.0));
+            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                egui::Frame::group(ui.style()).inner_margin(4.0).show(ui, |ui| {
+                    ui.add(egui::Image::new(logo).max_size(LOGO_BOX));
+                    ui.label(RichText::new(self.t(Text::SiteLogo)).small().italics());
+                });
+            });
+        }
         ui.add_space(4.0);
     }
 }
@@ -628,6 +653,24 @@ fn trace(page: &Page) {
     let line = format!("{name}\n");
     let appended = std::fs::OpenOptions::new().create(true).append(true).open(file);
     let _ = appended.and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
+/// The largest the page's picture is drawn.
+const LOGO_BOX: egui::Vec2 = egui::vec2(160.0, 48.0);
+
+/// The page's picture: a PNG of at most 1024×1024 pixels, decoded with bounded memory;
+/// anything else is not shown.
+fn decode_logo(base64: &str) -> Option<egui::ColorImage> {
+    let png = crate::protocol::data::decode_base64(base64).ok()?;
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(1024);
+    limits.max_image_height = Some(1024);
+    limits.max_alloc = Some(8 * 1024 * 1024);
+    reader.limits(limits);
+    let rgba = reader.decode().ok()?.to_rgba8();
+    let size = [rgba.width() as usize, rgba.height() as usize];
+    Some(egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw()))
 }
 
 /// A path field with a Browse button: the typed path when Enter is pressed in it, and

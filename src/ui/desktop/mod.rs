@@ -156,7 +156,8 @@ impl DialogProcess {
 impl DesktopDialog<'_> {
     fn window(&mut self) -> Result<&mut DialogProcess, PromptUnavailable> {
         if self.window.is_none() {
-            let opening = Opening { origin: self.context.origin.clone(), locale: self.context.locale };
+            let logo = self.context.logo.as_ref().map(|png| crate::protocol::data::encode_base64(png));
+            let opening = Opening { origin: self.context.origin.clone(), locale: self.context.locale, logo };
             let started = DialogProcess::start(&self.prompter.program, &opening)
                 .map_err(|e| PromptUnavailable(format!("cannot start the dialog window: {e}")))?;
             self.window = Some(started);

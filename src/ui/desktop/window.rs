@@ -47,7 +47,7 @@ impl MainWindow {
             }
             *open = None;
         }
-        let opening = Opening { origin: None, locale: self.locale };
+        let opening = Opening { origin: None, locale: self.locale, logo: None };
         let mut process = match DialogProcess::start(&self.program, &opening) {
             Ok(process) => process,
             Err(e) => {

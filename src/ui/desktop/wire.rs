@@ -115,6 +115,9 @@ const LINE_ROOM: usize = 16 * 1024;
 pub struct Opening {
     pub origin: Option<String>,
     pub locale: Locale,
+    /// The page's own picture (PNG, base64), if it sent one.
+    #[serde(default)]
+    pub logo: Option<String>,
 }
 
 /// Write one message as a line.
