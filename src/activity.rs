@@ -106,6 +106,11 @@ impl Activity {
         self.changed();
     }
 
+    /// Something the front ends show changed elsewhere (settings): redraw.
+    pub fn touch(&self) {
+        self.changed();
+    }
+
     fn changed(&self) {
         for listener in lock(&self.listeners).iter() {
             listener();

@@ -23,6 +23,7 @@ pub mod oid;
 pub mod platform;
 pub mod protocol;
 pub mod server;
+pub mod settings;
 pub mod signing;
 pub mod trust;
 pub mod ui;

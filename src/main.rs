@@ -105,18 +105,21 @@ fn app_shell(
     data_dir: &std::path::Path,
     stop: watch::Sender<bool>,
     desktop: bool,
+    settings: Arc<qoltanba::settings::Store>,
+    trust: Arc<TrustStore>,
 ) -> Arc<Shell> {
     let recent = qoltanba::ui::desktop::recent::RecentFiles::new(data_dir);
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
-    let shell = Arc::new(Shell::new(activity, listening, Box::new(move || recent.list()), quit));
+    let set_online = Box::new(move |online| trust.set_online(online));
+    let shell = Shell::new(activity, listening, Box::new(move || recent.list()), quit);
+    let shell = Arc::new(shell.with_settings(settings, set_online));
     #[cfg(feature = "desktop")]
     if desktop && let Ok(program) = std::env::current_exe() {
-        let locale = qoltanba::i18n::Locale::from_environment();
-        qoltanba::ui::desktop::window::MainWindow::install(program, &shell, locale);
+        qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
         #[cfg(target_os = "linux")]
-        tokio::spawn(qoltanba::ui::desktop::tray::start(Arc::clone(&shell), locale));
+        tokio::spawn(qoltanba::ui::desktop::tray::start(Arc::clone(&shell)));
     }
     #[cfg(not(feature = "desktop"))]
     let _ = desktop;
@@ -149,8 +152,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     } else {
         args.nca_ca_url.clone()
     };
-    let trust = Arc::new(TrustStore::new(Some(data_dir.join("trust")), ca_urls, !args.offline));
-    if !args.offline {
+    let settings = Arc::new(qoltanba::settings::Store::load(&data_dir));
+    let offline = args.offline || settings.get().offline;
+    let trust = Arc::new(TrustStore::new(Some(data_dir.join("trust")), ca_urls, !offline));
+    if !offline {
         // In the background: start-up never waits for the network.
         let trust = Arc::clone(&trust);
         std::thread::spawn(move || trust.refresh_ca_certificates());
@@ -161,7 +166,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
         activity.set_notifier(Box::new(notifier));
     }
-    let core = SigningCore::new(prompter, trust, tsa)
+    let core = SigningCore::new(prompter, Arc::clone(&trust), tsa)
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity));
     let dispatcher = Arc::new(Dispatcher::new(Arc::new(core)));
@@ -196,7 +201,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     // The shell and the door for a second start, before anybody learns we listen.
     let (stop_tx, stop_rx) = watch::channel(false);
     let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
-    let shell = app_shell(activity, listening, &data_dir, stop_tx.clone(), desktop);
+    let shell = app_shell(activity, listening, &data_dir, stop_tx.clone(), desktop, settings, Arc::clone(&trust));
     let show = Arc::clone(&shell);
     if let Err(e) = qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.open_window())) {
         tracing::warn!(error = %e, "a second start cannot reach this one");

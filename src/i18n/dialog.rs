@@ -62,6 +62,9 @@ pub enum Text {
     Quit,
     MainTitle,
     PausedExplained,
+    Language,
+    OfflineOn,
+    OfflineOff,
 }
 
 impl Text {
@@ -238,6 +241,15 @@ impl Text {
             (MainTitle, Kk) => "qoltanba — ЭЦҚ қол қою қызметі",
             (MainTitle, Ru) => "qoltanba — служба подписания ЭЦП",
             (MainTitle, En) => "qoltanba — the signing service",
+            (Language, Kk) => "Тіл",
+            (Language, Ru) => "Язык",
+            (Language, En) => "Language",
+            (OfflineOn, Kk) => "Желісіз режим: қосулы",
+            (OfflineOn, Ru) => "Автономный режим: включён",
+            (OfflineOn, En) => "Offline mode: on",
+            (OfflineOff, Kk) => "Желісіз режим: өшірулі",
+            (OfflineOff, Ru) => "Автономный режим: выключен",
+            (OfflineOff, En) => "Offline mode: off",
             (PausedExplained, Kk) => "Сайттардың барлық сұраулары қабылданбайды, қайта қосқанша.",
             (PausedExplained, Ru) => "Все запросы сайтов отклоняются, пока вы не возобновите подписание.",
             (PausedExplained, En) => "Every request from sites is refused until you resume signing.",

@@ -151,7 +151,7 @@ pub struct Assessment {
 pub struct TrustStore {
     cache_dir: Option<PathBuf>,
     ca_urls: Vec<String>,
-    online: bool,
+    online: std::sync::atomic::AtomicBool,
     production: RwLock<Vec<x509_cert::Certificate>>,
     test_cas: Vec<x509_cert::Certificate>,
 }
@@ -166,7 +166,7 @@ impl TrustStore {
         let store = Self {
             cache_dir,
             ca_urls,
-            online,
+            online: std::sync::atomic::AtomicBool::new(online),
             production: RwLock::new(Vec::new()),
             test_cas: TEST_CAS.iter().filter_map(|b| parse_x509(b)).collect(),
         };
@@ -185,6 +185,16 @@ impl TrustStore {
     }
 
     /// NCA RK's public TEST CA certificates (built in).
+    /// May the store download (CA certificates, CRLs, OCSP)?
+    pub fn is_online(&self) -> bool {
+        self.online.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Allow or forbid downloads from now on (the person's offline mode).
+    pub fn set_online(&self, online: bool) {
+        self.online.store(online, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Was `cert` issued by one of NCA RK's TEST CAs?
     pub fn is_test_issued(&self, cert: &Certificate) -> bool {
         let issuer = cert.parsed().tbs_certificate().issuer();
@@ -217,7 +227,7 @@ impl TrustStore {
     /// Download NCA RK's CA certificates whose cached copy is missing or older than a
     /// week. Blocking; the daemon runs it on a background thread at start.
     pub fn refresh_ca_certificates(&self) {
-        let (Some(dir), true) = (self.ca_dir(), self.online) else { return };
+        let (Some(dir), true) = (self.ca_dir(), self.is_online()) else { return };
         if std::fs::create_dir_all(&dir).is_err() {
             return;
         }
@@ -410,7 +420,7 @@ impl TrustStore {
         {
             return Ok(cached.unwrap_or_default());
         }
-        if !self.online {
+        if !self.is_online() {
             return cached.ok_or_else(|| "no OCSP receipt is cached (offline)".into());
         }
         let url = ocsp_url(cert).ok_or("the certificate names no OCSP responder")?;
@@ -470,7 +480,7 @@ impl TrustStore {
         let path = fetch::cache_path(dir, url);
         let cached = Crl::open(&path);
         let current = cached.as_ref().is_ok_and(|c| c.next_update_ms().is_none_or(|n| at_ms <= n));
-        if current || !self.online {
+        if current || !self.is_online() {
             return match cached {
                 Ok(crl) => Some((path, crl)),
                 Err(_) if !path.exists() => {

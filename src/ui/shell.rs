@@ -22,6 +22,10 @@ pub enum Command {
     Resume,
     /// Stop qoltanba.
     Quit,
+    /// The language of qoltanba's own windows.
+    SetLanguage(Locale),
+    /// Never download (`true`) or download again.
+    SetOffline(bool),
 }
 
 /// What the tray and the main window show.
@@ -35,6 +39,9 @@ pub struct Status {
     pub recent: Vec<Signed>,
     /// Key files used before, by path.
     pub recent_keys: Vec<PathBuf>,
+    /// The language of qoltanba's own windows.
+    pub language: Locale,
+    pub offline: bool,
 }
 
 /// One line of the tray menu.
@@ -79,6 +86,17 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
     };
     items.push(Item::Submenu { label: t(Text::KeysMenu), items: keys });
     items.push(Item::Separator);
+    let languages = [(Locale::Kk, "Қазақша"), (Locale::Ru, "Русский"), (Locale::En, "English")]
+        .into_iter()
+        .map(|(l, name)| {
+            let label = if l == status.language { format!("✓ {name}") } else { name.to_owned() };
+            Item::Action { label, command: Command::SetLanguage(l) }
+        })
+        .collect();
+    items.push(Item::Submenu { label: t(Text::Language), items: languages });
+    let offline = if status.offline { t(Text::OfflineOn) } else { t(Text::OfflineOff) };
+    items.push(Item::Action { label: offline, command: Command::SetOffline(!status.offline) });
+    items.push(Item::Separator);
     items.push(Item::Action { label: t(Text::OpenWindow), command: Command::OpenWindow });
     items.push(Item::Action { label: t(Text::Quit), command: Command::Quit });
     items
@@ -102,6 +120,9 @@ pub struct Shell {
     recent_keys: Box<dyn Fn() -> Vec<PathBuf> + Send + Sync>,
     quit: Box<dyn Fn() + Send + Sync>,
     open_window: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+    settings: Arc<crate::settings::Store>,
+    /// Applies offline mode where downloads happen.
+    set_online: Box<dyn Fn(bool) + Send + Sync>,
 }
 
 impl Shell {
@@ -112,7 +133,31 @@ impl Shell {
         recent_keys: Box<dyn Fn() -> Vec<PathBuf> + Send + Sync>,
         quit: Box<dyn Fn() + Send + Sync>,
     ) -> Self {
-        Self { activity, listening, recent_keys, quit, open_window: std::sync::OnceLock::new() }
+        Self {
+            activity,
+            listening,
+            recent_keys,
+            quit,
+            open_window: std::sync::OnceLock::new(),
+            settings: Arc::new(crate::settings::Store::in_memory(Default::default())),
+            set_online: Box::new(|_| {}),
+        }
+    }
+
+    /// Keep the person's settings in `settings`; `set_online` applies offline mode.
+    pub fn with_settings(
+        mut self,
+        settings: Arc<crate::settings::Store>,
+        set_online: Box<dyn Fn(bool) + Send + Sync>,
+    ) -> Self {
+        self.settings = settings;
+        self.set_online = set_online;
+        self
+    }
+
+    /// The language of qoltanba's own windows.
+    pub fn locale(&self) -> Locale {
+        self.settings.get().locale()
     }
 
     /// How [`Command::OpenWindow`] opens the main window (set once, by the front end).
@@ -136,6 +181,8 @@ impl Shell {
             paused: self.activity.is_paused(),
             recent: self.activity.recent(),
             recent_keys: (self.recent_keys)(),
+            language: self.locale(),
+            offline: self.settings.get().offline,
         }
     }
 
@@ -148,6 +195,15 @@ impl Shell {
             Command::Pause => self.activity.set_paused(true),
             Command::Resume => self.activity.set_paused(false),
             Command::Quit => (self.quit)(),
+            Command::SetLanguage(locale) => {
+                self.settings.update(|s| s.language = Some(locale));
+                self.activity.touch();
+            }
+            Command::SetOffline(offline) => {
+                self.settings.update(|s| s.offline = offline);
+                (self.set_online)(!offline);
+                self.activity.touch();
+            }
         }
     }
 }
@@ -203,6 +259,35 @@ mod tests {
         assert_eq!(acts[0], ("Resume signing".into(), Command::Resume));
         shell.run(Command::Resume);
         assert!(!shell.activity().is_paused());
+    }
+
+    #[test]
+    fn language_and_offline_mode_are_set_from_the_menu_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Arc::new(crate::settings::Store::load(dir.path()));
+        let online = Arc::new(AtomicBool::new(true));
+        let seen = Arc::clone(&online);
+        let shell = shell(Arc::default())
+            .with_settings(Arc::clone(&settings), Box::new(move |on| seen.store(on, Ordering::SeqCst)));
+        let items = menu(&shell.status(), shell.locale());
+        let languages = items
+            .iter()
+            .find_map(|i| match i {
+                Item::Submenu { items, .. } if items.len() == 3 => Some(actions(items)),
+                _ => None,
+            })
+            .expect("a language submenu");
+        let kazakh = languages.iter().find(|(label, _)| label.ends_with("Қазақша")).unwrap().1;
+        shell.run(kazakh);
+        assert_eq!(shell.locale(), Locale::Kk);
+        let items = menu(&shell.status(), shell.locale());
+        let offline = actions(&items).into_iter().find(|(_, c)| matches!(c, Command::SetOffline(_))).unwrap();
+        assert_eq!(offline, ("Желісіз режим: өшірулі".into(), Command::SetOffline(true)));
+        shell.run(offline.1);
+        assert!(!online.load(Ordering::SeqCst), "downloads stop");
+        // Kept for the next start.
+        let again = crate::settings::Store::load(dir.path()).get();
+        assert_eq!((again.language, again.offline), (Some(Locale::Kk), true));
     }
 
     #[test]

@@ -278,6 +278,9 @@ impl eframe::App for DialogApp {
                 }
                 continue;
             };
+            if let Ask::Status { status } = &ask {
+                self.locale = status.language;
+            }
             self.page = Page::of(ask);
             trace(&self.page);
             self.fresh = true;
@@ -459,7 +462,10 @@ impl DialogApp {
             }
             Page::Status { status } => {
                 main_page(ui, status, locale);
-                Act::None
+                match settings_row(ui, status) {
+                    Some(command) => Act::Answer(Answer::Command { command }),
+                    None => Act::None,
+                }
             }
             Page::Key { action, recent, tokens, path } => {
                 ui.label(RichText::new(capitalized(action_word(*action).get(locale))).size(16.0));
@@ -632,6 +638,28 @@ fn main_page(ui: &mut Ui, status: &Status, locale: Locale) {
     for key in &status.recent_keys {
         ui.label(RichText::new(shown(&key.display().to_string())).monospace());
     }
+}
+
+/// The main window's settings: language and offline mode.
+fn settings_row(ui: &mut Ui, status: &Status) -> Option<Command> {
+    let t = |text: Text| text.get(status.language);
+    let mut command = None;
+    ui.add_space(8.0);
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(t(Text::Language)).strong());
+        for (locale, name) in [(Locale::Kk, "Қазақша"), (Locale::Ru, "Русский"), (Locale::En, "English")]
+        {
+            if ui.selectable_label(status.language == locale, name).clicked() {
+                command = Some(Command::SetLanguage(locale));
+            }
+        }
+    });
+    let mut offline = status.offline;
+    let label = if offline { t(Text::OfflineOn) } else { t(Text::OfflineOff) };
+    if ui.checkbox(&mut offline, label).changed() {
+        command = Some(Command::SetOffline(offline));
+    }
+    command
 }
 
 /// Tests follow the pages through `QOLTANBA_DIALOG_TRACE`, a file that gets each

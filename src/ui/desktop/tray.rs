@@ -9,12 +9,10 @@ use std::sync::Arc;
 use ksni::TrayMethods;
 use ksni::menu::{StandardItem, SubMenu};
 
-use crate::i18n::Locale;
 use crate::ui::shell::{Item, Shell, menu};
 
 struct QoltanbaTray {
     shell: Arc<Shell>,
-    locale: Locale,
 }
 
 /// A 32×32 icon: a green seal with a white ring (ARGB, network byte order).
@@ -74,7 +72,7 @@ impl ksni::Tray for QoltanbaTray {
         vec![icon(self.shell.activity().is_paused())]
     }
     fn tool_tip(&self) -> ksni::ToolTip {
-        let first = menu(&self.shell.status(), self.locale).into_iter().next();
+        let first = menu(&self.shell.status(), self.shell.locale()).into_iter().next();
         let title = match first {
             Some(Item::Info(text)) => text,
             _ => "qoltanba".into(),
@@ -85,15 +83,15 @@ impl ksni::Tray for QoltanbaTray {
         self.shell.run(crate::ui::shell::Command::OpenWindow);
     }
     fn menu(&self) -> Vec<ksni::MenuItem<Self>> {
-        items(menu(&self.shell.status(), self.locale))
+        items(menu(&self.shell.status(), self.shell.locale()))
     }
 }
 
 /// Show the tray icon, redrawn on every change of the shell's activity. `false`
 /// when the desktop has no tray.
-pub async fn start(shell: Arc<Shell>, locale: Locale) -> bool {
+pub async fn start(shell: Arc<Shell>) -> bool {
     let activity = Arc::clone(shell.activity());
-    match (QoltanbaTray { shell, locale }).spawn().await {
+    match (QoltanbaTray { shell }).spawn().await {
         Ok(handle) => {
             let runtime = tokio::runtime::Handle::current();
             activity.on_change(Box::new(move || {

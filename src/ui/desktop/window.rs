@@ -10,22 +10,20 @@ use crate::platform::lock;
 
 use super::wire::{self, Answer, Ask, Opening};
 use super::{DialogProcess, reap};
-use crate::i18n::Locale;
 use crate::ui::shell::Shell;
 
 /// Opens and feeds the main window.
 pub struct MainWindow {
     program: PathBuf,
     shell: Weak<Shell>,
-    locale: Locale,
     /// The open window's input, if one is open.
     open: Mutex<Option<ChildStdin>>,
 }
 
 impl MainWindow {
     /// A window for `shell`, drawn by `program`, opened by the shell's commands.
-    pub fn install(program: PathBuf, shell: &Arc<Shell>, locale: Locale) {
-        let window = Arc::new(Self { program, shell: Arc::downgrade(shell), locale, open: Mutex::new(None) });
+    pub fn install(program: PathBuf, shell: &Arc<Shell>) {
+        let window = Arc::new(Self { program, shell: Arc::downgrade(shell), open: Mutex::new(None) });
         let follower = Arc::downgrade(&window);
         shell.activity().on_change(Box::new(move || {
             if let Some(window) = follower.upgrade() {
@@ -47,7 +45,7 @@ impl MainWindow {
             }
             *open = None;
         }
-        let opening = Opening { origin: None, locale: self.locale, logo: None };
+        let opening = Opening { origin: None, locale: shell.locale(), logo: None };
         let mut process = match DialogProcess::start(&self.program, &opening) {
             Ok(process) => process,
             Err(e) => {
