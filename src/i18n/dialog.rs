@@ -42,13 +42,6 @@ pub enum Text {
     ChooseFileTitle,
     FilePath,
     Choose,
-    Bytes,
-    BinaryData,
-    BlindWarning,
-    FileChosen,
-    FileNamedBySite,
-    CoSignWith,
-    More,
     SiteLogo,
     StateRunning,
     StatePaused,
@@ -178,33 +171,6 @@ impl Text {
             (Choose, Kk) => "Таңдау",
             (Choose, Ru) => "Выбрать",
             (Choose, En) => "Choose",
-            (Bytes, Kk) => "байт",
-            (Bytes, Ru) => "байт",
-            (Bytes, En) => "bytes",
-            (BinaryData, Kk) => "екілік деректер (көрсету мүмкін емес)",
-            (BinaryData, Ru) => "двоичные данные (показать нельзя)",
-            (BinaryData, En) => "binary data (cannot be shown)",
-            (BlindWarning, Kk) => {
-                "Бұл хештің неден алынғанын көре алмайсыз: сайтқа сенсеңіз және күтсеңіз ғана қол қойыңыз."
-            }
-            (BlindWarning, Ru) => {
-                "Вы не видите, от чего этот хеш: подписывайте, только если доверяете сайту и ожидаете этого."
-            }
-            (BlindWarning, En) => {
-                "You cannot see what this hash is of: sign only if you trust this site and expect this."
-            }
-            (FileChosen, Kk) => "өзіңіз таңдаған файл",
-            (FileChosen, Ru) => "файл, выбранный вами",
-            (FileChosen, En) => "a file you picked",
-            (FileNamedBySite, Kk) => "САЙТ АТАҒАН файл, сіз таңдамағансыз",
-            (FileNamedBySite, Ru) => "файл, НАЗВАННЫЙ САЙТОМ, а не выбранный вами",
-            (FileNamedBySite, En) => "a file NAMED BY THE SITE, not picked by you",
-            (CoSignWith, Kk) => "Бар қолтаңбалар:",
-            (CoSignWith, Ru) => "Уже подписей:",
-            (CoSignWith, En) => "Existing signatures:",
-            (More, Kk) => "тағы",
-            (More, Ru) => "ещё",
-            (More, En) => "more",
             (SiteLogo, Kk) => "сайттың өз суреті",
             (SiteLogo, Ru) => "картинка от самого сайта",
             (SiteLogo, En) => "the site's own picture",
@@ -337,7 +303,7 @@ pub fn size(bytes: u64, locale: Locale) -> String {
         _ => ("КиБ", "МиБ"),
     };
     if b < KIB {
-        format!("{bytes} {}", Text::Bytes.get(locale))
+        format!("{bytes} {}", super::Word::Bytes.get(locale))
     } else if b < KIB * KIB {
         format!("{:.1} {kib}", b / KIB)
     } else {

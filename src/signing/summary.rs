@@ -15,6 +15,9 @@ pub fn summarize(data: &[u8]) -> DocumentSummary {
 }
 
 fn shown_data(data: &[u8]) -> Shown {
+    if data.starts_with(b"%PDF-") {
+        return Shown::Pdf { pages: pdf_pages(data) };
+    }
     // Only the start is needed: never decode a whole large document for a preview.
     let head = &data[..data.len().min(PREVIEW_CHARS * 4 + 4)];
     let text = match std::str::from_utf8(head) {
@@ -118,6 +121,26 @@ fn unescape(text: &str) -> String {
     text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
+/// Pages of a PDF, counted cheaply: `/Type /Page` objects (not `/Pages`). `None`
+/// when none is found (e.g. pages inside compressed object streams).
+fn pdf_pages(data: &[u8]) -> Option<usize> {
+    let mut pages = 0;
+    let mut rest = data;
+    while let Some(at) = find(rest, b"/Type") {
+        rest = &rest[at + 5..];
+        let value = rest.iter().position(|b| !b" \t\r\n".contains(b)).map_or(&[][..], |i| &rest[i..]);
+        if value.starts_with(b"/Page") && !value.get(5).is_some_and(u8::is_ascii_alphanumeric) {
+            pages += 1;
+        }
+    }
+    (pages > 0).then_some(pages)
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// A hash the page computed: the user cannot see the document.
 pub fn summarize_digest(digest: &[u8]) -> DocumentSummary {
     DocumentSummary { size: digest.len() as u64, shown: Shown::BlindHash { hex: hex(digest) } }
@@ -172,6 +195,13 @@ pub fn summarize_cosign(sd: &cms::signed_data::SignedData) -> Result<DocumentSum
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pdf_shows_its_page_count() {
+        let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >> endobj\n3 0 obj << /Type /Page >> endobj\n4 0 obj <</Type/Page/Parent 2 0 R>> endobj\n%%EOF";
+        assert_eq!(summarize(pdf).shown, Shown::Pdf { pages: Some(2) });
+        assert_eq!(summarize(b"%PDF-1.5 compressed").shown, Shown::Pdf { pages: None });
+    }
 
     #[test]
     fn xml_shows_its_root_and_first_fields() {

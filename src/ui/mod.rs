@@ -149,6 +149,8 @@ pub enum Shown {
     /// An XML document: its root element and its first fields (leaf elements with
     /// text); `truncated` when it has more.
     Xml { root: String, fields: Vec<(String, String)>, truncated: bool },
+    /// A PDF document and its page count, when it could be counted.
+    Pdf { pages: Option<usize> },
     /// Bytes that are not text.
     Binary,
     /// Only a hash the page chose: the user cannot see what it is the hash of

@@ -91,6 +91,10 @@ impl<C: Console> TerminalPrompter<C> {
                 }
                 lines
             }
+            Shown::Pdf { pages } => {
+                let pages = pages.map(|n| format!(", {n} {}", self.t(Text::Pages))).unwrap_or_default();
+                vec![format!("{size} {}: PDF{pages}", self.t(Text::Bytes))]
+            }
             Shown::Binary => vec![format!("{size} {}: {}", self.t(Text::Bytes), self.t(Text::BinaryData))],
             Shown::BlindHash { hex } => vec![
                 format!("{}: {}", self.t(Text::BlindHash), shown(hex)),

@@ -20,7 +20,7 @@ use super::EXIT_NO_WINDOW;
 use super::password::PasswordField;
 use super::wire::{self, Answer, Ask, KeyView, Opening};
 use crate::i18n::dialog::{Text, size};
-use crate::i18n::{Locale, action_word};
+use crate::i18n::{Locale, Word, action_word};
 use crate::signing::Action;
 use crate::ui::sanitize::shown;
 use crate::ui::shell::{Command, Status, signed_line};
@@ -585,7 +585,7 @@ impl DialogApp {
                         });
                     }
                     if *total > documents.len() {
-                        ui.label(format!("… {} {}", t(Text::More), *total - documents.len()));
+                        ui.label(format!("… {} {}", Word::More.get(locale), *total - documents.len()));
                     }
                 }
                 Act::None
@@ -772,7 +772,6 @@ fn date(ms: i64) -> String {
 
 /// What can be shown of one document.
 fn document(ui: &mut Ui, what: &Shown, locale: Locale) {
-    let t = |text: Text| text.get(locale);
     match what {
         Shown::Text { preview, truncated } => {
             let mut lines: Vec<String> = preview.lines().take(PREVIEW_LINES).map(shown).collect();
@@ -794,23 +793,27 @@ fn document(ui: &mut Ui, what: &Shown, locale: Locale) {
                 ui.label("…");
             }
         }
+        Shown::Pdf { pages } => {
+            let pages = pages.map(|n| format!(", {n} {}", Word::Pages.get(locale))).unwrap_or_default();
+            ui.label(format!("PDF{pages}"));
+        }
         Shown::Binary => {
-            ui.label(t(Text::BinaryData));
+            ui.label(Word::BinaryData.get(locale));
         }
         Shown::BlindHash { hex } => {
             ui.label(RichText::new(shown(hex)).monospace());
-            ui.label(RichText::new(format!("⚠ {}", t(Text::BlindWarning))).color(warning(ui)).strong());
+            ui.label(RichText::new(format!("⚠ {}", Word::BlindWarning.get(locale))).color(warning(ui)).strong());
         }
         Shown::CoSign { signers, content } => {
-            ui.label(format!("{} {signers}", t(Text::CoSignWith)));
+            ui.label(format!("{} {signers}", Word::CoSignWith.get(locale)));
             document(ui, content, locale);
         }
         Shown::File { path, chosen_by_user } => {
             ui.label(RichText::new(shown(path)).monospace());
             if *chosen_by_user {
-                ui.label(t(Text::FileChosen));
+                ui.label(Word::FileChosen.get(locale));
             } else {
-                ui.label(RichText::new(format!("⚠ {}", t(Text::FileNamedBySite))).color(warning(ui)).strong());
+                ui.label(RichText::new(format!("⚠ {}", Word::FileNamedBySite.get(locale))).color(warning(ui)).strong());
             }
         }
     }
