@@ -18,13 +18,13 @@ use zeroize::Zeroizing;
 
 use super::EXIT_NO_WINDOW;
 use super::password::PasswordField;
-use super::wire::{self, Answer, Ask, KeyView, Opening};
+use super::wire::{self, Answer, Ask, ConfirmView, KeyView, Opening};
 use crate::i18n::dialog::{Text, size};
 use crate::i18n::{Locale, Word, action_word};
 use crate::signing::Action;
 use crate::ui::sanitize::shown;
 use crate::ui::shell::{Command, Status, signed_line};
-use crate::ui::{DocumentSummary, KeyDescription, Shown, TokenSlot};
+use crate::ui::{KeyDescription, Shown, TokenSlot};
 
 /// How long the confirm button stays disabled after the confirmation appears.
 pub const CONFIRM_DELAY: Duration = Duration::from_millis(1200);
@@ -113,11 +113,7 @@ enum Page {
         selected: Option<usize>,
     },
     Confirm {
-        operation: String,
-        total: usize,
-        signer: KeyDescription,
-        notes: Vec<String>,
-        documents: Vec<DocumentSummary>,
+        view: ConfirmView,
         since: Instant,
     },
     ChooseFile {
@@ -149,9 +145,7 @@ impl Page {
                 let selected = keys.iter().position(|k| k.unusable.is_none());
                 Page::PickKey { keys, selected }
             }
-            Ask::Confirm { operation, total, signer, notes, documents } => {
-                Page::Confirm { operation, total, signer, notes, documents, since: Instant::now() }
-            }
+            Ask::Confirm(view) => Page::Confirm { view, since: Instant::now() },
             // The page's directory is only where the chooser opens: a path the page wrote is
             // never offered as the answer (it would count as picked by the person).
             Ask::ChooseFile { extension, directory } => {
@@ -563,7 +557,8 @@ impl DialogApp {
                     None => Act::None,
                 }
             }
-            Page::Confirm { operation, total, signer, notes, documents, .. } => {
+            Page::Confirm { view, .. } => {
+                let ConfirmView { operation, total, signer, notes, documents } = view;
                 ui.label(RichText::new(shown(operation)).size(20.0).strong());
                 ui.add_space(8.0);
                 ui.label(RichText::new(t(Text::Signer)).small());

@@ -304,13 +304,13 @@ impl Dialog for DesktopDialog<'_> {
     fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         let locale = self.context.locale;
         let documents = confirmation.documents;
-        let ask = Ask::Confirm {
+        let ask = Ask::Confirm(wire::ConfirmView {
             operation: crate::i18n::dialog::operation(confirmation.action, documents, locale),
             total: documents.len(),
             signer: confirmation.signer.clone(),
             notes: confirmation.notes.iter().map(|n| trust_note(n, locale)).collect(),
             documents: documents.iter().take(wire::LISTED_DOCUMENTS).cloned().collect(),
-        };
+        });
         Ok(matches!(self.ask(&ask)?, Some(Answer::Confirm)))
     }
 

@@ -35,14 +35,8 @@ pub enum Ask {
     Checking,
     /// Pick one of `keys`.
     PickKey { keys: Vec<KeyView> },
-    /// Approve signing: `operation` in words, the first [`LISTED_DOCUMENTS`] of `total`.
-    Confirm {
-        operation: String,
-        total: usize,
-        signer: KeyDescription,
-        notes: Vec<String>,
-        documents: Vec<DocumentSummary>,
-    },
+    /// Approve signing.
+    Confirm(ConfirmView),
     /// Pick a document file.
     ChooseFile { extension: String, directory: String },
     /// The request failed; show `message` until the person closes the window.
@@ -51,6 +45,17 @@ pub enum Ask {
     Status { status: Status },
     /// The request is over (the page left, or the flow ended): close now.
     Close,
+}
+
+/// What the confirmation shows: `operation` in words, the signer, warnings, and the
+/// first [`LISTED_DOCUMENTS`] of `total` documents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfirmView {
+    pub operation: String,
+    pub total: usize,
+    pub signer: KeyDescription,
+    pub notes: Vec<String>,
+    pub documents: Vec<DocumentSummary>,
 }
 
 /// One key of the key list, with the core's words about it.
