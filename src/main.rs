@@ -98,23 +98,33 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<(Arc<dyn Pro
     Ok((Arc::new(NoPrompter), false))
 }
 
+/// What the tray and the main window act on.
+struct Parts {
+    activity: Arc<Activity>,
+    settings: Arc<qoltanba::settings::Store>,
+    trust: Arc<TrustStore>,
+    core: Arc<SigningCore>,
+    /// The timestamp authority when the person chose none.
+    default_tsa: String,
+}
+
 /// The tray, the main window and their commands; with `desktop`, shown.
 fn app_shell(
-    activity: Arc<Activity>,
+    parts: Parts,
     listening: Vec<String>,
     data_dir: &std::path::Path,
     stop: watch::Sender<bool>,
     desktop: bool,
-    settings: Arc<qoltanba::settings::Store>,
-    trust: Arc<TrustStore>,
 ) -> Arc<Shell> {
+    let Parts { activity, settings, trust, core, default_tsa } = parts;
     let recent = qoltanba::ui::desktop::recent::RecentFiles::new(data_dir);
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
     let set_online = Box::new(move |online| trust.set_online(online));
     let shell = Shell::new(activity, listening, Box::new(move || recent.list()), quit);
-    let shell = Arc::new(shell.with_settings(settings, set_online));
+    let set_tsa = Box::new(move |url: &str| core.set_tsa_url(url.to_owned()));
+    let shell = Arc::new(shell.with_settings(settings, set_online).with_tsa(default_tsa, set_tsa));
     #[cfg(feature = "desktop")]
     if desktop && let Ok(program) = std::env::current_exe() {
         qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
@@ -160,7 +170,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
         let trust = Arc::clone(&trust);
         std::thread::spawn(move || trust.refresh_ca_certificates());
     }
-    let tsa = TsaConfig { url: args.tsa_url.clone(), ..TsaConfig::default() };
+    // The person's timestamp authority, unless the command line names one.
+    let chosen_tsa = settings.get().tsa_url.filter(|_| args.tsa_url == qoltanba::cms::tsp::DEFAULT_TSA_URL);
+    let tsa = TsaConfig { url: chosen_tsa.unwrap_or_else(|| args.tsa_url.clone()), ..TsaConfig::default() };
     let activity = Arc::new(Activity::default());
     #[cfg(feature = "desktop")]
     if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
@@ -169,7 +181,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let core = SigningCore::new(prompter, Arc::clone(&trust), tsa)
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity));
-    let dispatcher = Arc::new(Dispatcher::new(Arc::new(core)));
+    let core = Arc::new(core);
+    let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };
     let config = ServerConfig {
         tls: !args.insecure_ws,
@@ -201,7 +214,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     // The shell and the door for a second start, before anybody learns we listen.
     let (stop_tx, stop_rx) = watch::channel(false);
     let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
-    let shell = app_shell(activity, listening, &data_dir, stop_tx.clone(), desktop, settings, Arc::clone(&trust));
+    let parts = Parts { activity, settings, trust: Arc::clone(&trust), core, default_tsa: args.tsa_url.clone() };
+    let shell = app_shell(parts, listening, &data_dir, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
     if let Err(e) = qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.open_window())) {
         tracing::warn!(error = %e, "a second start cannot reach this one");

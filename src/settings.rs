@@ -20,6 +20,17 @@ pub struct Settings {
     pub language: Option<Locale>,
     /// Never download (CA certificates, CRLs, OCSP).
     pub offline: bool,
+    /// The timestamp authority for CAdES-T / XAdES-T; `None`: NCA RK's.
+    pub tsa_url: Option<String>,
+}
+
+/// Is `url` an address a timestamp authority can have (http or https, no spaces, not
+/// absurdly long)?
+pub fn valid_tsa_url(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    url.len() <= 2048
+        && rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 impl Settings {
@@ -78,9 +89,18 @@ mod tests {
             s.offline = true;
         });
         let again = Store::load(dir.path());
-        assert_eq!(again.get(), Settings { language: Some(Locale::Kk), offline: true });
+        assert_eq!(again.get(), Settings { language: Some(Locale::Kk), offline: true, tsa_url: None });
         assert_eq!(again.get().locale(), Locale::Kk);
         std::fs::write(dir.path().join("settings.json"), b"{not json").unwrap();
         assert_eq!(Store::load(dir.path()).get(), Settings::default());
+    }
+
+    #[test]
+    fn only_http_addresses_are_timestamp_authorities() {
+        assert!(valid_tsa_url("http://tsp.pki.gov.kz"));
+        assert!(valid_tsa_url("https://tsa.example.kz:8443/tsp"));
+        for bad in ["", "tsp.pki.gov.kz", "http://", "file:///etc/passwd", "http:///x", "http://a b", "http://a\n"] {
+            assert!(!valid_tsa_url(bad), "{bad:?}");
+        }
     }
 }

@@ -60,7 +60,7 @@ pub const MAX_ATTACHED_FILE: u64 = 64 * 1024 * 1024;
 pub struct SigningCore {
     prompter: Arc<dyn Prompter>,
     trust: Arc<TrustStore>,
-    tsa: TsaConfig,
+    tsa: std::sync::RwLock<TsaConfig>,
     turns: Turns,
     /// Judge certificates at this time (epoch ms) instead of now.
     fixed_time: Option<i64>,
@@ -96,7 +96,7 @@ impl SigningCore {
         Self {
             prompter,
             trust,
-            tsa,
+            tsa: std::sync::RwLock::new(tsa),
             turns: Turns::default(),
             fixed_time: None,
             guesses: named::Guesses::default(),
@@ -188,7 +188,7 @@ impl SigningCore {
             Operation::ApplyTimestamp { cms } => {
                 compute::run_for(cms.len(), || parse_signed_data(&cms))
                     .map_err(|e| SigningError::Rejected(Rejection::Cms(e)))?;
-                Ok(Outcome::Timestamped(add_timestamps(&cms, &self.tsa)?))
+                Ok(Outcome::Timestamped(add_timestamps(&cms, &self.tsa())?))
             }
             Operation::ChooseFile { extension, directory } => self.choose_file(&context, &extension, &directory),
             Operation::NamedKeyFile(named) => named::run(self, &context, action, named),
@@ -258,7 +258,7 @@ impl SigningCore {
         let stamped = signatures
             .into_iter()
             .map(|s| match s {
-                Signature::Cms(cms) => Ok(Signature::Cms(add_timestamps(&cms, &self.tsa)?)),
+                Signature::Cms(cms) => Ok(Signature::Cms(add_timestamps(&cms, &self.tsa())?)),
                 other => Ok(other),
             })
             .collect::<Result<Vec<_>, SigningError>>()?;
@@ -316,7 +316,7 @@ impl SigningCore {
         })?;
         let signatures = signed
             .into_iter()
-            .map(|s| Ok(Signature::Xml(s.timestamp(&self.tsa)?)))
+            .map(|s| Ok(Signature::Xml(s.timestamp(&self.tsa())?)))
             .collect::<Result<Vec<_>, SigningError>>()?;
         Ok(Outcome::Signed { signatures, certificate })
     }
@@ -401,6 +401,16 @@ impl SigningCore {
             }
             _ => Err(SigningError::Canceled),
         }
+    }
+
+    /// The timestamp authority now.
+    fn tsa(&self) -> TsaConfig {
+        self.tsa.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Use the timestamp authority at `url` from now on (the person's setting).
+    pub fn set_tsa_url(&self, url: String) {
+        self.tsa.write().unwrap_or_else(|p| p.into_inner()).url = url;
     }
 
     /// `Paused` while the person has stopped signing.

@@ -12,7 +12,7 @@ use crate::i18n::Locale;
 use crate::i18n::dialog::Text;
 
 /// What a person can ask the app to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Open the main window.
@@ -26,6 +26,8 @@ pub enum Command {
     SetLanguage(Locale),
     /// Never download (`true`) or download again.
     SetOffline(bool),
+    /// Use this timestamp authority (checked by [`crate::settings::valid_tsa_url`]).
+    SetTsaUrl(String),
 }
 
 /// What the tray and the main window show.
@@ -42,6 +44,8 @@ pub struct Status {
     /// The language of qoltanba's own windows.
     pub language: Locale,
     pub offline: bool,
+    /// The timestamp authority in use.
+    pub tsa_url: String,
 }
 
 /// One line of the tray menu.
@@ -123,6 +127,10 @@ pub struct Shell {
     settings: Arc<crate::settings::Store>,
     /// Applies offline mode where downloads happen.
     set_online: Box<dyn Fn(bool) + Send + Sync>,
+    /// Applies a timestamp authority where signatures are made.
+    set_tsa: Box<dyn Fn(&str) + Send + Sync>,
+    /// The timestamp authority when the person chose none.
+    default_tsa: String,
 }
 
 impl Shell {
@@ -141,7 +149,17 @@ impl Shell {
             open_window: std::sync::OnceLock::new(),
             settings: Arc::new(crate::settings::Store::in_memory(Default::default())),
             set_online: Box::new(|_| {}),
+            set_tsa: Box::new(|_| {}),
+            default_tsa: crate::cms::tsp::DEFAULT_TSA_URL.to_owned(),
         }
+    }
+
+    /// `set_tsa` applies the person's timestamp authority; `default_tsa` is used when
+    /// they chose none.
+    pub fn with_tsa(mut self, default_tsa: String, set_tsa: Box<dyn Fn(&str) + Send + Sync>) -> Self {
+        self.default_tsa = default_tsa;
+        self.set_tsa = set_tsa;
+        self
     }
 
     /// Keep the person's settings in `settings`; `set_online` applies offline mode.
@@ -183,6 +201,7 @@ impl Shell {
             recent_keys: (self.recent_keys)(),
             language: self.locale(),
             offline: self.settings.get().offline,
+            tsa_url: self.settings.get().tsa_url.unwrap_or_else(|| self.default_tsa.clone()),
         }
     }
 
@@ -198,6 +217,15 @@ impl Shell {
             Command::SetLanguage(locale) => {
                 self.settings.update(|s| s.language = Some(locale));
                 self.activity.touch();
+            }
+            Command::SetTsaUrl(url) if crate::settings::valid_tsa_url(url.trim()) => {
+                let url = url.trim().to_owned();
+                (self.set_tsa)(&url);
+                self.settings.update(|s| s.tsa_url = Some(url));
+                self.activity.touch();
+            }
+            Command::SetTsaUrl(url) => {
+                tracing::warn!(url = %crate::ui::sanitize::shown(&url), "not a timestamp authority address")
             }
             Command::SetOffline(offline) => {
                 self.settings.update(|s| s.offline = offline);
@@ -227,7 +255,7 @@ mod tests {
         items
             .iter()
             .filter_map(|i| match i {
-                Item::Action { label, command } => Some((label.clone(), *command)),
+                Item::Action { label, command } => Some((label.clone(), command.clone())),
                 _ => None,
             })
             .collect()
@@ -249,7 +277,9 @@ mod tests {
         let acts = actions(&items);
         assert_eq!(acts[0], ("Stop signing for now".into(), Command::Pause));
         // What the menu offers is what it does.
-        for (_, command) in acts {
+        for (_, command) in
+            acts.into_iter().filter(|(_, c)| !matches!(c, Command::SetLanguage(_) | Command::SetOffline(_)))
+        {
             shell.run(command);
         }
         assert!(shell.activity().is_paused());
@@ -277,7 +307,7 @@ mod tests {
                 _ => None,
             })
             .expect("a language submenu");
-        let kazakh = languages.iter().find(|(label, _)| label.ends_with("Қазақша")).unwrap().1;
+        let kazakh = languages.iter().find(|(label, _)| label.ends_with("Қазақша")).unwrap().1.clone();
         shell.run(kazakh);
         assert_eq!(shell.locale(), Locale::Kk);
         let items = menu(&shell.status(), shell.locale());
@@ -285,9 +315,21 @@ mod tests {
         assert_eq!(offline, ("Желісіз режим: өшірулі".into(), Command::SetOffline(true)));
         shell.run(offline.1);
         assert!(!online.load(Ordering::SeqCst), "downloads stop");
+        // The timestamp authority: applied and kept when it is an http(s) address.
+        let applied = Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = Arc::clone(&applied);
+        let shell =
+            shell.with_tsa("http://tsp.pki.gov.kz".into(), Box::new(move |url| *sink.lock().unwrap() = url.to_owned()));
+        assert_eq!(shell.status().tsa_url, "http://tsp.pki.gov.kz");
+        shell.run(Command::SetTsaUrl("file:///etc/passwd".into()));
+        assert_eq!(applied.lock().unwrap().as_str(), "", "not an address: ignored");
+        shell.run(Command::SetTsaUrl(" https://tsa.example.kz/tsp ".into()));
+        assert_eq!(applied.lock().unwrap().as_str(), "https://tsa.example.kz/tsp");
+        assert_eq!(shell.status().tsa_url, "https://tsa.example.kz/tsp");
         // Kept for the next start.
         let again = crate::settings::Store::load(dir.path()).get();
         assert_eq!((again.language, again.offline), (Some(Locale::Kk), true));
+        assert_eq!(again.tsa_url.as_deref(), Some("https://tsa.example.kz/tsp"));
     }
 
     #[test]

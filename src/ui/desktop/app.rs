@@ -127,6 +127,8 @@ enum Page {
     },
     Status {
         status: Status,
+        /// The timestamp authority field, as typed.
+        tsa: String,
     },
 }
 
@@ -153,7 +155,7 @@ impl Page {
                 Page::ChooseFile { extension, start, path: String::new() }
             }
             Ask::Failed { message } => Page::Failed { message },
-            Ask::Status { status } => Page::Status { status },
+            Ask::Status { status } => Page::Status { tsa: status.tsa_url.clone(), status },
         }
     }
 }
@@ -275,7 +277,15 @@ impl eframe::App for DialogApp {
             if let Ask::Status { status } = &ask {
                 self.locale = status.language;
             }
+            // A refreshed main window keeps what is being typed into it.
+            let typing = match &self.page {
+                Page::Status { status, tsa } if *tsa != status.tsa_url => Some(tsa.clone()),
+                _ => None,
+            };
             self.page = Page::of(ask);
+            if let (Page::Status { tsa, .. }, Some(typed)) = (&mut self.page, typing) {
+                *tsa = typed;
+            }
             trace(&self.page);
             self.fresh = true;
             self.confirm_focused = false;
@@ -363,7 +373,7 @@ impl DialogApp {
                 }
                 return Act::None;
             }
-            Page::Status { status } => {
+            Page::Status { status, .. } => {
                 if ui.add(big(t(Text::Close))).clicked() {
                     return Act::Exit;
                 }
@@ -454,9 +464,9 @@ impl DialogApp {
                 ui.label(RichText::new(format!("⚠ {}", shown(message))).size(16.0).color(warning(ui)));
                 Act::None
             }
-            Page::Status { status } => {
+            Page::Status { status, tsa } => {
                 main_page(ui, status, locale);
-                match settings_row(ui, status) {
+                match settings_row(ui, status, tsa, enter) {
                     Some(command) => Act::Answer(Answer::Command { command }),
                     None => Act::None,
                 }
@@ -635,8 +645,8 @@ fn main_page(ui: &mut Ui, status: &Status, locale: Locale) {
     }
 }
 
-/// The main window's settings: language and offline mode.
-fn settings_row(ui: &mut Ui, status: &Status) -> Option<Command> {
+/// The main window's settings: language, offline mode, the timestamp authority.
+fn settings_row(ui: &mut Ui, status: &Status, tsa: &mut String, enter: bool) -> Option<Command> {
     let t = |text: Text| text.get(status.language);
     let mut command = None;
     ui.add_space(8.0);
@@ -653,6 +663,19 @@ fn settings_row(ui: &mut Ui, status: &Status) -> Option<Command> {
     let label = if offline { t(Text::OfflineOn) } else { t(Text::OfflineOff) };
     if ui.checkbox(&mut offline, label).changed() {
         command = Some(Command::SetOffline(offline));
+    }
+    ui.add_space(4.0);
+    ui.label(RichText::new(t(Text::TsaUrl)).strong());
+    let valid = crate::settings::valid_tsa_url(tsa.trim());
+    ui.horizontal(|ui| {
+        let field = ui.add(egui::TextEdit::singleline(tsa).desired_width(ui.available_width() - 110.0));
+        let save = ui.add_enabled(valid && tsa.trim() != status.tsa_url, egui::Button::new(t(Text::Save)));
+        if save.clicked() || (field.lost_focus() && enter && valid) {
+            command = Some(Command::SetTsaUrl(tsa.trim().to_owned()));
+        }
+    });
+    if !valid {
+        ui.label(RichText::new(t(Text::TsaInvalid)).color(warning(ui)));
     }
     command
 }

@@ -41,7 +41,7 @@ fn items(list: Vec<Item>) -> Vec<ksni::MenuItem<QoltanbaTray>> {
         .map(|item| match item {
             Item::Action { label, command } => StandardItem {
                 label: mnemonic_free(&label),
-                activate: Box::new(move |tray: &mut QoltanbaTray| tray.shell.run(command)),
+                activate: Box::new(move |tray: &mut QoltanbaTray| tray.shell.run(command.clone())),
                 ..Default::default()
             }
             .into(),
