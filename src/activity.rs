@@ -15,7 +15,8 @@ use crate::signing::Action;
 /// Signatures of this run kept for the tray's list.
 pub const RECENT: usize = 20;
 
-/// Refusals while signing is stopped are told at most once per this.
+/// Each kind of warning (refusals while stopped, timestamp failures) is told at most
+/// once per this.
 pub const REFUSAL_QUIET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One request that produced signatures.
@@ -53,8 +54,8 @@ pub struct Activity {
     paused: AtomicBool,
     recent: Mutex<VecDeque<Signed>>,
     notifier: OnceLock<Box<dyn Notifier>>,
-    /// When a refusal while stopped was last told (a page must not flood notifications).
-    last_refusal_told: Mutex<Option<std::time::Instant>>,
+    /// When each kind of warning was last told (a page must not flood notifications).
+    last_told: Mutex<[Option<std::time::Instant>; 2]>,
     /// Called after every change (the tray redraws its menu).
     listeners: Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
 }
@@ -93,12 +94,17 @@ impl Activity {
             recent.push_front(signed.clone());
             recent.truncate(RECENT);
         }
-        if let Notice::RefusedWhilePaused { .. } = &notice {
-            let mut last = lock(&self.last_refusal_told);
-            if last.is_some_and(|t| t.elapsed() < REFUSAL_QUIET) {
+        let kind = match &notice {
+            Notice::Signed(_) => None,
+            Notice::TimestampFailed { .. } => Some(0),
+            Notice::RefusedWhilePaused { .. } => Some(1),
+        };
+        if let Some(kind) = kind {
+            let mut last = lock(&self.last_told);
+            if last[kind].is_some_and(|t| t.elapsed() < REFUSAL_QUIET) {
                 return;
             }
-            *last = Some(std::time::Instant::now());
+            last[kind] = Some(std::time::Instant::now());
         }
         if let Some(notifier) = self.notifier.get() {
             notifier.notify(&notice, locale);

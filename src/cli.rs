@@ -240,9 +240,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", env = "QOLTANBA_AUTO_DELAY_MS", default_value_t = 0)]
     pub auto_delay_ms: u64,
 
-    /// The RFC 3161 timestamp authority (http://) for CAdES-T.
-    #[arg(long, value_name = "URL", env = "QOLTANBA_TSA_URL", default_value = qoltanba_tsa_default())]
-    pub tsa_url: String,
+    /// The RFC 3161 timestamp authority (http://) for CAdES-T; wins over the setting.
+    /// Default: the setting, else NCA RK's (http://tsp.pki.gov.kz).
+    #[arg(long, value_name = "URL", env = "QOLTANBA_TSA_URL")]
+    pub tsa_url: Option<String>,
 
     /// Never download anything (NCA RK's CA certificates, CRLs); use only the cache.
     #[arg(long, env = "QOLTANBA_OFFLINE")]

@@ -18,7 +18,7 @@ use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
 use qoltanba::trust::TrustStore;
 use qoltanba::ui::desktop::DesktopPrompter;
-use qoltanba::ui::shell::Shell;
+use qoltanba::ui::shell::{Forced, Shell};
 use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter, TerminalPrompter, Tty};
 
 fn main() -> ExitCode {
@@ -104,8 +104,8 @@ struct Parts {
     settings: Arc<qoltanba::settings::Store>,
     trust: Arc<TrustStore>,
     core: Arc<SigningCore>,
-    /// The timestamp authority when the person chose none.
-    default_tsa: String,
+    /// What the command line fixed for this run.
+    forced: Forced,
 }
 
 /// The tray, the main window and their commands; with `desktop`, shown.
@@ -116,15 +116,25 @@ fn app_shell(
     stop: watch::Sender<bool>,
     desktop: bool,
 ) -> Arc<Shell> {
-    let Parts { activity, settings, trust, core, default_tsa } = parts;
+    let Parts { activity, settings, trust, core, forced } = parts;
     let recent = qoltanba::ui::desktop::recent::RecentFiles::new(data_dir);
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
-    let set_online = Box::new(move |online| trust.set_online(online));
+    let online = Arc::clone(&trust);
+    let set_online = Box::new(move |on: bool| {
+        online.set_online(on);
+        if on {
+            // Back online: fetch what offline mode skipped, in the background.
+            let trust = Arc::clone(&online);
+            std::thread::spawn(move || trust.refresh_ca_certificates());
+        }
+    });
     let shell = Shell::new(activity, listening, Box::new(move || recent.list()), quit);
+    let current = Arc::clone(&core);
     let set_tsa = Box::new(move |url: &str| core.set_tsa_url(url.to_owned()));
-    let shell = Arc::new(shell.with_settings(settings, set_online).with_tsa(default_tsa, set_tsa));
+    let tsa = qoltanba::ui::shell::Tsa { current: Box::new(move || current.tsa_url()), set: set_tsa };
+    let shell = Arc::new(shell.with_settings(settings, set_online).with_tsa(tsa).forced(forced));
     #[cfg(feature = "desktop")]
     if desktop && let Ok(program) = std::env::current_exe() {
         qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
@@ -171,8 +181,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
         std::thread::spawn(move || trust.refresh_ca_certificates());
     }
     // The person's timestamp authority, unless the command line names one.
-    let chosen_tsa = settings.get().tsa_url.filter(|_| args.tsa_url == qoltanba::cms::tsp::DEFAULT_TSA_URL);
-    let tsa = TsaConfig { url: chosen_tsa.unwrap_or_else(|| args.tsa_url.clone()), ..TsaConfig::default() };
+    let chosen_tsa = settings.get().tsa_url.filter(|u| qoltanba::settings::valid_tsa_url(u));
+    let tsa_url = args.tsa_url.clone().or(chosen_tsa).unwrap_or_else(|| qoltanba::cms::tsp::DEFAULT_TSA_URL.into());
+    let tsa = TsaConfig { url: tsa_url, ..TsaConfig::default() };
     let activity = Arc::new(Activity::default());
     #[cfg(feature = "desktop")]
     if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
@@ -214,7 +225,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     // The shell and the door for a second start, before anybody learns we listen.
     let (stop_tx, stop_rx) = watch::channel(false);
     let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
-    let parts = Parts { activity, settings, trust: Arc::clone(&trust), core, default_tsa: args.tsa_url.clone() };
+    let forced = Forced { offline: args.offline, tsa: args.tsa_url.is_some() };
+    let parts = Parts { activity, settings, trust: Arc::clone(&trust), core, forced };
     let shell = app_shell(parts, listening, &data_dir, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
     if let Err(e) = qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.open_window())) {

@@ -18,6 +18,9 @@ pub enum Locale {
     En,
 }
 
+/// The languages, each named in itself.
+pub const LANGUAGES: [(Locale, &str); 3] = [(Locale::Kk, "Қазақша"), (Locale::Ru, "Русский"), (Locale::En, "English")];
+
 impl Locale {
     /// Parse a locale id as pages send it (`kk`, `kz`, `ru`, `en`, `ru_RU`...).
     /// Unknown ids give `None`: the caller keeps its current locale.

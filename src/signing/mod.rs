@@ -203,7 +203,10 @@ impl SigningCore {
     /// Let the user pick a document in our file chooser (`showFileChooser`); the file is
     /// remembered for this origin, so `…FromFile` may read it, also to embed it.
     fn choose_file(&self, context: &RequestContext, extension: &str, directory: &str) -> Result<Outcome, SigningError> {
-        let _turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
+        let _turn = self.screen(context)?;
+        // Only a local directory is passed on as where the chooser opens: a network
+        // path could hang the chooser or leak the person's credentials.
+        let directory = if files::is_local_absolute(Path::new(directory)) { directory } else { "" };
         let request = FileRequest { context, extension, directory };
         let path = self.prompter.open(context)?.choose_file(&request)?.ok_or(SigningError::Canceled)?;
         let path = files::canonical(&path);
@@ -352,12 +355,7 @@ impl SigningCore {
         action: Action,
         filter: &KeyFilter,
     ) -> Result<Chosen<'a>, SigningError> {
-        let turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
-        // Requests queued behind a dialog may outlive their page: ask nothing for those.
-        if context.is_page_gone() {
-            return Err(SigningError::Canceled);
-        }
-        self.not_paused()?;
+        let turn = self.screen(context)?;
         let mut dialog = self.prompter.open(context)?;
         let path = match dialog.choose_key(&KeyRequest { context, action, tokens: &[] })? {
             KeyChoice::File(path) => path,
@@ -403,6 +401,11 @@ impl SigningCore {
         }
     }
 
+    /// The timestamp authority's address now.
+    pub fn tsa_url(&self) -> String {
+        self.tsa().url
+    }
+
     /// The timestamp authority now.
     fn tsa(&self) -> TsaConfig {
         self.tsa.read().unwrap_or_else(|p| p.into_inner()).clone()
@@ -411,6 +414,18 @@ impl SigningCore {
     /// Use the timestamp authority at `url` from now on (the person's setting).
     pub fn set_tsa_url(&self, url: String) {
         self.tsa.write().unwrap_or_else(|p| p.into_inner()).url = url;
+    }
+
+    /// Wait for this request's turn on the screen; then nothing is asked if the page
+    /// left meanwhile (requests queued behind a dialog may outlive it) or the person
+    /// stopped signing.
+    fn screen(&self, context: &RequestContext) -> Result<Turn<'_>, SigningError> {
+        let turn = self.turns.enter(&Self::origin_key(context), &context.page_gone)?;
+        if context.is_page_gone() {
+            return Err(SigningError::Canceled);
+        }
+        self.not_paused()?;
+        Ok(turn)
     }
 
     /// `Paused` while the person has stopped signing.

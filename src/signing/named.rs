@@ -132,7 +132,7 @@ pub fn run(
                     super::summary::summarize_xml(xml)
                 }
             };
-            let turn = core.turns.enter(&SigningCore::origin_key(context), &context.page_gone)?;
+            let turn = core.screen(context)?;
             let signer = core.describe(key.certificate());
             let documents = std::slice::from_ref(&summary);
             let confirmation = super::Confirmation { context, action, signer: &signer, notes: &[], documents };

@@ -15,9 +15,14 @@ pub fn summarize(data: &[u8]) -> DocumentSummary {
 }
 
 fn shown_data(data: &[u8]) -> Shown {
-    if data.starts_with(b"%PDF-") {
-        return Shown::Pdf { pages: pdf_pages(data) };
+    match text_shown(data) {
+        // A PDF is binary; text that starts like one is shown as the text it is.
+        Shown::Binary if data.starts_with(b"%PDF-") => Shown::Pdf { pages: pdf_pages(data) },
+        shown => shown,
     }
+}
+
+fn text_shown(data: &[u8]) -> Shown {
     // Only the start is needed: never decode a whole large document for a preview.
     let head = &data[..data.len().min(PREVIEW_CHARS * 4 + 4)];
     let text = match std::str::from_utf8(head) {
@@ -48,10 +53,11 @@ const XML_VALUE_CHARS: usize = 80;
 /// (element name and text of leaf elements: IIN/BIN, amounts, dates...), read from its
 /// start only. Falls back to a text preview when no element is found.
 pub fn summarize_xml(xml: &str) -> DocumentSummary {
-    let mut head = &xml[..xml.len().min(XML_HEAD)];
-    while !xml.is_char_boundary(head.len()) {
-        head = &head[..head.len() - 1];
+    let mut end = xml.len().min(XML_HEAD);
+    while !xml.is_char_boundary(end) {
+        end -= 1;
     }
+    let head = &xml[..end];
     let (root, fields, complete) = xml_fields(head);
     match root {
         Some(root) => DocumentSummary {
@@ -62,33 +68,61 @@ pub fn summarize_xml(xml: &str) -> DocumentSummary {
     }
 }
 
+/// Where the markup that starts at `after` (just past a `<`) ends: the index just past
+/// its end, read as the XML parser reads it (comments to `-->`, processing
+/// instructions to `?>`, CDATA to `]]>`, a DOCTYPE's internal subset to `]>`, a tag to
+/// the first `>` outside quotes). `None` if it does not end in `after`.
+fn markup_end(after: &str) -> Option<usize> {
+    let until = |close: &str| after.find(close).map(|e| e + close.len());
+    if after.starts_with("!--") {
+        return until("-->");
+    }
+    if after.starts_with('?') {
+        return until("?>");
+    }
+    if after.starts_with("![CDATA[") {
+        return until("]]>");
+    }
+    if after.starts_with('!') {
+        let bracket = after.find('[');
+        let gt = after.find('>')?;
+        return match bracket {
+            Some(b) if b < gt => until("]>"),
+            _ => Some(gt + 1),
+        };
+    }
+    let mut quote = None;
+    for (i, c) in after.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The root element's name, the first leaf fields, and whether they are all of them.
+/// A leaf holding anything but text (a comment, CDATA, a child) is not shown.
 fn xml_fields(text: &str) -> (Option<String>, Vec<(String, String)>, bool) {
     let local = |name: &str| name.rsplit(':').next().unwrap_or(name).to_owned();
     let mut root = None;
     let mut fields = Vec::new();
     // The element whose start was seen last, while nothing but text followed it.
     let mut open_leaf: Option<(String, usize)> = None;
-    let mut rest = text;
     let mut offset = 0;
-    while let Some(lt) = rest.find('<') {
-        let after = &rest[lt + 1..];
+    while let Some(lt) = text[offset..].find('<') {
         let tag_start = offset + lt;
-        let skip = if after.starts_with("!--") {
-            after.find("-->").map(|e| e + 2)
-        } else if after.starts_with('?') || after.starts_with('!') {
-            after.find('>')
-        } else {
-            None
-        };
-        if let Some(skip) = skip {
+        let after = &text[tag_start + 1..];
+        let Some(len) = markup_end(after) else { return (root, fields, false) };
+        offset = tag_start + 1 + len;
+        let markup = &after[..len];
+        if markup.starts_with('!') || markup.starts_with('?') {
             open_leaf = None;
-            offset += lt + 1 + skip + 1;
-            rest = &text[offset.min(text.len())..];
             continue;
         }
-        let Some(gt) = after.find('>') else { break };
-        let tag = &after[..gt];
+        let tag = markup.trim_end_matches('>');
         if let Some(name) = tag.strip_prefix('/') {
             if let Some((open, text_start)) = open_leaf.take()
                 && open == local(name.trim())
@@ -107,11 +141,8 @@ fn xml_fields(text: &str) -> (Option<String>, Vec<(String, String)>, bool) {
             if root.is_none() {
                 root = Some(name.clone());
             }
-            let text_start = tag_start + 1 + gt + 1;
-            open_leaf = (!tag.ends_with('/')).then_some((name, text_start));
+            open_leaf = (!tag.ends_with('/')).then_some((name, offset));
         }
-        offset = tag_start + 1 + gt + 1;
-        rest = &text[offset.min(text.len())..];
     }
     (root, fields, true)
 }
@@ -121,19 +152,37 @@ fn unescape(text: &str) -> String {
     text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
-/// Pages of a PDF, counted cheaply: `/Type /Page` objects (not `/Pages`). `None`
-/// when none is found (e.g. pages inside compressed object streams).
+/// Pages of a PDF, counted cheaply, only when two readings agree: the `/Type /Page`
+/// objects and the largest `/Count` of a `/Type /Pages` node (the page tree's root).
+/// `None` otherwise (pages in compressed object streams, decoys, incremental updates):
+/// no number is better than a wrong one.
 fn pdf_pages(data: &[u8]) -> Option<usize> {
-    let mut pages = 0;
+    let skip_space = |b: &[u8]| b.iter().position(|c| !b" \t\r\n".contains(c)).map_or(0, |i| i);
+    let (mut pages, mut count) = (0usize, None::<usize>);
     let mut rest = data;
     while let Some(at) = find(rest, b"/Type") {
         rest = &rest[at + 5..];
-        let value = rest.iter().position(|b| !b" \t\r\n".contains(b)).map_or(&[][..], |i| &rest[i..]);
-        if value.starts_with(b"/Page") && !value.get(5).is_some_and(u8::is_ascii_alphanumeric) {
-            pages += 1;
+        let value = &rest[skip_space(rest)..];
+        if !value.starts_with(b"/Page") {
+            continue;
+        }
+        match value.get(5) {
+            Some(b's') if !value.get(6).is_some_and(u8::is_ascii_alphanumeric) => {
+                // The node's own dictionary holds its /Count; look a little around.
+                let near = &rest[..rest.len().min(512)];
+                let n = find(near, b"/Count").and_then(|c| {
+                    let digits = &near[c + 6..];
+                    let digits = &digits[skip_space(digits)..];
+                    let len = digits.iter().take_while(|d| d.is_ascii_digit()).count();
+                    std::str::from_utf8(&digits[..len.min(9)]).ok()?.parse::<usize>().ok()
+                });
+                count = count.max(n);
+            }
+            Some(c) if c.is_ascii_alphanumeric() => {}
+            _ => pages += 1,
         }
     }
-    (pages > 0).then_some(pages)
+    (pages > 0 && count == Some(pages)).then_some(pages)
 }
 
 /// Where `needle` first occurs in `haystack`.
@@ -199,8 +248,15 @@ mod tests {
     #[test]
     fn a_pdf_shows_its_page_count() {
         let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >> endobj\n3 0 obj << /Type /Page >> endobj\n4 0 obj <</Type/Page/Parent 2 0 R>> endobj\n%%EOF";
-        assert_eq!(summarize(pdf).shown, Shown::Pdf { pages: Some(2) });
-        assert_eq!(summarize(b"%PDF-1.5 compressed").shown, Shown::Pdf { pages: None });
+        // Real PDFs are binary: a comment line of high bytes follows the header.
+        let pdf = [&b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"[..], &pdf[9..]].concat();
+        assert_eq!(summarize(&pdf).shown, Shown::Pdf { pages: Some(2) });
+        // A decoy page outside the tree: the readings disagree, no number is shown.
+        let decoy = [&pdf[..], b"9 0 obj << /Type /Page >> endobj"].concat();
+        assert_eq!(summarize(&decoy).shown, Shown::Pdf { pages: None });
+        assert_eq!(summarize(b"%PDF-1.5\n%\xe2\xe3 compressed").shown, Shown::Pdf { pages: None });
+        // Text that starts like a PDF is shown as text.
+        assert!(matches!(summarize(b"%PDF- this is a letter").shown, Shown::Text { .. }));
     }
 
     #[test]
@@ -225,6 +281,17 @@ mod tests {
         let Shown::Xml { fields, truncated, .. } = summarize_xml(&many).shown else { panic!() };
         assert_eq!(fields.len(), XML_FIELDS);
         assert!(truncated);
+        // What the parser skips is skipped here too: no fields from inside processing
+        // instructions, comments or CDATA, and a `>` in an attribute ends nothing.
+        let tricky = "<?x ><IIN>870101300123</IIN>?><R><!-- <IIN>1</IIN> --><IIN a=\">decoy\">real</IIN><X><![CDATA[<BIN>2</BIN>]]></X></R>";
+        let Shown::Xml { root, fields, .. } = summarize_xml(tricky).shown else { panic!() };
+        assert_eq!(root, "R");
+        assert_eq!(fields, [("IIN".to_owned(), "real".to_owned())]);
+        // A multi-byte character across the 64 KiB mark: no panic.
+        for pad in 0..4 {
+            let big = format!("<r>{}{}</r>", "a".repeat(XML_HEAD - 3 + pad), "ә".repeat(10));
+            let _ = summarize_xml(&big);
+        }
         // Not XML at all, or broken: still a text preview, never a panic.
         assert!(matches!(summarize_xml("plain").shown, Shown::Text { .. }));
         for broken in ["<", "<a", "<a><b>x</", "<!--", "<?x", "<a>ә</a", "</>", "<a>x</b>"] {

@@ -184,7 +184,6 @@ impl TrustStore {
         self.production.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// NCA RK's public TEST CA certificates (built in).
     /// May the store download (CA certificates, CRLs, OCSP)?
     pub fn is_online(&self) -> bool {
         self.online.load(std::sync::atomic::Ordering::SeqCst)
@@ -201,6 +200,7 @@ impl TrustStore {
         self.test_cas.iter().any(|ca| ca.tbs_certificate().subject() == issuer)
     }
 
+    /// NCA RK's public TEST CA certificates (built in).
     pub fn test_cas(&self) -> &[x509_cert::Certificate] {
         &self.test_cas
     }

@@ -43,9 +43,27 @@ pub struct Status {
     pub recent_keys: Vec<PathBuf>,
     /// The language of qoltanba's own windows.
     pub language: Locale,
+    /// Offline mode in effect.
     pub offline: bool,
     /// The timestamp authority in use.
     pub tsa_url: String,
+    /// What the command line fixed for this run (the window cannot change it).
+    pub forced: Forced,
+}
+
+/// Settings the command line fixed for this run: they win over `settings.json`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forced {
+    /// `--offline`.
+    pub offline: bool,
+    /// `--tsa-url`.
+    pub tsa: bool,
+}
+
+/// The timestamp authority as the shell sees it: the one in use, and how to change it.
+pub struct Tsa {
+    pub current: Box<dyn Fn() -> String + Send + Sync>,
+    pub set: Box<dyn Fn(&str) + Send + Sync>,
 }
 
 /// One line of the tray menu.
@@ -90,7 +108,7 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
     };
     items.push(Item::Submenu { label: t(Text::KeysMenu), items: keys });
     items.push(Item::Separator);
-    let languages = [(Locale::Kk, "Қазақша"), (Locale::Ru, "Русский"), (Locale::En, "English")]
+    let languages = crate::i18n::LANGUAGES
         .into_iter()
         .map(|(l, name)| {
             let label = if l == status.language { format!("✓ {name}") } else { name.to_owned() };
@@ -127,10 +145,8 @@ pub struct Shell {
     settings: Arc<crate::settings::Store>,
     /// Applies offline mode where downloads happen.
     set_online: Box<dyn Fn(bool) + Send + Sync>,
-    /// Applies a timestamp authority where signatures are made.
-    set_tsa: Box<dyn Fn(&str) + Send + Sync>,
-    /// The timestamp authority when the person chose none.
-    default_tsa: String,
+    tsa: Tsa,
+    forced: Forced,
 }
 
 impl Shell {
@@ -149,16 +165,20 @@ impl Shell {
             open_window: std::sync::OnceLock::new(),
             settings: Arc::new(crate::settings::Store::in_memory(Default::default())),
             set_online: Box::new(|_| {}),
-            set_tsa: Box::new(|_| {}),
-            default_tsa: crate::cms::tsp::DEFAULT_TSA_URL.to_owned(),
+            tsa: Tsa { current: Box::new(|| crate::cms::tsp::DEFAULT_TSA_URL.to_owned()), set: Box::new(|_| {}) },
+            forced: Forced::default(),
         }
     }
 
-    /// `set_tsa` applies the person's timestamp authority; `default_tsa` is used when
-    /// they chose none.
-    pub fn with_tsa(mut self, default_tsa: String, set_tsa: Box<dyn Fn(&str) + Send + Sync>) -> Self {
-        self.default_tsa = default_tsa;
-        self.set_tsa = set_tsa;
+    /// Where the timestamp authority is read and changed.
+    pub fn with_tsa(mut self, tsa: Tsa) -> Self {
+        self.tsa = tsa;
+        self
+    }
+
+    /// What the command line fixed for this run.
+    pub fn forced(mut self, forced: Forced) -> Self {
+        self.forced = forced;
         self
     }
 
@@ -200,8 +220,17 @@ impl Shell {
             recent: self.activity.recent(),
             recent_keys: (self.recent_keys)(),
             language: self.locale(),
-            offline: self.settings.get().offline,
-            tsa_url: self.settings.get().tsa_url.unwrap_or_else(|| self.default_tsa.clone()),
+            offline: self.forced.offline || self.settings.get().offline,
+            tsa_url: (self.tsa.current)(),
+            forced: self.forced,
+        }
+    }
+
+    fn forced_by_flag(&self, command: &Command) -> bool {
+        match command {
+            Command::SetOffline(_) => self.forced.offline,
+            Command::SetTsaUrl(_) => self.forced.tsa,
+            _ => false,
         }
     }
 
@@ -218,9 +247,12 @@ impl Shell {
                 self.settings.update(|s| s.language = Some(locale));
                 self.activity.touch();
             }
+            Command::SetTsaUrl(_) | Command::SetOffline(_) if self.forced_by_flag(&command) => {
+                tracing::warn!(?command, "fixed by the command line for this run");
+            }
             Command::SetTsaUrl(url) if crate::settings::valid_tsa_url(url.trim()) => {
                 let url = url.trim().to_owned();
-                (self.set_tsa)(&url);
+                (self.tsa.set)(&url);
                 self.settings.update(|s| s.tsa_url = Some(url));
                 self.activity.touch();
             }
@@ -317,9 +349,14 @@ mod tests {
         assert!(!online.load(Ordering::SeqCst), "downloads stop");
         // The timestamp authority: applied and kept when it is an http(s) address.
         let applied = Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = Arc::clone(&applied);
-        let shell =
-            shell.with_tsa("http://tsp.pki.gov.kz".into(), Box::new(move |url| *sink.lock().unwrap() = url.to_owned()));
+        let (sink, shown) = (Arc::clone(&applied), Arc::clone(&applied));
+        let shell = shell.with_tsa(Tsa {
+            current: Box::new(move || {
+                let now = shown.lock().unwrap().clone();
+                if now.is_empty() { "http://tsp.pki.gov.kz".into() } else { now }
+            }),
+            set: Box::new(move |url| *sink.lock().unwrap() = url.to_owned()),
+        });
         assert_eq!(shell.status().tsa_url, "http://tsp.pki.gov.kz");
         shell.run(Command::SetTsaUrl("file:///etc/passwd".into()));
         assert_eq!(applied.lock().unwrap().as_str(), "", "not an address: ignored");
@@ -330,6 +367,13 @@ mod tests {
         let again = crate::settings::Store::load(dir.path()).get();
         assert_eq!((again.language, again.offline), (Some(Locale::Kk), true));
         assert_eq!(again.tsa_url.as_deref(), Some("https://tsa.example.kz/tsp"));
+        // What the command line fixed cannot be changed from the window.
+        let fixed = super::tests::shell(Arc::default()).forced(Forced { offline: true, tsa: true });
+        assert!(fixed.status().offline);
+        fixed.run(Command::SetOffline(false));
+        fixed.run(Command::SetTsaUrl("https://other.example.kz".into()));
+        assert!(fixed.status().offline);
+        assert_eq!(fixed.status().tsa_url, "http://tsp.pki.gov.kz");
     }
 
     #[test]

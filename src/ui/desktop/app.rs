@@ -151,7 +151,9 @@ impl Page {
             // The page's directory is only where the chooser opens: a path the page wrote is
             // never offered as the answer (it would count as picked by the person).
             Ask::ChooseFile { extension, directory } => {
-                let start = Some(PathBuf::from(directory)).filter(|d| d.is_absolute() && d.is_dir());
+                // Never touched here (a network path could hang the window or leak
+                // credentials); the core passes only local absolute paths.
+                let start = Some(PathBuf::from(directory)).filter(|d| d.is_absolute());
                 Page::ChooseFile { extension, start, path: String::new() }
             }
             Ask::Failed { message } => Page::Failed { message },
@@ -210,7 +212,10 @@ impl DialogApp {
         if wire::send(&mut std::io::stdout().lock(), &answer).is_err() {
             std::process::exit(0);
         }
-        self.page = Page::Waiting;
+        // The main window stays as it is (with what is typed) until its update comes.
+        if !matches!(self.page, Page::Status { .. }) {
+            self.page = Page::Waiting;
+        }
     }
 
     /// Open the platform's file chooser on its own thread (it blocks).
@@ -282,9 +287,15 @@ impl eframe::App for DialogApp {
                 Page::Status { status, tsa } if *tsa != status.tsa_url => Some(tsa.clone()),
                 _ => None,
             };
+            // Only a new question takes the focus: the main window's updates do not
+            // jump in front of anything.
+            let update = matches!(self.page, Page::Status { .. }) && matches!(ask, Ask::Status { .. });
             self.page = Page::of(ask);
             if let (Page::Status { tsa, .. }, Some(typed)) = (&mut self.page, typing) {
                 *tsa = typed;
+            }
+            if update {
+                continue;
             }
             trace(&self.page);
             self.fresh = true;
@@ -652,8 +663,7 @@ fn settings_row(ui: &mut Ui, status: &Status, tsa: &mut String, enter: bool) -> 
     ui.add_space(8.0);
     ui.horizontal(|ui| {
         ui.label(RichText::new(t(Text::Language)).strong());
-        for (locale, name) in [(Locale::Kk, "Қазақша"), (Locale::Ru, "Русский"), (Locale::En, "English")]
-        {
+        for (locale, name) in crate::i18n::LANGUAGES {
             if ui.selectable_label(status.language == locale, name).clicked() {
                 command = Some(Command::SetLanguage(locale));
             }
@@ -661,16 +671,19 @@ fn settings_row(ui: &mut Ui, status: &Status, tsa: &mut String, enter: bool) -> 
     });
     let mut offline = status.offline;
     let label = if offline { t(Text::OfflineOn) } else { t(Text::OfflineOff) };
-    if ui.checkbox(&mut offline, label).changed() {
+    // What the command line fixed for this run is shown, not changeable.
+    if ui.add_enabled(!status.forced.offline, egui::Checkbox::new(&mut offline, label)).changed() {
         command = Some(Command::SetOffline(offline));
     }
     ui.add_space(4.0);
     ui.label(RichText::new(t(Text::TsaUrl)).strong());
     let valid = crate::settings::valid_tsa_url(tsa.trim());
     ui.horizontal(|ui| {
-        let field = ui.add(egui::TextEdit::singleline(tsa).desired_width(ui.available_width() - 110.0));
-        let save = ui.add_enabled(valid && tsa.trim() != status.tsa_url, egui::Button::new(t(Text::Save)));
-        if save.clicked() || (field.lost_focus() && enter && valid) {
+        let edit = egui::TextEdit::singleline(tsa).desired_width(ui.available_width() - 110.0);
+        let field = ui.add_enabled(!status.forced.tsa, edit);
+        let changed = valid && tsa.trim() != status.tsa_url && !status.forced.tsa;
+        let save = ui.add_enabled(changed, egui::Button::new(t(Text::Save)));
+        if save.clicked() || (field.lost_focus() && enter && changed) {
             command = Some(Command::SetTsaUrl(tsa.trim().to_owned()));
         }
     });

@@ -16,14 +16,21 @@ use crate::ui::shell::Shell;
 pub struct MainWindow {
     program: PathBuf,
     shell: Weak<Shell>,
-    /// The open window's input, if one is open.
-    open: Mutex<Option<ChildStdin>>,
+    /// The open window's number and input, if one is open.
+    open: Mutex<Option<(u64, ChildStdin)>>,
+    /// Numbers windows, so a closing one never forgets its successor.
+    opened: std::sync::atomic::AtomicU64,
 }
 
 impl MainWindow {
     /// A window for `shell`, drawn by `program`, opened by the shell's commands.
     pub fn install(program: PathBuf, shell: &Arc<Shell>) {
-        let window = Arc::new(Self { program, shell: Arc::downgrade(shell), open: Mutex::new(None) });
+        let window = Arc::new(Self {
+            program,
+            shell: Arc::downgrade(shell),
+            open: Mutex::new(None),
+            opened: std::sync::atomic::AtomicU64::new(0),
+        });
         let follower = Arc::downgrade(&window);
         shell.activity().on_change(Box::new(move || {
             if let Some(window) = follower.upgrade() {
@@ -39,7 +46,7 @@ impl MainWindow {
         let Some(shell) = self.shell.upgrade() else { return };
         let status = Ask::Status { status: shell.status() };
         let mut open = lock(&self.open);
-        if let Some(input) = open.as_mut() {
+        if let Some((_, input)) = open.as_mut() {
             if wire::send(input, &status).is_ok() {
                 return;
             }
@@ -58,7 +65,8 @@ impl MainWindow {
             return;
         }
         let (input, answers, child) = process.split();
-        *open = Some(input);
+        let number = self.opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *open = Some((number, input));
         let window = Arc::clone(self);
         std::thread::spawn(move || {
             while let Ok(answer) = answers.recv() {
@@ -67,7 +75,11 @@ impl MainWindow {
                     window.refresh();
                 }
             }
-            *lock(&window.open) = None;
+            let mut open = lock(&window.open);
+            if open.as_ref().is_some_and(|(n, _)| *n == number) {
+                *open = None;
+            }
+            drop(open);
             reap(child, None);
         });
     }
@@ -76,7 +88,7 @@ impl MainWindow {
     fn refresh(&self) {
         let Some(shell) = self.shell.upgrade() else { return };
         let mut open = lock(&self.open);
-        if let Some(input) = open.as_mut()
+        if let Some((_, input)) = open.as_mut()
             && wire::send(input, &Ask::Status { status: shell.status() }).is_err()
         {
             *open = None;
