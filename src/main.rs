@@ -18,6 +18,7 @@ use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
 use qoltanba::trust::TrustStore;
 use qoltanba::ui::desktop::DesktopPrompter;
+use qoltanba::ui::desktop::recent::RecentFiles;
 use qoltanba::ui::shell::{Forced, Shell};
 use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter, TerminalPrompter, Tty};
 
@@ -62,7 +63,11 @@ fn main() -> ExitCode {
 /// Choose the prompter the flags ask for. Without one that can ask, signing requests
 /// get a clear error reply.
 /// Also says whether the prompter is the desktop's (which then gets notifications too).
-fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<(Arc<dyn Prompter>, bool), String> {
+fn prompter(
+    args: &ServeArgs,
+    data_dir: &std::path::Path,
+    recent: &Arc<RecentFiles>,
+) -> Result<(Arc<dyn Prompter>, bool), String> {
     if args.demo {
         let demo = ensure_demo_key(data_dir)?;
         println!("DEMO MODE: every signing request is approved automatically with a DEMO key.");
@@ -87,7 +92,7 @@ fn prompter(args: &ServeArgs, data_dir: &std::path::Path) -> Result<(Arc<dyn Pro
     let in_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
     if cfg!(feature = "desktop") && !args.terminal && qoltanba::ui::desktop::display_available() {
         let program = std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
-        return Ok((Arc::new(DesktopPrompter::new(program, data_dir)), true));
+        return Ok((Arc::new(DesktopPrompter::new(program, Arc::clone(recent))), true));
     }
     if in_terminal {
         println!("Signing requests will be confirmed here, in this terminal: keep it open.");
@@ -106,18 +111,12 @@ struct Parts {
     core: Arc<SigningCore>,
     /// What the command line fixed for this run.
     forced: Forced,
+    recent: Arc<RecentFiles>,
 }
 
 /// The tray, the main window and their commands; with `desktop`, shown.
-fn app_shell(
-    parts: Parts,
-    listening: Vec<String>,
-    data_dir: &std::path::Path,
-    stop: watch::Sender<bool>,
-    desktop: bool,
-) -> Arc<Shell> {
-    let Parts { activity, settings, trust, core, forced } = parts;
-    let recent = qoltanba::ui::desktop::recent::RecentFiles::new(data_dir);
+fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, desktop: bool) -> Arc<Shell> {
+    let Parts { activity, settings, trust, core, forced, recent } = parts;
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
@@ -160,7 +159,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
         }
         Running::No => {}
     }
-    let (prompter, desktop) = match prompter(&args, &data_dir) {
+    // One list of recent key files: the dialogs add to it, the tray shows it.
+    let recent = Arc::new(RecentFiles::new(&data_dir));
+    let (prompter, desktop) = match prompter(&args, &data_dir, &recent) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("qoltanba: {e}");
@@ -226,8 +227,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let (stop_tx, stop_rx) = watch::channel(false);
     let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
     let forced = Forced { offline: args.offline, tsa: args.tsa_url.is_some() };
-    let parts = Parts { activity, settings, trust: Arc::clone(&trust), core, forced };
-    let shell = app_shell(parts, listening, &data_dir, stop_tx.clone(), desktop);
+    let parts = Parts { activity, settings, trust: Arc::clone(&trust), core, forced, recent };
+    let shell = app_shell(parts, listening, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
     if let Err(e) = qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.open_window())) {
         tracing::warn!(error = %e, "a second start cannot reach this one");

@@ -338,10 +338,8 @@ impl SigningCore {
     ) -> Result<(T, Box<crate::keys::Certificate>), SigningError> {
         let Chosen { key, description, notes, turn, mut dialog } = self.choose_key(context, action, filter)?;
         let confirmation = Confirmation { context, action, signer: &description, notes: &notes, documents };
-        confirm(dialog.as_mut(), &confirmation)?;
+        self.approve(dialog.as_mut(), &confirmation)?;
         drop(dialog);
-        // Signing stopped while the dialog was open: nothing is signed.
-        self.not_paused()?;
         drop(turn);
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
         Ok((signed, Box::new(key.certificate().clone())))
@@ -428,6 +426,15 @@ impl SigningCore {
         Ok(turn)
     }
 
+    /// Ask for approval: `Canceled` unless the person approves, `Paused` if they
+    /// stopped signing while the dialog was open. Nothing is signed without `Ok`.
+    fn approve(&self, dialog: &mut dyn Dialog, confirmation: &Confirmation<'_>) -> Result<(), SigningError> {
+        if confirmation.context.is_page_gone() || !dialog.confirm(confirmation)? {
+            return Err(SigningError::Canceled);
+        }
+        self.not_paused()
+    }
+
     /// `Paused` while the person has stopped signing.
     fn not_paused(&self) -> Result<(), SigningError> {
         if self.activity.is_paused() { Err(SigningError::Paused) } else { Ok(()) }
@@ -474,14 +481,6 @@ impl SigningCore {
             }
         }
     }
-}
-
-/// Ask for approval; `Canceled` unless the user approves.
-fn confirm(dialog: &mut dyn Dialog, confirmation: &Confirmation<'_>) -> Result<(), SigningError> {
-    if confirmation.context.is_page_gone() || !dialog.confirm(confirmation)? {
-        return Err(SigningError::Canceled);
-    }
-    Ok(())
 }
 
 /// Show `error` in the dialog when the person should read it there, and return it.

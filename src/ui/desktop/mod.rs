@@ -57,13 +57,13 @@ pub fn display_available() -> bool {
 pub struct DesktopPrompter {
     /// The program that draws the dialogs (this one).
     program: PathBuf,
-    recent: recent::RecentFiles,
+    recent: std::sync::Arc<recent::RecentFiles>,
 }
 
 impl DesktopPrompter {
-    /// Dialogs drawn by `program dialog`; recent key files remembered in `data_dir`.
-    pub fn new(program: PathBuf, data_dir: &Path) -> Self {
-        Self { program, recent: recent::RecentFiles::new(data_dir) }
+    /// Dialogs drawn by `program dialog`; the key files chosen go into `recent`.
+    pub fn new(program: PathBuf, recent: std::sync::Arc<recent::RecentFiles>) -> Self {
+        Self { program, recent }
     }
 }
 
