@@ -177,6 +177,17 @@ impl Xvfb {
     }
 }
 
+/// Run `steps` on the display off the async runtime (they wait and sleep, as a person
+/// would), then give the display back.
+async fn drive(x: Xvfb, steps: impl FnOnce(&Xvfb) + Send + 'static) -> Xvfb {
+    tokio::task::spawn_blocking(move || {
+        steps(&x);
+        x
+    })
+    .await
+    .unwrap()
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
         for child in [&mut self.child, &mut self.monitor] {
@@ -222,7 +233,7 @@ async fn a_person_signs_in_the_window_in_kazakh_russian_and_english() {
         request["args"]["logo"] = json!(logo);
         ws.send_text(&request.to_string()).await;
         let key = fixture(RSA_KEY);
-        let x = tokio::task::spawn_blocking(move || {
+        let x = drive(x, move |x| {
             x.wait_page(1, "key");
             x.type_text(key.to_str().unwrap());
             x.screenshot(&format!("{locale}-1-key"));
@@ -242,19 +253,15 @@ async fn a_person_signs_in_the_window_in_kazakh_russian_and_english() {
             x.wait_page(5, "confirm");
             // Enter at once does not sign: the button is not ready and not focused.
             x.key("Return");
-            x
         })
-        .await
-        .unwrap();
+        .await;
         assert!(ws.silent_for(300).await, "{locale}: an early Enter must not confirm");
-        let x = tokio::task::spawn_blocking(move || {
+        let x = drive(x, move |x| {
             std::thread::sleep(CONFIRM_READY);
             x.screenshot(&format!("{locale}-3-confirm"));
             x.key("Return");
-            x
         })
-        .await
-        .unwrap();
+        .await;
         let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
         assert_eq!(reply["status"], true, "{locale}: {reply}");
         let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
@@ -291,13 +298,11 @@ async fn escape_cancels_and_keys_the_site_cannot_use_are_shown_with_the_reason()
     let mut ws = daemon.connect(Some("https://cabinet.salyk.kz")).await;
     // Escape at the first page.
     ws.send_text(&sign_request("ru", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
-    let x = tokio::task::spawn_blocking(move || {
+    let x = drive(x, move |x| {
         x.wait_page(1, "key");
         x.key("Escape");
-        x
     })
-    .await
-    .unwrap();
+    .await;
     // basics answers a cancel as NCALayer does: success with an empty body.
     let canceled = json!({"status":true,"body":{}});
     let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
@@ -308,7 +313,7 @@ async fn escape_cancels_and_keys_the_site_cannot_use_are_shown_with_the_reason()
         let signer = json!({"extKeyUsageOids":[],"chain":[],"iin":"000000000000"});
         ws.send_text(&sign_request(locale, signer).to_string()).await;
         let key = fixture(RSA_KEY);
-        x = tokio::task::spawn_blocking(move || {
+        x = drive(x, move |x| {
             let seen = x.pages().len();
             x.wait_page(seen + 1, "key");
             x.key("ctrl+a"); // the field offers the last key file: type over it
@@ -320,10 +325,8 @@ async fn escape_cancels_and_keys_the_site_cannot_use_are_shown_with_the_reason()
             x.wait_page(seen + 4, "pick-key");
             x.screenshot(&format!("{locale}-4-key-not-usable"));
             x.key("Escape");
-            x
         })
-        .await
-        .unwrap();
+        .await;
         let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
         assert_eq!(reply, canceled);
     }
@@ -331,7 +334,7 @@ async fn escape_cancels_and_keys_the_site_cannot_use_are_shown_with_the_reason()
     // until the person closes it.
     ws.send_text(&sign_request("en", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
     let key = fixture(RSA_KEY);
-    let x = tokio::task::spawn_blocking(move || {
+    let x = drive(x, move |x| {
         let seen = x.pages().len();
         x.wait_page(seen + 1, "key");
         x.key("ctrl+a");
@@ -343,22 +346,18 @@ async fn escape_cancels_and_keys_the_site_cannot_use_are_shown_with_the_reason()
             x.key("Return");
         }
         x.wait_page(seen + 5, "failed");
-        x
     })
-    .await
-    .unwrap();
+    .await;
     let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
     assert_eq!(reply["status"], false, "{reply}");
-    let x = tokio::task::spawn_blocking(move || {
+    let x = drive(x, move |x| {
         std::thread::sleep(Duration::from_millis(500));
         assert_eq!(x.windows().len(), 1, "the error stays on screen after the reply");
         x.screenshot("en-6-failed");
         x.key("Escape");
         assert!(x.wait_no_window(Duration::from_secs(3)));
-        x
     })
-    .await
-    .unwrap();
+    .await;
     drop(x);
 }
 
@@ -368,13 +367,11 @@ async fn the_window_closes_when_the_page_leaves() {
     let daemon = x.daemon(&[]);
     let mut ws = daemon.connect(Some("https://sigex.kz")).await;
     ws.send_text(&sign_request("en", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
-    let x = tokio::task::spawn_blocking(move || {
+    let x = drive(x, move |x| {
         x.wait_page(1, "key");
         assert_eq!(x.windows().len(), 1);
-        x
     })
-    .await
-    .unwrap();
+    .await;
     drop(ws);
     let gone = tokio::task::spawn_blocking(move || x.wait_no_window(Duration::from_secs(3))).await.unwrap();
     assert!(gone, "the dialog must close when the page goes away");
@@ -401,16 +398,14 @@ async fn starting_qoltanba_again_opens_the_main_window_in_the_persons_language()
             .unwrap();
         assert_eq!(again.status.code(), Some(0), "{again:?}");
         assert!(String::from_utf8_lossy(&again.stdout).contains("already running"));
-        let x = tokio::task::spawn_blocking(move || {
+        let x = drive(x, move |x| {
             x.wait_page(1, "status");
             x.screenshot(name);
             assert_eq!(x.windows().len(), 1, "one main window");
             x.key("Escape");
             assert!(x.wait_no_window(Duration::from_secs(3)), "Escape closes the main window");
-            x
         })
-        .await
-        .unwrap();
+        .await;
         // The main window is drawn from the shell's state: the same words as the tray.
         let status = qoltanba::ui::shell::menu(
             &qoltanba::ui::shell::Status { version: "v".into(), ..Default::default() },
