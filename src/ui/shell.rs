@@ -130,8 +130,9 @@ pub fn signed_line(signed: &Signed, locale: Locale) -> String {
         Some(o) => crate::ui::sanitize::shown(o),
         None => Text::NoOrigin.get(locale).to_owned(),
     };
-    let time = crate::validation::astana_time(signed.at_ms);
-    let hm = time.get(11..16).unwrap_or_default();
+    let hm = crate::validation::in_astana(signed.at_ms)
+        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+        .unwrap_or_default();
     format!("{hm} {site} — {} ({})", signed.documents, crate::ui::sanitize::shown(&signed.signer))
 }
 

@@ -186,11 +186,15 @@ pub struct Validator<'a> {
     production: Vec<x509_cert::Certificate>,
 }
 
+/// The moment `ms` (epoch milliseconds) on Astana's clock (UTC+5); `None` out of range.
+pub fn in_astana(ms: i64) -> Option<time::OffsetDateTime> {
+    let offset = time::UtcOffset::from_whole_seconds(ASTANA_OFFSET_SECS).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok().map(|t| t.to_offset(offset))
+}
+
 /// A date and time in Astana, `YYYY-MM-DD HH:MM:SS (UTC+5)`.
 pub fn astana_time(ms: i64) -> String {
-    let offset = time::UtcOffset::from_whole_seconds(ASTANA_OFFSET_SECS).unwrap_or(time::UtcOffset::UTC);
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else { return ms.to_string() };
-    let t = t.to_offset(offset);
+    let Some(t) = in_astana(ms) else { return ms.to_string() };
     format!(
         "{}-{:02}-{:02} {:02}:{:02}:{:02} UTC+5",
         t.year(),

@@ -795,8 +795,7 @@ fn key_card(ui: &mut Ui, key: &KeyDescription, locale: Locale) {
 
 /// A date as people in Kazakhstan write it: 31.12.2026.
 fn date(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| t.to_offset(time::UtcOffset::from_hms(5, 0, 0).unwrap_or(time::UtcOffset::UTC)))
+    crate::validation::in_astana(ms)
         .map(|t| format!("{:02}.{:02}.{}", t.day(), u8::from(t.month()), t.year()))
         .unwrap_or_default()
 }
