@@ -79,7 +79,7 @@ impl Activity {
     /// Stop (`true`) or resume signing.
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::SeqCst);
-        self.changed();
+        self.touch();
     }
 
     /// The signatures of this run, newest first.
@@ -109,15 +109,11 @@ impl Activity {
         if let Some(notifier) = self.notifier.get() {
             notifier.notify(&notice, locale);
         }
-        self.changed();
+        self.touch();
     }
 
-    /// Something the front ends show changed elsewhere (settings): redraw.
+    /// Something the front ends show changed (here, or elsewhere: settings): redraw.
     pub fn touch(&self) {
-        self.changed();
-    }
-
-    fn changed(&self) {
         for listener in lock(&self.listeners).iter() {
             listener();
         }

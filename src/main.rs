@@ -103,6 +103,13 @@ fn prompter(
     Ok((Arc::new(NoPrompter), false))
 }
 
+/// Download NCA RK's CA certificates on a thread of their own: nothing waits for the
+/// network (start-up, the tray).
+fn refresh_in_background(trust: &Arc<TrustStore>) {
+    let trust = Arc::clone(trust);
+    std::thread::spawn(move || trust.refresh_ca_certificates());
+}
+
 /// What the tray and the main window act on.
 struct Parts {
     activity: Arc<Activity>,
@@ -124,9 +131,8 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     let set_online = Box::new(move |on: bool| {
         online.set_online(on);
         if on {
-            // Back online: fetch what offline mode skipped, in the background.
-            let trust = Arc::clone(&online);
-            std::thread::spawn(move || trust.refresh_ca_certificates());
+            // Back online: fetch what offline mode skipped.
+            refresh_in_background(&online);
         }
     });
     let shell = Shell::new(activity, listening, Box::new(move || recent.list()), quit);
@@ -177,9 +183,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let offline = args.offline || settings.get().offline;
     let trust = Arc::new(TrustStore::new(Some(data_dir.join("trust")), ca_urls, !offline));
     if !offline {
-        // In the background: start-up never waits for the network.
-        let trust = Arc::clone(&trust);
-        std::thread::spawn(move || trust.refresh_ca_certificates());
+        refresh_in_background(&trust);
     }
     // The person's timestamp authority, unless the command line names one.
     let chosen_tsa = settings.get().tsa_url.filter(|u| qoltanba::settings::valid_tsa_url(u));

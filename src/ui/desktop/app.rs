@@ -401,12 +401,9 @@ impl DialogApp {
                 }
                 return Act::None;
             }
-            Page::Key { .. } | Page::ChooseFile { .. } => {
+            Page::Key { path, .. } | Page::ChooseFile { path, .. } => {
+                let path = path.trim().to_owned();
                 let label = if matches!(self.page, Page::Key { .. }) { t(Text::Next) } else { t(Text::Choose) };
-                let path = match &self.page {
-                    Page::Key { path, .. } | Page::ChooseFile { path, .. } => path.trim().to_owned(),
-                    _ => String::new(),
-                };
                 if ui.add_enabled(!path.is_empty(), big(label)).clicked() {
                     act = self.path_answer(path);
                 }
