@@ -8,7 +8,6 @@ use crate::ui::{DocumentSummary, Shown};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Text {
     Site,
-    NoOrigin,
     ChooseKeyTitle,
     KeyFilePath,
     Browse,
@@ -72,9 +71,6 @@ impl Text {
             (Site, Kk) => "Сұрау жіберген сайт",
             (Site, Ru) => "Запрос от сайта",
             (Site, En) => "Request from",
-            (NoOrigin, Kk) => "белгісіз (бет өзін атамады)",
-            (NoOrigin, Ru) => "неизвестно (страница не назвала себя)",
-            (NoOrigin, En) => "unknown (the page did not say)",
             (ChooseKeyTitle, Kk) => "Кілтті таңдаңыз",
             (ChooseKeyTitle, Ru) => "Выберите ключ",
             (ChooseKeyTitle, En) => "Choose your key",
@@ -272,14 +268,20 @@ pub fn operation(action: Action, documents: &[DocumentSummary], locale: Locale) 
     }
 }
 
+/// The requesting site as a line of text: its origin, shown safely, or that the page
+/// did not say.
+pub fn site(origin: Option<&str>, locale: Locale) -> String {
+    match origin {
+        Some(o) => crate::ui::sanitize::shown(o),
+        None => super::Word::NoOrigin.get(locale).to_owned(),
+    }
+}
+
 /// A notification: its title and its text.
 pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, String) {
     use crate::activity::Notice;
     use Locale::*;
-    let site = |origin: &Option<String>| match origin {
-        Some(o) => crate::ui::sanitize::shown(o),
-        None => Text::NoOrigin.get(locale).to_owned(),
-    };
+    let site = |origin: &Option<String>| site(origin.as_deref(), locale);
     match (notice, locale) {
         (Notice::Signed(s), Kk) => (format!("{} — қол қойылды", site(&s.origin)), format!("Қолтаңбалар: {} ({})", s.documents, crate::ui::sanitize::shown(&s.signer))),
         (Notice::Signed(s), Ru) => (format!("{} — подписано", site(&s.origin)), format!("Подписей: {} ({})", s.documents, crate::ui::sanitize::shown(&s.signer))),

@@ -126,10 +126,7 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
 
 /// "14:03 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)".
 pub fn signed_line(signed: &Signed, locale: Locale) -> String {
-    let site = match &signed.origin {
-        Some(o) => crate::ui::sanitize::shown(o),
-        None => Text::NoOrigin.get(locale).to_owned(),
-    };
+    let site = crate::i18n::dialog::site(signed.origin.as_deref(), locale);
     let hm = crate::validation::in_astana(signed.at_ms)
         .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
         .unwrap_or_default();

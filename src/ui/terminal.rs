@@ -71,10 +71,7 @@ impl<C: Console> TerminalPrompter<C> {
 
     /// The requesting site as shown: escaped, or a note that there is none.
     fn site(&self, context: &RequestContext) -> String {
-        match &context.origin {
-            Some(origin) => shown(origin),
-            None => self.t(Text::NoOrigin).to_owned(),
-        }
+        crate::i18n::dialog::site(context.origin.as_deref(), self.locale)
     }
 
     /// One document's line(s) of the confirmation.

@@ -248,7 +248,9 @@ impl DialogApp {
             ui.label(RichText::new(self.t(Text::Site)).small());
             let origin = match &self.origin {
                 Some(origin) => RichText::new(shown(origin)).size(22.0).strong(),
-                None => RichText::new(self.t(Text::NoOrigin)).size(18.0).color(Color32::from_rgb(0xd0, 0x60, 0x30)),
+                None => {
+                    RichText::new(Word::NoOrigin.get(self.locale)).size(18.0).color(Color32::from_rgb(0xd0, 0x60, 0x30))
+                }
             };
             ui.add(egui::Label::new(origin).wrap());
         });
