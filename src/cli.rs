@@ -32,10 +32,71 @@ pub enum Command {
     Verify(VerifyCommand),
     /// Sign local files with a key file (CAdES or XAdES, levels B, T, LT).
     Sign(SignArgs),
+    /// Make this user's browsers trust qoltanba's local CA (or check, or undo).
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// Start qoltanba when you log in (or stop doing so).
+    #[command(subcommand)]
+    Autostart(AutostartCommand),
+    /// Check everything a page needs to reach qoltanba, and say what to fix.
+    Doctor(DoctorArgs),
     /// The dialog window of one request; started by the daemon, which talks to it on
     /// stdin and stdout.
     #[command(hide = true)]
     Dialog,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Put the local CA (valid for 127.0.0.1, ::1 and localhost, TLS servers only) into
+    /// every browser store of this user; with --system also into the system's store.
+    Install(TrustArgs),
+    /// List each store and whether the current local CA is trusted there.
+    Status(TrustArgs),
+    /// Take qoltanba's CAs (current and old) out of every store; nothing else.
+    Remove(TrustArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TrustArgs {
+    /// Also the system's store (asks for administrator rights with sudo or pkexec).
+    #[arg(long)]
+    pub system: bool,
+    /// Only the system's store (what --system runs with administrator rights).
+    #[arg(long, hide = true)]
+    pub system_only: bool,
+    /// The data directory whose local CA is meant.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON (one object) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutostartCommand {
+    /// Start qoltanba at login.
+    Enable,
+    /// Do not start qoltanba at login.
+    Disable,
+    /// Say whether qoltanba starts at login, and how.
+    Status,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DoctorArgs {
+    /// The data directory to check.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The port pages connect to.
+    #[arg(long, value_name = "PORT", default_value_t = 13579)]
+    pub port: u16,
+    /// Do not ask a time server for the clock check.
+    #[arg(long, env = "QOLTANBA_OFFLINE")]
+    pub offline: bool,
+    /// Print JSON (one object) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@ pub mod cms;
 pub mod commands;
 pub mod compute;
 pub mod crypto;
+pub mod doctor;
 pub mod i18n;
 pub mod keys;
 pub mod oid;

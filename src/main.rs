@@ -12,13 +12,13 @@ use qoltanba::activity::Activity;
 use qoltanba::cli::{Cli, Command, KeysCommand, ServeArgs, VerifyCommand};
 use qoltanba::cms::tsp::TsaConfig;
 use qoltanba::keys::demo::ensure_demo_key;
+use qoltanba::keys::recent::RecentFiles;
 use qoltanba::platform::instance::Running;
 use qoltanba::protocol::Dispatcher;
 use qoltanba::server::{Server, ServerConfig, StartError, default_listen};
 use qoltanba::signing::SigningCore;
 use qoltanba::trust::TrustStore;
 use qoltanba::ui::desktop::DesktopPrompter;
-use qoltanba::ui::desktop::recent::RecentFiles;
 use qoltanba::ui::shell::{Forced, Shell};
 use qoltanba::ui::{AutoAnswer, HeadlessPrompter, NoPrompter, Prompter, TerminalPrompter, Tty};
 
@@ -34,6 +34,9 @@ fn main() -> ExitCode {
         Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
         Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
         Some(Command::Sign(args)) => return qoltanba::commands::sign(&args),
+        Some(Command::Trust(command)) => return qoltanba::commands::trust(&command),
+        Some(Command::Autostart(command)) => return qoltanba::commands::autostart(&command),
+        Some(Command::Doctor(args)) => return qoltanba::commands::doctor(&args),
         #[cfg(feature = "desktop")]
         Some(Command::Dialog) => return qoltanba::ui::desktop::app::run(),
         #[cfg(not(feature = "desktop"))]

@@ -1,9 +1,11 @@
 //! Command-line subcommands other than `serve`, for people and scripts.
 
 mod sign;
+mod trust;
 mod verify;
 
 pub use sign::sign;
+pub use trust::{autostart, doctor, trust};
 pub use verify::{verify_cms, verify_xml};
 
 use std::io::BufRead;

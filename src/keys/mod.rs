@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod demo;
 pub mod file;
 pub mod pkcs12;
+pub mod recent;
 mod software;
 
 use der::asn1::ObjectIdentifier;

@@ -1,7 +1,9 @@
 //! Operating-system specifics: where our files live and how they are protected.
 
+pub mod autostart;
 pub mod instance;
 pub mod peer;
+pub mod trust_store;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,8 @@
 //        qoltanba's CA, as a user's browser would), CHROMIUM (default /usr/bin/chromium).
 // Serves examples/web on http://localhost:<free port> (the client script from this
 // folder's node_modules, same pinned version), clicks "Sign", and writes the CMS the
-// page shows into OUT_DIR/page-cms.pem.
+// page shows into OUT_DIR/page-cms.pem. With EXPECT_FAILURE set, the page must fail
+// to connect; what it says goes into OUT_DIR/page-status.txt.
 'use strict';
 
 const fs = require('fs');
@@ -55,6 +56,12 @@ function serve() {
     );
     const status = await page.textContent('#status');
     const cms = await page.inputValue('#result');
+    if (process.env.EXPECT_FAILURE) {
+      // The browser must refuse the connection: the page reports an error, no CMS.
+      if (cms.startsWith('-----BEGIN CMS-----')) throw new Error('the page signed although it should not connect');
+      fs.writeFileSync(path.join(outDir, 'page-status.txt'), status);
+      return;
+    }
     if (!cms.startsWith('-----BEGIN CMS-----')) throw new Error(`page says: ${status}`);
     fs.writeFileSync(path.join(outDir, 'page-cms.pem'), cms);
     fs.writeFileSync(path.join(outDir, 'page-text.txt'), await page.inputValue('#text'));

@@ -18,7 +18,6 @@ pub mod app;
 pub mod notify;
 #[cfg(feature = "desktop")]
 mod password;
-pub mod recent;
 #[cfg(all(feature = "desktop", target_os = "linux"))]
 pub mod tray;
 pub mod window;
@@ -57,19 +56,19 @@ pub fn display_available() -> bool {
 pub struct DesktopPrompter {
     /// The program that draws the dialogs (this one).
     program: PathBuf,
-    recent: std::sync::Arc<recent::RecentFiles>,
+    recent: std::sync::Arc<crate::keys::recent::RecentFiles>,
 }
 
 impl DesktopPrompter {
     /// Dialogs drawn by `program dialog`; the key files chosen go into `recent`.
-    pub fn new(program: PathBuf, recent: std::sync::Arc<recent::RecentFiles>) -> Self {
+    pub fn new(program: PathBuf, recent: std::sync::Arc<crate::keys::recent::RecentFiles>) -> Self {
         Self { program, recent }
     }
 }
 
 impl Prompter for DesktopPrompter {
     fn open<'a>(&'a self, context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable> {
-        Ok(Box::new(DesktopDialog { prompter: self, context, window: None, keep_open: false }))
+        Ok(Box::new(DesktopDialog { prompter: self, context, window: None, keep_open: false, chosen: None }))
     }
 }
 
@@ -80,6 +79,8 @@ struct DesktopDialog<'a> {
     window: Option<DialogProcess>,
     /// An error is shown: the window stays until the person closes it.
     keep_open: bool,
+    /// The key file chosen in this dialog: its certificate's expiry is remembered.
+    chosen: Option<PathBuf>,
 }
 
 /// A running dialog process (`program dialog`): its input, its answers, the child.
@@ -256,6 +257,7 @@ impl Dialog for DesktopDialog<'_> {
         Ok(match self.ask(&ask)? {
             Some(Answer::KeyFile { path }) => {
                 self.prompter.recent.remember(&path);
+                self.chosen = Some(path.clone());
                 KeyChoice::File(path)
             }
             Some(Answer::Token { token }) => KeyChoice::Token(token),
@@ -303,6 +305,10 @@ impl Dialog for DesktopDialog<'_> {
 
     fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         let locale = self.context.locale;
+        if let Some(path) = &self.chosen {
+            let signer = confirmation.signer;
+            self.prompter.recent.seen(path, &signer.owner, signer.not_after_ms.div_euclid(1000));
+        }
         let documents = confirmation.documents;
         let ask = Ask::Confirm(wire::ConfirmView {
             operation: crate::i18n::dialog::operation(confirmation.action, documents, locale),
