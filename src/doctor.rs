@@ -408,6 +408,28 @@ pub fn text(report: &Report, locale: Locale) -> String {
     out
 }
 
+/// The status page's report, made at most every [`STATUS_EVERY`] (any page may load the
+/// status page: it must not make us run the checks in a loop); `options` is asked each
+/// time, so a new language shows at once.
+pub fn cached_html(options: impl Fn() -> Options + Send + Sync + 'static) -> impl Fn() -> String + Send + Sync {
+    let cache: std::sync::Mutex<Option<(std::time::Instant, String)>> = std::sync::Mutex::new(None);
+    move || {
+        // Held while the checks run: requests at the same time wait for one run.
+        let mut cached = cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((made, html)) = cached.as_ref()
+            && made.elapsed() < STATUS_EVERY
+        {
+            return html.clone();
+        }
+        let made = html(&run(&options()));
+        *cached = Some((std::time::Instant::now(), made.clone()));
+        made
+    }
+}
+
+/// How long the status page's report is reused.
+pub const STATUS_EVERY: Duration = Duration::from_secs(10);
+
 /// The report as HTML for the status page (escaped; no script).
 pub fn html(report: &Report) -> String {
     let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");

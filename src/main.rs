@@ -226,6 +226,20 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let server = {
+        let (data_dir, settings) = (data_dir.clone(), Arc::clone(&settings));
+        let port = server.local_addrs().first().map_or(13579, |a| a.port());
+        let online = !offline;
+        let options = move || qoltanba::doctor::Options {
+            data_dir: data_dir.clone(),
+            home: dirs::home_dir().unwrap_or_default(),
+            port,
+            online,
+            key_paths: false,
+            locale: settings.get().locale(),
+        };
+        server.with_status(Arc::new(qoltanba::doctor::cached_html(options)))
+    };
     // Signal handlers before anybody learns we listen: a SIGTERM right after start
     // must still shut down cleanly.
     let signals = Signals::install();

@@ -91,9 +91,10 @@ pub async fn write_plain<S: AsyncWrite + Unpin>(
     method: &str,
     path: &str,
     ca_path: &str,
+    report: Option<&str>,
 ) -> std::io::Result<()> {
     let (status, body) = match (method, path.split('?').next().unwrap_or("/")) {
-        ("GET" | "HEAD", "/") => ("200 OK", status_page(ca_path)),
+        ("GET" | "HEAD", "/") => ("200 OK", status_page(ca_path, report.unwrap_or_default())),
         ("GET" | "HEAD", _) => ("404 Not Found", "Not found\n".to_owned()),
         _ => ("405 Method Not Allowed", "Method not allowed\n".to_owned()),
     };
@@ -111,21 +112,24 @@ pub async fn write_plain<S: AsyncWrite + Unpin>(
     stream.shutdown().await
 }
 
-fn status_page(ca_path: &str) -> String {
+fn status_page(ca_path: &str, report: &str) -> String {
     let version = env!("CARGO_PKG_VERSION");
     let ca_path = ca_path.replace('&', "&amp;").replace('<', "&lt;");
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>qoltanba {version}</title>
-<style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.4}}code{{background:#eee;padding:0 .2em}}</style></head>
+<style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.4}}code{{background:#eee;padding:0 .2em}}
+.checks{{list-style:none;padding:0}}.checks li{{margin:.4em 0;padding:.3em .6em;border-left:.3em solid #bbb}}
+.checks .ok{{border-color:#2a2}}.checks .warning{{border-color:#e90}}.checks .problem{{border-color:#d22}}</style></head>
 <body>
 <h1>qoltanba {version} is running</h1>
 <p>qoltanba is an NCALayer-compatible signing service. Web pages connect to
 <code>wss://127.0.0.1:13579</code> and ask it to sign; every signature needs your approval in qoltanba's own window.</p>
 <p>If you see this page without a certificate warning, your browser trusts qoltanba's local certificate authority and pages can connect.</p>
+{report}
 <h2>Trusting the local CA</h2>
 <p>The CA certificate is at <code>{ca_path}</code>. It is restricted to 127.0.0.1, ::1 and localhost, so it cannot vouch for any other site.
-The README explains how to add it to your system and browsers (<code>qoltanba</code> README, section “Trust the local CA”).</p>
+Run <code>qoltanba trust install</code> to add it to every browser of yours, and <code>qoltanba doctor</code> for this check in a terminal.</p>
 <p lang="ru">qoltanba работает. Это совместимая с NCALayer служба подписи.</p>
 <p lang="kk">qoltanba жұмыс істеп тұр. Бұл NCALayer-мен үйлесімді қол қою қызметі.</p>
 </body></html>

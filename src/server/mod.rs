@@ -80,6 +80,9 @@ impl ServerConfig {
     }
 }
 
+/// What the status page shows about this computer (an escaped HTML fragment).
+pub type StatusReport = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// The default addresses: NCALayer's port on IPv4 and IPv6 loopback.
 pub fn default_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([127, 0, 0, 1], 13579)), SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 13579))]
@@ -115,6 +118,7 @@ pub struct Server {
     config: ServerConfig,
     tls: Option<Tls>,
     dispatcher: Arc<Dispatcher>,
+    status: Option<StatusReport>,
 }
 
 struct Tls {
@@ -147,12 +151,19 @@ impl Server {
         } else {
             None
         };
-        Ok(Self { listeners, config, tls, dispatcher })
+        Ok(Self { listeners, config, tls, dispatcher, status: None })
     }
 
     /// The addresses actually bound (port 0 resolved).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
+    }
+
+    /// Show `report` (an HTML fragment, already escaped; run off the runtime) on the
+    /// status page at `/`.
+    pub fn with_status(mut self, report: StatusReport) -> Self {
+        self.status = Some(report);
+        self
     }
 
     /// Path of the local CA certificate, when serving TLS.
@@ -171,6 +182,7 @@ impl Server {
             dispatcher: self.dispatcher,
             ws_config,
             ca_path,
+            status: self.status,
             shutdown: shutdown.clone(),
             registry: registry::Registry::new(self.config.max_connections_per_origin, self.config.max_connections),
             budget: budget::Budget::new(self.config.memory_budget),
@@ -207,6 +219,7 @@ struct Shared {
     dispatcher: Arc<Dispatcher>,
     ws_config: WebSocketConfig,
     ca_path: String,
+    status: Option<StatusReport>,
     shutdown: watch::Receiver<bool>,
     registry: Arc<registry::Registry>,
     budget: budget::Budget,
@@ -341,7 +354,18 @@ where
             connection::serve(ws, origin, link).await;
         }
         http::Opening::Plain { method, path } => {
-            let _ = http::write_plain(&mut stream, &method, &path, &shared.ca_path).await;
+            let report = match &shared.status {
+                Some(report) if method == "GET" && path.split('?').next() == Some("/") => {
+                    tokio::task::spawn_blocking({
+                        let report = Arc::clone(report);
+                        move || report()
+                    })
+                    .await
+                    .ok()
+                }
+                _ => None,
+            };
+            let _ = http::write_plain(&mut stream, &method, &path, &shared.ca_path, report.as_deref()).await;
         }
     }
 }
