@@ -41,6 +41,9 @@ pub enum Notice {
     TimestampFailed { origin: Option<String> },
     /// A request came while signing is stopped.
     RefusedWhilePaused { origin: Option<String> },
+    /// qoltanba could not start: another program (NCALayer, say) holds the port. The
+    /// text says which and how to choose.
+    PortTaken { text: String },
 }
 
 /// Where notices go (the desktop's notifications).
@@ -95,7 +98,7 @@ impl Activity {
             recent.truncate(RECENT);
         }
         let kind = match &notice {
-            Notice::Signed(_) => None,
+            Notice::Signed(_) | Notice::PortTaken { .. } => None,
             Notice::TimestampFailed { .. } => Some(0),
             Notice::RefusedWhilePaused { .. } => Some(1),
         };

@@ -156,6 +156,8 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
 
 async fn serve(args: ServeArgs) -> ExitCode {
     let data_dir = args.data_dir.clone().unwrap_or_else(qoltanba::platform::default_data_dir);
+    // After an upgrade, the older qoltanba still running gives way to this one.
+    let replacing = replace_older(&data_dir);
     // A second start: the running qoltanba opens its window instead.
     match qoltanba::platform::instance::ask_running_to_show(&data_dir) {
         Running::WindowOpened => {
@@ -213,12 +215,27 @@ async fn serve(args: ServeArgs) -> ExitCode {
         idle_timeout: (args.idle_timeout_secs > 0).then(|| std::time::Duration::from_secs(args.idle_timeout_secs)),
         ..ServerConfig::new(listen, data_dir.clone())
     };
-    let server = match Server::bind(config, dispatcher).await {
+    let mut bound = Server::bind(config.clone(), Arc::clone(&dispatcher)).await;
+    // The replaced one may still be letting go of the port.
+    for _ in 0..50 {
+        if !replacing || !matches!(bound, Err(StartError::AddressInUse(_))) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        bound = Server::bind(config.clone(), Arc::clone(&dispatcher)).await;
+    }
+    let server = match bound {
         Ok(server) => server,
         Err(StartError::AddressInUse(addr)) => {
             let holder = qoltanba::platform::instance::port_holder(addr.port());
-            let locale = qoltanba::i18n::Locale::from_environment();
-            eprintln!("qoltanba: {}", qoltanba::i18n::port_taken(addr.port(), &holder, locale));
+            let locale = settings.get().locale();
+            let text = qoltanba::i18n::port_taken(addr.port(), &holder, locale);
+            eprintln!("qoltanba: {text}");
+            // Started from the menu or at login, nobody reads stderr: tell the desktop.
+            #[cfg(feature = "desktop")]
+            if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
+                notifier.tell(&qoltanba::activity::Notice::PortTaken { text }, locale).await;
+            }
             return ExitCode::from(3);
         }
         Err(e) => {
@@ -251,7 +268,14 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let parts = Parts { activity, settings, trust: Arc::clone(&trust), core, forced, recent };
     let shell = app_shell(parts, listening, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
-    if let Err(e) = qoltanba::platform::instance::listen(&data_dir, Arc::new(move || show.open_window())) {
+    let quit = stop_tx.clone();
+    let door = qoltanba::platform::instance::Door {
+        show: Arc::new(move || show.open_window()),
+        quit: Arc::new(move || {
+            let _ = quit.send(true);
+        }),
+    };
+    if let Err(e) = qoltanba::platform::instance::listen(&data_dir, door) {
         tracing::warn!(error = %e, "a second start cannot reach this one");
     }
     for addr in server.local_addrs() {
@@ -270,6 +294,25 @@ async fn serve(args: ServeArgs) -> ExitCode {
     });
     server.run(stop_rx).await;
     ExitCode::SUCCESS
+}
+
+/// Ask an older qoltanba of this user that still runs (an upgrade replaced its program)
+/// to quit, and wait until it is gone; whether one was replaced.
+fn replace_older(data_dir: &std::path::Path) -> bool {
+    use qoltanba::platform::instance;
+    let ours = env!("CARGO_PKG_VERSION");
+    let Some(running) = instance::running_version(data_dir) else { return false };
+    if !instance::is_older(&running, ours) || !instance::ask_running_to_quit(data_dir) {
+        return false;
+    }
+    println!("qoltanba {ours} replaces the running qoltanba {running}");
+    for _ in 0..100 {
+        if instance::running_version(data_dir).is_none() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    true
 }
 
 /// SIGTERM and SIGINT (Ctrl-C), registered at once.

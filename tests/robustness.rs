@@ -167,6 +167,24 @@ fn a_second_start_hands_over_to_the_running_one() {
     assert!(stdout.contains("already running"), "{stdout}");
 }
 
+#[tokio::test]
+async fn a_newer_version_replaces_an_older_one_still_running() {
+    let data = tempfile::tempdir().unwrap();
+    let mut old = Daemon::start_with_env_in(data.path(), &[], &[("QOLTANBA_PRETEND_VERSION", "0.0.1")]);
+    // The new one asks for the same port: it must wait for the old one to let go.
+    let listen = old.addr.to_string();
+    let new = Daemon::start_in(data.path(), &["--listen", &listen]);
+    assert!(
+        new.stdout_lines.iter().any(|l| l.contains("replaces the running qoltanba 0.0.1")),
+        "{:?}",
+        new.stdout_lines
+    );
+    let status = old.wait_for_exit(std::time::Duration::from_secs(10)).expect("the old one quit");
+    assert!(status.success(), "it shut down cleanly: {status:?}");
+    std::net::TcpStream::connect(old.addr).expect("the new one took over the old one's port");
+    still_serving(&new).await;
+}
+
 /// A program holding `port`-to-be, with `tag` in its command line; prints its port.
 fn port_holder_program(tag: &str) -> (std::process::Child, u16) {
     let script = "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)";

@@ -292,6 +292,9 @@ pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, Stri
         (Notice::RefusedWhilePaused { origin }, Kk) => (site(origin), "Қол қою тоқтатылған: сұрау қабылданбады. Оны qoltanba мәзірінде қосыңыз.".into()),
         (Notice::RefusedWhilePaused { origin }, Ru) => (site(origin), "Подписание остановлено: запрос отклонён. Включите его в меню qoltanba.".into()),
         (Notice::RefusedWhilePaused { origin }, En) => (site(origin), "Signing is stopped: the request was refused. Turn it on in qoltanba's menu.".into()),
+        (Notice::PortTaken { text }, Kk) => ("qoltanba іске қосылмады".into(), text.clone()),
+        (Notice::PortTaken { text }, Ru) => ("qoltanba не запущен".into(), text.clone()),
+        (Notice::PortTaken { text }, En) => ("qoltanba did not start".into(), text.clone()),
     }
 }
 

@@ -1,6 +1,8 @@
 //! One qoltanba per user: a second start asks the running one to open its main window
-//! (a Unix socket in the data directory, which is the user's own), and when the port
-//! is held by another program, says which one, naming NCALayer when it is NCALayer.
+//! (a Unix socket in the data directory, which is the user's own), or, when the running
+//! one is an older version (after an upgrade), to quit so the new one takes over. When
+//! the port is held by another program, says which one, naming NCALayer when it is
+//! NCALayer.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,32 +24,62 @@ pub enum Running {
 }
 
 /// Ask a running qoltanba of this user to open its window.
-#[cfg(unix)]
 pub fn ask_running_to_show(data_dir: &Path) -> Running {
+    match ask(data_dir, "show").as_deref().and_then(|a| a.split_whitespace().next()) {
+        Some("ok") => Running::WindowOpened,
+        Some("no-window") => Running::WithoutWindow,
+        _ => Running::No,
+    }
+}
+
+/// The version of the qoltanba of this user running now, if one answers.
+pub fn running_version(data_dir: &Path) -> Option<String> {
+    ask(data_dir, "version").filter(|v| !v.is_empty())
+}
+
+/// Ask the running qoltanba to quit (to be replaced by a newer one); whether it agreed.
+pub fn ask_running_to_quit(data_dir: &Path) -> bool {
+    ask(data_dir, "quit").as_deref() == Some("bye")
+}
+
+/// The version this qoltanba tells a later start (`QOLTANBA_PRETEND_VERSION` lets the
+/// tests play an older one).
+fn our_version() -> String {
+    std::env::var("QOLTANBA_PRETEND_VERSION").unwrap_or_else(|_| env!("CARGO_PKG_VERSION").to_owned())
+}
+
+/// Whether version `running` is older than `ours` (dotted numbers; anything unreadable
+/// is not older: never replace what we do not understand).
+pub fn is_older(running: &str, ours: &str) -> bool {
+    let parse =
+        |v: &str| -> Option<Vec<u64>> { v.split(['-', '+']).next()?.split('.').map(|n| n.parse().ok()).collect() };
+    match (parse(running), parse(ours)) {
+        (Some(running), Some(ours)) => running < ours,
+        _ => false,
+    }
+}
+
+/// One request line to the running qoltanba, one answer line back.
+#[cfg(unix)]
+fn ask(data_dir: &Path, request: &str) -> Option<String> {
     use std::io::{BufRead, BufReader, Write};
     let path = socket_path(data_dir);
     // Only a socket of our own user's: another user could plant one in a shared
     // data directory to keep us from starting.
     if !owned_by_us(&path) {
-        return Running::No;
+        return None;
     }
-    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&path) else { return Running::No };
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
-    if stream.write_all(b"show\n").is_err() {
-        return Running::No;
-    }
+    stream.write_all(format!("{request}\n").as_bytes()).ok()?;
     let mut answer = String::new();
-    let _ = BufReader::new(std::io::Read::take(stream, 64)).read_line(&mut answer);
-    match answer.trim() {
-        "ok" => Running::WindowOpened,
-        "no-window" => Running::WithoutWindow,
-        _ => Running::No,
-    }
+    BufReader::new(std::io::Read::take(stream, 64)).read_line(&mut answer).ok()?;
+    Some(answer.trim().to_owned())
 }
 
 #[cfg(not(unix))]
-pub fn ask_running_to_show(_data_dir: &Path) -> Running {
-    Running::No
+fn ask(_data_dir: &Path, _request: &str) -> Option<String> {
+    None
 }
 
 /// Is `path` owned by this process's user? (Linux; elsewhere assumed: the data
@@ -62,10 +94,18 @@ fn owned_by_us(path: &Path) -> bool {
     }
 }
 
-/// Answer "show" requests from later starts of the same user by calling `show`
-/// (which says whether a window could open), until the runtime ends.
+/// What a later start may ask of the running one.
+pub struct Door {
+    /// Open the main window; says whether a window could open.
+    pub show: std::sync::Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Shut down: a newer version takes over.
+    pub quit: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+/// Answer later starts of the same user (`show`, `version`, `quit`) until the runtime
+/// ends.
 #[cfg(unix)]
-pub fn listen(data_dir: &Path, show: std::sync::Arc<dyn Fn() -> bool + Send + Sync>) -> std::io::Result<()> {
+pub fn listen(data_dir: &Path, door: Door) -> std::io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     let path = socket_path(data_dir);
     // Nobody answered on it (checked before the port was bound): a stale file.
@@ -88,16 +128,29 @@ pub fn listen(data_dir: &Path, show: std::sync::Arc<dyn Fn() -> bool + Send + Sy
             if stream.peer_cred().ok().map(|c| c.uid()) != owner {
                 continue;
             }
-            let show = std::sync::Arc::clone(&show);
+            let (show, quit) = (std::sync::Arc::clone(&door.show), std::sync::Arc::clone(&door.quit));
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut line = String::new();
                 let mut limited = BufReader::new(read.take(64));
                 let read = limited.read_line(&mut line);
-                if tokio::time::timeout(Duration::from_secs(3), read).await.is_ok() && line.trim() == "show" {
-                    let opened = tokio::task::spawn_blocking(move || show()).await.unwrap_or(false);
-                    let answer: &[u8] = if opened { b"ok\n" } else { b"no-window\n" };
-                    let _ = write.write_all(answer).await;
+                if tokio::time::timeout(Duration::from_secs(3), read).await.is_err() {
+                    return;
+                }
+                let version = our_version();
+                let answer = match line.trim() {
+                    "show" => {
+                        let opened = tokio::task::spawn_blocking(move || show()).await.unwrap_or(false);
+                        format!("{} {version}", if opened { "ok" } else { "no-window" })
+                    }
+                    "version" => version,
+                    "quit" => "bye".to_owned(),
+                    _ => return,
+                };
+                let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
+                if line.trim() == "quit" {
+                    tracing::info!("a newer qoltanba takes over");
+                    quit();
                 }
             });
         }
@@ -106,7 +159,7 @@ pub fn listen(data_dir: &Path, show: std::sync::Arc<dyn Fn() -> bool + Send + Sy
 }
 
 #[cfg(not(unix))]
-pub fn listen(_data_dir: &Path, _show: std::sync::Arc<dyn Fn() -> bool + Send + Sync>) -> std::io::Result<()> {
+pub fn listen(_data_dir: &Path, _door: Door) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -69,6 +69,23 @@ impl Daemon {
         daemon
     }
 
+    /// Start in `data_dir` with `env` set.
+    pub fn start_with_env_in(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(data_dir, extra, true, env)
+    }
+
+    /// Wait up to `limit` for the daemon to exit by itself.
+    pub fn wait_for_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Start allowed to download (CRLs, OCSP) from loopback servers the test runs; NCA
     /// RK's CA addresses point at a closed loopback port.
     pub fn start_online(extra: &[&str]) -> Self {

@@ -19,14 +19,25 @@ impl DesktopNotifier {
     }
 }
 
+impl DesktopNotifier {
+    /// Show `what` and wait until it was handed over (the last words of a process
+    /// that is about to exit).
+    pub async fn tell(&self, what: &Notice, locale: Locale) {
+        let (summary, body) = notice(what, locale);
+        let _ = self.runtime.spawn_blocking(move || show(&summary, &body)).await;
+    }
+}
+
 impl Notifier for DesktopNotifier {
     fn notify(&self, what: &Notice, locale: Locale) {
         let (summary, body) = notice(what, locale);
-        self.runtime.spawn_blocking(move || {
-            let shown = notify_rust::Notification::new().appname("qoltanba").summary(&summary).body(&body).show();
-            if let Err(e) = shown {
-                tracing::debug!(error = %e, "no notification shown");
-            }
-        });
+        self.runtime.spawn_blocking(move || show(&summary, &body));
+    }
+}
+
+fn show(summary: &str, body: &str) {
+    let shown = notify_rust::Notification::new().appname("qoltanba").summary(summary).body(body).show();
+    if let Err(e) = shown {
+        tracing::debug!(error = %e, "no notification shown");
     }
 }
