@@ -122,11 +122,12 @@ struct Parts {
     /// What the command line fixed for this run.
     forced: Forced,
     recent: Arc<RecentFiles>,
+    data_dir: std::path::PathBuf,
 }
 
 /// The tray, the main window and their commands; with `desktop`, shown.
 fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, desktop: bool) -> Arc<Shell> {
-    let Parts { activity, settings, trust, core, forced, recent } = parts;
+    let Parts { activity, settings, trust, core, forced, recent, data_dir } = parts;
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
@@ -142,7 +143,10 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     let current = Arc::clone(&core);
     let set_tsa = Box::new(move |url: &str| core.set_tsa_url(url.to_owned()));
     let tsa = qoltanba::ui::shell::Tsa { current: Box::new(move || current.tsa_url()), set: set_tsa };
-    let shell = Arc::new(shell.with_settings(settings, set_online).with_tsa(tsa).forced(forced));
+    let setup = qoltanba::ui::shell::Setup::for_this_user(data_dir);
+    let first_start = !settings.get().trust_asked;
+    let shell = shell.with_settings(Arc::clone(&settings), set_online).with_tsa(tsa).forced(forced);
+    let shell = Arc::new(shell.with_setup(setup));
     #[cfg(feature = "desktop")]
     if desktop && let Ok(program) = std::env::current_exe() {
         qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
@@ -151,6 +155,15 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     }
     #[cfg(not(feature = "desktop"))]
     let _ = desktop;
+    // Whether browsers trust us, found off the runtime; a desktop's first start shows
+    // the main window, which asks to make them trust us when they do not.
+    let checking = Arc::clone(&shell);
+    tokio::task::spawn_blocking(move || {
+        if checking.refresh_trust() == Some(false) && desktop && first_start {
+            settings.update(|s| s.trust_asked = true);
+            checking.open_window();
+        }
+    });
     shell
 }
 
@@ -265,7 +278,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let (stop_tx, stop_rx) = watch::channel(false);
     let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
     let forced = Forced { offline: args.offline, tsa: args.tsa_url.is_some() };
-    let parts = Parts { activity, settings, trust: Arc::clone(&trust), core, forced, recent };
+    let parts =
+        Parts { activity, settings, trust: Arc::clone(&trust), core, forced, recent, data_dir: data_dir.clone() };
     let shell = app_shell(parts, listening, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
     let quit = stop_tx.clone();

@@ -22,6 +22,8 @@ pub struct Settings {
     pub offline: bool,
     /// The timestamp authority for CAdES-T / XAdES-T; `None`: NCA RK's.
     pub tsa_url: Option<String>,
+    /// The first start with a desktop asked whether browsers should trust qoltanba.
+    pub trust_asked: bool,
 }
 
 /// Is `url` an address a timestamp authority can have (http or https, no spaces, not
@@ -89,7 +91,10 @@ mod tests {
             s.offline = true;
         });
         let again = Store::load(dir.path());
-        assert_eq!(again.get(), Settings { language: Some(Locale::Kk), offline: true, tsa_url: None });
+        assert_eq!(
+            again.get(),
+            Settings { language: Some(Locale::Kk), offline: true, tsa_url: None, trust_asked: false }
+        );
         assert_eq!(again.get().locale(), Locale::Kk);
         std::fs::write(dir.path().join("settings.json"), b"{not json").unwrap();
         assert_eq!(Store::load(dir.path()).get(), Settings::default());

@@ -66,6 +66,13 @@ impl Xvfb {
         Xvfb { child, name: format!(":{n}"), trace, bus, bus_pid, monitor, notifications, _dir: dir }
     }
 
+    /// The person's home directory (empty unless a test puts a browser profile in it).
+    fn home(&self) -> PathBuf {
+        let home = self._dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        home
+    }
+
     /// What the notifications said so far (dbus-monitor's text of the Notify calls).
     fn notifications(&self) -> String {
         std::fs::read_to_string(&self.notifications).unwrap()
@@ -79,11 +86,14 @@ impl Xvfb {
     /// The daemon with `LC_ALL=lc_all` (the language of its own windows).
     fn daemon_in_language(&self, extra: &[&str], lc_all: &str) -> Daemon {
         let trace = self.trace.to_str().unwrap().to_owned();
+        // A home of its own: which browsers a person has decides what the first start asks.
+        let home = self.home().to_str().unwrap().to_owned();
         let env = [
             ("LC_ALL", lc_all),
             ("DISPLAY", self.name.as_str()),
             ("QOLTANBA_DIALOG_TRACE", &trace),
             ("DBUS_SESSION_BUS_ADDRESS", &self.bus),
+            ("HOME", &home),
         ];
         Daemon::start_with_env(extra, &env)
     }
@@ -414,4 +424,75 @@ async fn starting_qoltanba_again_opens_the_main_window_in_the_persons_language()
         assert!(format!("{status:?}").contains(words));
         drop(x);
     }
+}
+
+/// Started from the menu while NCALayer holds the port: nobody reads stderr, so the
+/// desktop is told, in the person's language, which program holds it and what to do.
+#[test]
+fn a_port_held_by_ncalayer_is_told_as_a_notification() {
+    let x = Xvfb::start();
+    let script = "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)";
+    let mut holder = Command::new("python3")
+        .args(["-c", script, "/opt/NCALayer/ncalayer.jar"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.take().unwrap()), &mut line).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["--listen", &format!("127.0.0.1:{}", line.trim()), "--offline", "--data-dir"])
+        .arg(data.path())
+        .env("LC_ALL", "ru_RU.UTF-8")
+        .env("DISPLAY", &x.name)
+        .env("DBUS_SESSION_BUS_ADDRESS", &x.bus)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let until = Instant::now() + Duration::from_secs(5);
+    while !x.notifications().contains("NCALayer") && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let told = x.notifications();
+    assert!(told.contains("qoltanba не запущен") && told.contains("занят программой NCALayer"), "{told}");
+}
+
+/// The first start on a desktop where a browser does not trust qoltanba yet opens the
+/// main window by itself, with the button that makes browsers trust it focused; Space
+/// puts the CA into the browser's store. Asked once: the next start does not ask.
+#[tokio::test]
+async fn the_first_start_offers_to_make_browsers_trust_qoltanba() {
+    let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+    let profile = x.home().join(".mozilla/firefox/p1.default-release");
+    std::fs::create_dir_all(&profile).unwrap();
+    let db = format!("sql:{}", profile.display());
+    let made = Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]).output().expect("certutil");
+    assert!(made.status.success());
+    let daemon = x.daemon_in_language(&[], "en_US.UTF-8");
+    let listed = move || {
+        let out = Command::new("certutil").args(["-L", "-d", &db]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let check = listed.clone();
+    let x = drive(x, move |x| {
+        x.wait_page(1, "status");
+        x.screenshot("en-7-trust-browsers");
+        x.key("space");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !check().contains("qoltanba local CA") && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        x.screenshot("en-8-browsers-trust");
+        x.key("Escape");
+        assert!(x.wait_no_window(Duration::from_secs(3)), "Escape closes the main window");
+    })
+    .await;
+    assert!(listed().contains("qoltanba local CA"), "the Firefox profile trusts the CA now");
+    let settings = std::fs::read_to_string(daemon.data_dir.join("settings.json")).unwrap();
+    assert!(settings.contains("\"trust_asked\": true"), "{settings}");
+    drop(x);
 }

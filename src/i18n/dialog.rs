@@ -60,6 +60,13 @@ pub enum Text {
     Save,
     OfflineOn,
     OfflineOff,
+    BrowsersTrust,
+    BrowsersDoNotTrust,
+    BrowsersTrustUnknown,
+    TrustBrowsers,
+    StartAtLogin,
+    About,
+    AboutWhat,
 }
 
 impl Text {
@@ -227,6 +234,27 @@ impl Text {
             (PausedExplained, Kk) => "Сайттардың барлық сұраулары қабылданбайды, қайта қосқанша.",
             (PausedExplained, Ru) => "Все запросы сайтов отклоняются, пока вы не возобновите подписание.",
             (PausedExplained, En) => "Every request from sites is refused until you resume signing.",
+            (BrowsersTrust, Kk) => "Браузерлер qoltanba-ға сенеді",
+            (BrowsersTrust, Ru) => "Браузеры доверяют qoltanba",
+            (BrowsersTrust, En) => "Browsers trust qoltanba",
+            (BrowsersDoNotTrust, Kk) => "Браузерлер qoltanba-ға әлі сенбейді: сайттар оған қосыла алмайды",
+            (BrowsersDoNotTrust, Ru) => "Браузеры ещё не доверяют qoltanba: сайты не могут к нему подключиться",
+            (BrowsersDoNotTrust, En) => "Browsers do not trust qoltanba yet: sites cannot connect to it",
+            (BrowsersTrustUnknown, Kk) => "Браузер профильдері табылмады (qoltanba doctor қараңыз)",
+            (BrowsersTrustUnknown, Ru) => "Профили браузеров не найдены (см. qoltanba doctor)",
+            (BrowsersTrustUnknown, En) => "No browser profile found (see qoltanba doctor)",
+            (TrustBrowsers, Kk) => "Браузерлер qoltanba-ға сенсін",
+            (TrustBrowsers, Ru) => "Сделать qoltanba доверенным для браузеров",
+            (TrustBrowsers, En) => "Make browsers trust qoltanba",
+            (StartAtLogin, Kk) => "Жүйеге кіргенде іске қосу",
+            (StartAtLogin, Ru) => "Запускать при входе в систему",
+            (StartAtLogin, En) => "Start at login",
+            (About, Kk) => "Бағдарлама туралы",
+            (About, Ru) => "О программе",
+            (About, En) => "About",
+            (AboutWhat, Kk) => "NCALayer-мен үйлесімді ЭЦҚ қол қою қызметі. Ашық бастапқы код, MIT немесе Apache-2.0.",
+            (AboutWhat, Ru) => "Служба подписания ЭЦП, совместимая с NCALayer. Открытый код, MIT или Apache-2.0.",
+            (AboutWhat, En) => "An NCALayer-compatible signing service. Open source, MIT or Apache-2.0.",
         }
     }
 }

@@ -28,6 +28,10 @@ pub enum Command {
     SetOffline(bool),
     /// Use this timestamp authority (checked by [`crate::settings::valid_tsa_url`]).
     SetTsaUrl(String),
+    /// Put the local CA into this user's browsers (`qoltanba trust install`).
+    TrustBrowsers,
+    /// Start qoltanba at login, or not.
+    SetAutostart(bool),
 }
 
 /// What the tray and the main window show.
@@ -49,6 +53,10 @@ pub struct Status {
     pub tsa_url: String,
     /// What the command line fixed for this run (the window cannot change it).
     pub forced: Forced,
+    /// Whether every browser store of this user trusts our CA (`None`: not known).
+    pub browsers_trusted: Option<bool>,
+    /// qoltanba starts at login.
+    pub autostart: bool,
 }
 
 /// Settings the command line fixed for this run: they win over `settings.json`.
@@ -64,6 +72,78 @@ pub struct Forced {
 pub struct Tsa {
     pub current: Box<dyn Fn() -> String + Send + Sync>,
     pub set: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+/// Browser trust and start at login, as the shell sees them (`qoltanba trust`,
+/// `qoltanba autostart`). The checks run certutil: the shell keeps the last answer.
+pub struct Setup {
+    /// Whether every browser store of this user trusts our CA (`None`: no store found).
+    pub trusted: Box<dyn Fn() -> Option<bool> + Send + Sync>,
+    /// Put the CA into every browser store of this user.
+    pub trust: Box<dyn Fn() + Send + Sync>,
+    pub autostart: Box<dyn Fn() -> bool + Send + Sync>,
+    pub set_autostart: Box<dyn Fn(bool) + Send + Sync>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            trusted: Box::new(|| None),
+            trust: Box::new(|| {}),
+            autostart: Box::new(|| false),
+            set_autostart: Box::new(|_| {}),
+        }
+    }
+}
+
+impl Setup {
+    /// This user's browser stores (under the home directory) and login entries, for the
+    /// CA of `data_dir`.
+    pub fn for_this_user(data_dir: PathBuf) -> Self {
+        use crate::platform::autostart::{self, Places};
+        use crate::platform::trust_store::{self, OurCa, Scope, State};
+        let home = dirs::home_dir().unwrap_or_default();
+        let user_stores = move || trust_store::discover(&home).into_iter().filter(|s| s.scope == Scope::User);
+        // Only browsers that were used: a store not made yet is no browser to worry about.
+        let stores = {
+            let all = user_stores.clone();
+            move || all().filter(|s| s.exists())
+        };
+        let dir = data_dir.clone();
+        let trusted = Box::new(move || {
+            let ca = OurCa::read(&dir).ok()?;
+            let states: Vec<State> = stores().map(|s| s.state(&ca)).collect();
+            let usable: Vec<&State> = states.iter().filter(|s| !matches!(s, State::Unavailable { .. })).collect();
+            (!usable.is_empty()).then(|| usable.iter().all(|s| matches!(s, State::Trusted { .. })))
+        });
+        let trust = Box::new(move || match OurCa::read(&data_dir) {
+            Ok(ca) => {
+                for store in user_stores() {
+                    if let Err(problem) = store.install(&ca) {
+                        tracing::warn!(store = %store.label, ?problem, "the local CA was not put in");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("no local CA to trust: {e}"),
+        });
+        let set_autostart = Box::new(|on: bool| {
+            let places = Places::of_this_user();
+            let done = if on {
+                std::env::current_exe().and_then(|program| autostart::enable(&places, &program))
+            } else {
+                autostart::disable(&places)
+            };
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "start at login not changed");
+            }
+        });
+        Self {
+            trusted,
+            trust,
+            autostart: Box::new(|| autostart::status(&Places::of_this_user()).is_on()),
+            set_autostart,
+        }
+    }
 }
 
 /// One line of the tray menu.
@@ -89,6 +169,10 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
     let state = if status.paused { t(Text::StatePaused) } else { t(Text::StateRunning) };
     let mut items = vec![Item::Info(format!("qoltanba {} — {state}", status.version))];
     items.extend(status.listening.iter().map(|l| Item::Info(l.clone())));
+    items.push(Item::Info(t(trust_text(status.browsers_trusted))));
+    if status.browsers_trusted == Some(false) {
+        items.push(Item::Action { label: t(Text::TrustBrowsers), command: Command::TrustBrowsers });
+    }
     items.push(Item::Separator);
     items.push(if status.paused {
         Item::Action { label: t(Text::ResumeSigning), command: Command::Resume }
@@ -118,10 +202,30 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
     items.push(Item::Submenu { label: t(Text::Language), items: languages });
     let offline = if status.offline { t(Text::OfflineOn) } else { t(Text::OfflineOff) };
     items.push(Item::Action { label: offline, command: Command::SetOffline(!status.offline) });
+    let login = if status.autostart { format!("✓ {}", t(Text::StartAtLogin)) } else { t(Text::StartAtLogin) };
+    items.push(Item::Action { label: login, command: Command::SetAutostart(!status.autostart) });
     items.push(Item::Separator);
+    let about = vec![
+        Item::Info(format!("qoltanba {}", status.version)),
+        Item::Info(t(Text::AboutWhat)),
+        Item::Info(HOMEPAGE.to_owned()),
+    ];
+    items.push(Item::Submenu { label: t(Text::About), items: about });
     items.push(Item::Action { label: t(Text::OpenWindow), command: Command::OpenWindow });
     items.push(Item::Action { label: t(Text::Quit), command: Command::Quit });
     items
+}
+
+/// Where the project lives.
+pub const HOMEPAGE: &str = "https://github.com/qoltanba/qoltanba";
+
+/// The line saying whether browsers trust us.
+pub fn trust_text(trusted: Option<bool>) -> Text {
+    match trusted {
+        Some(true) => Text::BrowsersTrust,
+        Some(false) => Text::BrowsersDoNotTrust,
+        None => Text::BrowsersTrustUnknown,
+    }
 }
 
 /// "14:03 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)".
@@ -145,6 +249,9 @@ pub struct Shell {
     set_online: Box<dyn Fn(bool) + Send + Sync>,
     tsa: Tsa,
     forced: Forced,
+    setup: Setup,
+    /// The last answer of `setup.trusted`.
+    trusted: std::sync::Mutex<Option<bool>>,
 }
 
 impl Shell {
@@ -165,7 +272,23 @@ impl Shell {
             set_online: Box::new(|_| {}),
             tsa: Tsa { current: Box::new(|| crate::cms::tsp::DEFAULT_TSA_URL.to_owned()), set: Box::new(|_| {}) },
             forced: Forced::default(),
+            setup: Setup::default(),
+            trusted: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Where browser trust and start at login are checked and changed.
+    pub fn with_setup(mut self, setup: Setup) -> Self {
+        self.setup = setup;
+        self
+    }
+
+    /// Check again whether browsers trust us (blocking: runs certutil).
+    pub fn refresh_trust(&self) -> Option<bool> {
+        let trusted = (self.setup.trusted)();
+        *crate::platform::lock(&self.trusted) = trusted;
+        self.activity.touch();
+        trusted
     }
 
     /// Where the timestamp authority is read and changed.
@@ -221,6 +344,8 @@ impl Shell {
             offline: self.forced.offline || self.settings.get().offline,
             tsa_url: (self.tsa.current)(),
             forced: self.forced,
+            browsers_trusted: *crate::platform::lock(&self.trusted),
+            autostart: (self.setup.autostart)(),
         }
     }
 
@@ -260,6 +385,14 @@ impl Shell {
             Command::SetOffline(offline) => {
                 self.settings.update(|s| s.offline = offline);
                 (self.set_online)(!offline);
+                self.activity.touch();
+            }
+            Command::TrustBrowsers => {
+                (self.setup.trust)();
+                self.refresh_trust();
+            }
+            Command::SetAutostart(on) => {
+                (self.setup.set_autostart)(on);
                 self.activity.touch();
             }
         }
@@ -372,6 +505,49 @@ mod tests {
         fixed.run(Command::SetTsaUrl("https://other.example.kz".into()));
         assert!(fixed.status().offline);
         assert_eq!(fixed.status().tsa_url, "http://tsp.pki.gov.kz");
+    }
+
+    #[test]
+    fn browser_trust_start_at_login_and_about_are_in_the_menu_and_do_what_they_say() {
+        let trusted = Arc::new(AtomicBool::new(false));
+        let login = Arc::new(AtomicBool::new(false));
+        let (t1, t2, l1, l2) = (Arc::clone(&trusted), Arc::clone(&trusted), Arc::clone(&login), Arc::clone(&login));
+        let setup = Setup {
+            trusted: Box::new(move || Some(t1.load(Ordering::SeqCst))),
+            trust: Box::new(move || t2.store(true, Ordering::SeqCst)),
+            autostart: Box::new(move || l1.load(Ordering::SeqCst)),
+            set_autostart: Box::new(move |on| l2.store(on, Ordering::SeqCst)),
+        };
+        let shell = shell(Arc::default()).with_setup(setup);
+        assert_eq!(shell.status().browsers_trusted, None, "not known before the first check");
+        assert_eq!(shell.refresh_trust(), Some(false));
+        let items = menu(&shell.status(), Locale::En);
+        assert!(items.contains(&Item::Info("Browsers do not trust qoltanba yet: sites cannot connect to it".into())));
+        let acts = actions(&items);
+        let trust = acts.iter().find(|(_, c)| *c == Command::TrustBrowsers).expect("a trust action");
+        assert_eq!(trust.0, "Make browsers trust qoltanba");
+        shell.run(Command::TrustBrowsers);
+        assert_eq!(shell.status().browsers_trusted, Some(true), "checked again after trusting");
+        let items = menu(&shell.status(), Locale::En);
+        assert!(items.contains(&Item::Info("Browsers trust qoltanba".into())));
+        assert!(!actions(&items).iter().any(|(_, c)| *c == Command::TrustBrowsers), "nothing left to do");
+        let login_item = actions(&items).into_iter().find(|(_, c)| matches!(c, Command::SetAutostart(_))).unwrap();
+        assert_eq!(login_item, ("Start at login".into(), Command::SetAutostart(true)));
+        shell.run(login_item.1);
+        assert!(login.load(Ordering::SeqCst));
+        let login_item = actions(&menu(&shell.status(), Locale::En))
+            .into_iter()
+            .find(|(_, c)| matches!(c, Command::SetAutostart(_)))
+            .unwrap();
+        assert_eq!(login_item, ("✓ Start at login".into(), Command::SetAutostart(false)));
+        let about = items
+            .iter()
+            .find_map(|i| match i {
+                Item::Submenu { label, items } if label == "About" => Some(items.clone()),
+                _ => None,
+            })
+            .expect("an About submenu");
+        assert!(about.contains(&Item::Info(HOMEPAGE.into())), "{about:?}");
     }
 
     #[test]

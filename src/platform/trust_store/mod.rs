@@ -221,6 +221,15 @@ impl Store {
         }
     }
 
+    /// Whether the store is there already (a browser that was never started has no
+    /// database yet; `install` makes Chromium's).
+    pub fn exists(&self) -> bool {
+        match &self.access {
+            Access::Nss { db, .. } => nss::exists(db),
+            _ => true,
+        }
+    }
+
     /// For NSS stores: the database argument of NSS's tools (`sql:DIR`).
     pub fn nss_db(&self) -> Option<&str> {
         match &self.access {

@@ -89,7 +89,7 @@ impl Entry {
 }
 
 /// A database that does not exist yet holds nothing.
-fn exists(db: &str) -> bool {
+pub(super) fn exists(db: &str) -> bool {
     let dir = db.split_once(':').map_or(db, |(_, dir)| dir);
     let dir = Path::new(dir);
     dir.join("cert9.db").is_file() || dir.join("cert8.db").is_file()

@@ -475,8 +475,8 @@ impl DialogApp {
                 Act::None
             }
             Page::Status { status, tsa } => {
-                main_page(ui, status, locale);
-                match settings_row(ui, status, tsa, enter) {
+                let trust = main_page(ui, status, locale, fresh);
+                match trust.or_else(|| settings_row(ui, status, tsa, enter)) {
                     Some(command) => Act::Answer(Answer::Command { command }),
                     None => Act::None,
                 }
@@ -622,8 +622,10 @@ impl DialogApp {
     }
 }
 
-/// The main window's page: state, addresses, this session's signatures, keys.
-fn main_page(ui: &mut Ui, status: &Status, locale: Locale) {
+/// The main window's page: state, addresses, browser trust (with the button that
+/// makes browsers trust us, focused when the page opens), this session's signatures,
+/// keys.
+fn main_page(ui: &mut Ui, status: &Status, locale: Locale, fresh: bool) -> Option<Command> {
     let t = |text: Text| text.get(locale);
     ui.add_space(6.0);
     ui.heading(t(Text::MainTitle));
@@ -636,6 +638,26 @@ fn main_page(ui: &mut Ui, status: &Status, locale: Locale) {
     }
     for address in &status.listening {
         ui.label(RichText::new(shown(address)).monospace());
+    }
+    let mut command = None;
+    let trust = t(crate::ui::shell::trust_text(status.browsers_trusted));
+    match status.browsers_trusted {
+        Some(true) => {
+            ui.label(RichText::new(format!("✔ {trust}")).color(Color32::from_rgb(0x4f, 0xbf, 0x7f)));
+        }
+        Some(false) => {
+            ui.label(RichText::new(format!("⚠ {trust}")).color(warning(ui)));
+            let button = ui.button(RichText::new(t(Text::TrustBrowsers)).size(15.0));
+            if fresh {
+                button.request_focus();
+            }
+            if button.clicked() {
+                command = Some(Command::TrustBrowsers);
+            }
+        }
+        None => {
+            ui.label(trust);
+        }
     }
     ui.add_space(8.0);
     ui.label(RichText::new(t(Text::RecentSignatures)).strong());
@@ -653,6 +675,7 @@ fn main_page(ui: &mut Ui, status: &Status, locale: Locale) {
     for key in &status.recent_keys {
         ui.label(RichText::new(shown(&key.display().to_string())).monospace());
     }
+    command
 }
 
 /// The main window's settings: language, offline mode, the timestamp authority.
@@ -673,6 +696,10 @@ fn settings_row(ui: &mut Ui, status: &Status, tsa: &mut String, enter: bool) -> 
     // What the command line fixed for this run is shown, not changeable.
     if ui.add_enabled(!status.forced.offline, egui::Checkbox::new(&mut offline, label)).changed() {
         command = Some(Command::SetOffline(offline));
+    }
+    let mut login = status.autostart;
+    if ui.checkbox(&mut login, t(Text::StartAtLogin)).changed() {
+        command = Some(Command::SetAutostart(login));
     }
     ui.add_space(4.0);
     ui.label(RichText::new(t(Text::TsaUrl)).strong());
