@@ -3,11 +3,14 @@
 //!
 //! Stores: the NSS databases of Chromium/Chrome (native, snap, Flatpak) and of every
 //! Firefox profile (through NSS's `certutil`), the system store (Debian/Ubuntu, Fedora,
-//! Arch, openSUSE layouts; administrator rights), the Windows user Root store and the
+//! Arch, openSUSE layouts) and Firefox's policy for all users (both: administrator
+//! rights), the Windows user Root store and the
 //! macOS login keychain (for TLS only). Only certificates that are ours are ever
 //! touched: the current CA, CAs this installation retired (`ca-old-*.pem`), and
 //! anything named `qoltanba local CA…`, the name every qoltanba CA carries.
 
+#[cfg(target_os = "linux")]
+mod firefox_policy;
 #[cfg(target_os = "macos")]
 mod macos;
 mod nss;
@@ -129,6 +132,8 @@ enum Access {
         create: bool,
     },
     System(&'static system::Layout),
+    #[cfg(target_os = "linux")]
+    FirefoxPolicy(PathBuf),
     #[cfg(windows)]
     WindowsUser,
     #[cfg(target_os = "macos")]
@@ -176,6 +181,8 @@ pub fn discover(home: &Path) -> Vec<Store> {
     stores.extend(nss::firefox_stores(home));
     #[cfg(target_os = "linux")]
     stores.extend(system::store());
+    #[cfg(target_os = "linux")]
+    stores.extend(firefox_policy::store());
     #[cfg(windows)]
     stores.push(windows::store());
     #[cfg(target_os = "macos")]
@@ -188,6 +195,8 @@ impl Store {
         let state = match &self.access {
             Access::Nss { db, create } => nss::state(db, *create, ca),
             Access::System(layout) => system::state(layout, ca),
+            #[cfg(target_os = "linux")]
+            Access::FirefoxPolicy(dir) => firefox_policy::state(dir, ca),
             #[cfg(windows)]
             Access::WindowsUser => windows::state(ca),
             #[cfg(target_os = "macos")]
@@ -202,6 +211,8 @@ impl Store {
         match &self.access {
             Access::Nss { db, create } => nss::install(db, *create, ca),
             Access::System(layout) => system::install(layout, ca),
+            #[cfg(target_os = "linux")]
+            Access::FirefoxPolicy(dir) => firefox_policy::install(dir, ca),
             #[cfg(windows)]
             Access::WindowsUser => windows::install(ca),
             #[cfg(target_os = "macos")]
@@ -214,6 +225,8 @@ impl Store {
         match &self.access {
             Access::Nss { db, create } => nss::remove(db, *create, ca),
             Access::System(layout) => system::remove(layout, ca),
+            #[cfg(target_os = "linux")]
+            Access::FirefoxPolicy(dir) => firefox_policy::remove(dir, ca),
             #[cfg(windows)]
             Access::WindowsUser => windows::remove(ca),
             #[cfg(target_os = "macos")]

@@ -117,7 +117,7 @@ fn remove_file(layout: &Layout, name: &str) -> Result<(), Problem> {
 }
 
 /// Anchors are public and read by every user: mode 0644.
-fn write_anchor(path: &Path, pem: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_anchor(path: &Path, pem: &[u8]) -> std::io::Result<()> {
     crate::platform::write_public_file(path, pem)?;
     #[cfg(unix)]
     {
