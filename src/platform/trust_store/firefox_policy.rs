@@ -184,7 +184,7 @@ mod tests {
         assert_eq!(doc["policies"]["DisableTelemetry"], true);
         let listed = installs(&doc);
         assert_eq!(listed[0], "/etc/ssl/company.pem");
-        assert_eq!(pem_certificates(&std::fs::read(&listed[1]).unwrap()), [ca.der.clone()]);
+        assert_eq!(pem_certificates(&std::fs::read(&listed[1]).unwrap()), std::slice::from_ref(&ca.der));
         assert_eq!(install(&policies, &ca).unwrap(), Change { added: false, removed: 0 }, "twice: no change");
         assert_eq!(remove(&policies, &ca).unwrap(), Change { added: false, removed: 1 });
         let doc = read(&policies).unwrap();
