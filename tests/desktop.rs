@@ -85,6 +85,11 @@ impl Xvfb {
 
     /// The daemon with `LC_ALL=lc_all` (the language of its own windows).
     fn daemon_in_language(&self, extra: &[&str], lc_all: &str) -> Daemon {
+        self.daemon_with(extra, lc_all, &[])
+    }
+
+    /// The daemon with `LC_ALL=lc_all` and `more` in its environment.
+    fn daemon_with(&self, extra: &[&str], lc_all: &str, more: &[(&str, &str)]) -> Daemon {
         let trace = self.trace.to_str().unwrap().to_owned();
         // A home of its own: which browsers a person has decides what the first start asks.
         let home = self.home().to_str().unwrap().to_owned();
@@ -95,6 +100,7 @@ impl Xvfb {
             ("DBUS_SESSION_BUS_ADDRESS", &self.bus),
             ("HOME", &home),
         ];
+        let env: Vec<(&str, &str)> = env.iter().chain(more).copied().collect();
         Daemon::start_with_env(extra, &env)
     }
 
@@ -494,5 +500,86 @@ async fn the_first_start_offers_to_make_browsers_trust_qoltanba() {
     assert!(listed().contains("qoltanba local CA"), "the Firefox profile trusts the CA now");
     let settings = std::fs::read_to_string(daemon.data_dir.join("settings.json")).unwrap();
     assert!(settings.contains("\"trust_asked\": true"), "{settings}");
+    drop(x);
+}
+
+/// The dialog processes running now on `display`, with their environment.
+fn dialog_processes(display: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if cmdline.ends_with(b"\0dialog\0") && cmdline.starts_with(env!("CARGO_BIN_EXE_qoltanba").as_bytes()) {
+            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+            let environ = String::from_utf8_lossy(&environ).replace('\0', "\n");
+            if environ.lines().any(|l| l == format!("DISPLAY={display}")) {
+                found.push((pid, environ));
+            }
+        }
+    }
+    found
+}
+
+/// Wayland's focus-stealing prevention: next to the window, a notification whose click
+/// gives an xdg-activation token, with which the window is opened again on the same
+/// page. Driven under X11 (`QOLTANBA_ACTIVATION_NOTICE`), with a notification service
+/// (`tests/py/fake_notifications.py`) that clicks it as a person would.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_on_the_notification_reopens_the_window_with_its_activation_token() {
+    let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+    let log = x._dir.path().join("fake-notifications.log");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/fake_notifications.py");
+    let mut service = Command::new("python3")
+        .arg(&script)
+        .args([log.to_str().unwrap(), "qoltanba-test-token", "1.0"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &x.bus)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("ready") {
+        if Instant::now() > until || service.try_wait().unwrap().is_some() {
+            let _ = service.kill();
+            let out = service.wait_with_output().unwrap();
+            panic!(
+                "the notification service did not start (pip install dbus-next): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let daemon = x.daemon_with(&[], "ru_RU.UTF-8", &[("QOLTANBA_ACTIVATION_NOTICE", "1")]);
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    ws.send_text(&sign_request("ru", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+    let x = drive(x, move |x| {
+        x.wait_page(1, "key");
+        // The click comes a second later: the same page, in a window opened with the token.
+        x.wait_page(2, "key");
+        let until = Instant::now() + Duration::from_secs(5);
+        while dialog_processes(&x.name).len() != 1 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let processes = dialog_processes(&x.name);
+        assert_eq!(processes.len(), 1, "the old window closed");
+        assert!(processes[0].1.contains("XDG_ACTIVATION_TOKEN=qoltanba-test-token"), "{}", processes[0].1);
+        assert_eq!(x.windows().len(), 1);
+        x.key("Escape");
+    })
+    .await;
+    let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply, json!({"status":true,"body":{}}), "Escape in the new window cancels");
+    let told = std::fs::read_to_string(&log).unwrap();
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(told.contains("notify 1 https://egov.kz | запрашивает вашу подпись"), "{told}");
+    assert!(told.contains("click 1"), "{told}");
+    let until = Instant::now() + Duration::from_secs(3);
+    while !std::fs::read_to_string(&log).unwrap().contains("close 1") && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        std::fs::read_to_string(&log).unwrap().contains("close 1"),
+        "the notification is taken down with the window"
+    );
     drop(x);
 }

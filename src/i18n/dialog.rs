@@ -67,6 +67,8 @@ pub enum Text {
     StartAtLogin,
     About,
     AboutWhat,
+    AsksToSign,
+    ShowWindow,
 }
 
 impl Text {
@@ -255,6 +257,12 @@ impl Text {
             (AboutWhat, Kk) => "NCALayer-мен үйлесімді ЭЦҚ қол қою қызметі. Ашық бастапқы код, MIT немесе Apache-2.0.",
             (AboutWhat, Ru) => "Служба подписания ЭЦП, совместимая с NCALayer. Открытый код, MIT или Apache-2.0.",
             (AboutWhat, En) => "An NCALayer-compatible signing service. Open source, MIT or Apache-2.0.",
+            (AsksToSign, Kk) => "қолтаңбаңызды сұрайды: qoltanba терезесін ашу үшін басыңыз",
+            (AsksToSign, Ru) => "запрашивает вашу подпись: нажмите, чтобы открыть окно qoltanba",
+            (AsksToSign, En) => "asks for your signature: click to show qoltanba's window",
+            (ShowWindow, Kk) => "Көрсету",
+            (ShowWindow, Ru) => "Показать",
+            (ShowWindow, En) => "Show",
         }
     }
 }

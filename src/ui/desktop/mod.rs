@@ -13,6 +13,8 @@
 //! closed and the request answered as cancelled.
 
 #[cfg(feature = "desktop")]
+#[cfg(target_os = "linux")]
+mod activation;
 pub mod app;
 #[cfg(feature = "desktop")]
 pub mod notify;
@@ -68,7 +70,16 @@ impl DesktopPrompter {
 
 impl Prompter for DesktopPrompter {
     fn open<'a>(&'a self, context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable> {
-        Ok(Box::new(DesktopDialog { prompter: self, context, window: None, keep_open: false, chosen: None }))
+        Ok(Box::new(DesktopDialog {
+            prompter: self,
+            context,
+            window: None,
+            keep_open: false,
+            chosen: None,
+            last: None,
+            #[cfg(target_os = "linux")]
+            nudge: None,
+        }))
     }
 }
 
@@ -81,6 +92,12 @@ struct DesktopDialog<'a> {
     keep_open: bool,
     /// The key file chosen in this dialog: its certificate's expiry is remembered.
     chosen: Option<PathBuf>,
+    /// What the window shows now (to show it again in a window opened with an
+    /// activation token).
+    last: Option<Ask>,
+    /// Wayland: the notification that raises the window when clicked.
+    #[cfg(target_os = "linux")]
+    nudge: Option<activation::Nudge>,
 }
 
 /// A running dialog process (`program dialog`): its input, its answers, the child.
@@ -91,14 +108,15 @@ pub(crate) struct DialogProcess {
 }
 
 impl DialogProcess {
-    /// Start `program dialog` and tell it who asks.
-    pub(crate) fn start(program: &Path, opening: &Opening) -> std::io::Result<Self> {
-        let mut child = Command::new(program)
-            .arg("dialog")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
+    /// Start `program dialog` and tell it who asks; `activation`: an xdg-activation
+    /// token that lets its window take the focus.
+    pub(crate) fn start(program: &Path, opening: &Opening, activation: Option<&str>) -> std::io::Result<Self> {
+        let mut command = Command::new(program);
+        if let Some(token) = activation {
+            command.env("XDG_ACTIVATION_TOKEN", token);
+        }
+        let mut child =
+            command.arg("dialog").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
             reap(child, None);
@@ -155,26 +173,68 @@ impl DialogProcess {
 }
 
 impl DesktopDialog<'_> {
+    fn opening(&self) -> Opening {
+        let logo = self.context.logo.as_ref().map(|png| crate::protocol::data::encode_base64(png));
+        Opening { origin: self.context.origin.clone(), locale: self.context.locale, logo }
+    }
+
     fn window(&mut self) -> Result<&mut DialogProcess, PromptUnavailable> {
         if self.window.is_none() {
-            let logo = self.context.logo.as_ref().map(|png| crate::protocol::data::encode_base64(png));
-            let opening = Opening { origin: self.context.origin.clone(), locale: self.context.locale, logo };
-            let started = DialogProcess::start(&self.prompter.program, &opening)
+            let started = DialogProcess::start(&self.prompter.program, &self.opening(), None)
                 .map_err(|e| PromptUnavailable(format!("cannot start the dialog window: {e}")))?;
             self.window = Some(started);
+            #[cfg(target_os = "linux")]
+            self.start_nudge();
         }
         self.window.as_mut().ok_or_else(|| PromptUnavailable("no window".into()))
+    }
+
+    /// Wayland: the notification that raises the window (see `activation`).
+    #[cfg(target_os = "linux")]
+    fn start_nudge(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if self.nudge.is_none() && activation::wanted() {
+            let locale = self.context.locale;
+            let words = activation::Words {
+                summary: crate::i18n::dialog::site(self.context.origin.as_deref(), locale),
+                body: crate::i18n::dialog::Text::AsksToSign.get(locale).to_owned(),
+                show: crate::i18n::dialog::Text::ShowWindow.get(locale).to_owned(),
+            };
+            self.nudge = Some(activation::start(&runtime, words));
+        }
+    }
+
+    /// A click on the notification gave an activation token: the window is opened
+    /// again with it, showing what it showed, and the old one closes.
+    fn reopen_if_activated(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            let Some(token) = self.nudge.as_ref().and_then(|n| n.tokens.try_recv().ok()) else { return };
+            let Ok(mut fresh) = DialogProcess::start(&self.prompter.program, &self.opening(), Some(&token)) else {
+                return;
+            };
+            if let Some(last) = &self.last
+                && fresh.send(last).is_err()
+            {
+                return;
+            }
+            if let Some(mut old) = self.window.replace(fresh) {
+                let _ = old.send(&Ask::Close);
+                old.release(Some(Duration::from_secs(2)));
+            }
+        }
     }
 
     /// Ask `ask` and wait for the answer. `Ok(None)`: cancelled, by the person
     /// (Escape, the close button) or because the page left.
     fn ask(&mut self, ask: &Ask) -> Result<Option<Answer>, PromptUnavailable> {
         let context = self.context;
-        let window = self.window()?;
-        if window.send(ask).is_err() {
+        self.last = Some(ask.clone());
+        if self.window()?.send(ask).is_err() {
             return self.ended();
         }
         loop {
+            let Some(window) = self.window.as_mut() else { return Ok(None) };
             match window.answers.recv_timeout(RECHECK) {
                 Ok(Answer::Cancel) => return Ok(None),
                 Ok(answer) => return Ok(Some(answer)),
@@ -182,7 +242,7 @@ impl DesktopDialog<'_> {
                     self.close();
                     return Ok(None);
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => self.reopen_if_activated(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return self.ended(),
             }
         }
@@ -211,6 +271,7 @@ impl DesktopDialog<'_> {
 
     fn note(&mut self, ask: &Ask) {
         if let Some(window) = self.window.as_mut() {
+            self.last = Some(ask.clone());
             let _ = window.send(ask);
         }
     }

@@ -53,7 +53,7 @@ impl MainWindow {
             *open = None;
         }
         let opening = Opening { origin: None, locale: shell.locale(), logo: None };
-        let mut process = match DialogProcess::start(&self.program, &opening) {
+        let mut process = match DialogProcess::start(&self.program, &opening, None) {
             Ok(process) => process,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot open the main window");

@@ -24,7 +24,7 @@ pub const LISTED_DOCUMENTS: usize = 20;
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
 
 /// From the daemon to the dialog.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "ask", rename_all = "snake_case")]
 pub enum Ask {
     /// Which key file or token (the first message of a signing request).
