@@ -304,6 +304,23 @@ pub fn operation(action: Action, documents: &[DocumentSummary], locale: Locale) 
     }
 }
 
+/// What a confirmation asks, in words, for every front end: [`operation`], except that
+/// signing with a key made for logging in only (authentication, not signing) is a
+/// login: "Log in to <site>".
+pub fn confirmation_operation(confirmation: &crate::ui::Confirmation<'_>, locale: Locale) -> String {
+    let signer = confirmation.signer;
+    let signs = matches!(confirmation.action, Action::SignCms | Action::SignXml | Action::SignRaw);
+    if signs && signer.authentication && !signer.signing {
+        let site = site(confirmation.context.origin.as_deref(), locale);
+        return match locale {
+            Locale::Kk => format!("{site} сайтына кіру"),
+            Locale::Ru => format!("Войти на {site}"),
+            Locale::En => format!("Log in to {site}"),
+        };
+    }
+    operation(confirmation.action, confirmation.documents, locale)
+}
+
 /// The requesting site as a line of text: its origin, shown safely, or that the page
 /// did not say.
 pub fn site(origin: Option<&str>, locale: Locale) -> String {
@@ -370,6 +387,25 @@ mod tests {
 
     fn docs(n: usize, shown: Shown) -> Vec<DocumentSummary> {
         (0..n).map(|_| DocumentSummary { size: 10, shown: shown.clone() }).collect()
+    }
+
+    #[test]
+    fn signing_with_a_login_only_key_is_a_login_to_the_site() {
+        let context = crate::ui::RequestContext { origin: Some("https://idp.egov.kz".into()), ..Default::default() };
+        let auth = crate::ui::KeyDescription { authentication: true, ..Default::default() };
+        let both = crate::ui::KeyDescription { authentication: true, signing: true, ..Default::default() };
+        let text = Shown::Text { preview: "challenge".into(), truncated: false };
+        let documents = docs(1, text);
+        let confirmation = |signer| crate::ui::Confirmation {
+            context: &context,
+            action: Action::SignXml,
+            signer,
+            notes: &[],
+            documents: &documents,
+        };
+        assert_eq!(confirmation_operation(&confirmation(&auth), Locale::En), "Log in to https://idp.egov.kz");
+        assert_eq!(confirmation_operation(&confirmation(&auth), Locale::Ru), "Войти на https://idp.egov.kz");
+        assert_eq!(confirmation_operation(&confirmation(&both), Locale::En), "Sign 1 document");
     }
 
     #[test]

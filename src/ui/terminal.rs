@@ -198,7 +198,11 @@ impl<C: Console> Dialog for &TerminalPrompter<C> {
     fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         self.with(|c| {
             c.say(&format!("{}{}", self.t(Text::Site), self.site(confirmation.context)));
-            c.say(&format!("{}{}", self.t(Text::Operation), self.t(action_word(confirmation.action))));
+            c.say(&format!(
+                "{}{}",
+                self.t(Text::Operation),
+                crate::i18n::dialog::confirmation_operation(confirmation, self.locale)
+            ));
             c.say(&format!("{}{}", self.t(Text::Signer), shown(&confirmation.signer.subject)));
             for note in confirmation.notes {
                 c.say(&format!("           ⚠ {}", shown(&trust_note(note, self.locale))));

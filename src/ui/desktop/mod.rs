@@ -372,7 +372,7 @@ impl Dialog for DesktopDialog<'_> {
         }
         let documents = confirmation.documents;
         let ask = Ask::Confirm(wire::ConfirmView {
-            operation: crate::i18n::dialog::operation(confirmation.action, documents, locale),
+            operation: crate::i18n::dialog::confirmation_operation(confirmation, locale),
             total: documents.len(),
             signer: confirmation.signer.clone(),
             notes: confirmation.notes.iter().map(|n| trust_note(n, locale)).collect(),
