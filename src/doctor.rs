@@ -174,15 +174,14 @@ fn trust(options: &Options, up: bool) -> Vec<Check> {
 /// Connect to the daemon with NSS's `tstclnt`, trusting only what the database holds.
 fn nss_handshake(db: &str, port: u16) -> Result<(), String> {
     let port = port.to_string();
-    let output = std::process::Command::new("tstclnt")
-        .args(["-h", "127.0.0.1", "-p", &port, "-d", db, "-Q"])
-        .stdin(std::process::Stdio::null())
-        .output()
+    let mut command = std::process::Command::new("tstclnt");
+    command.args(["-h", "127.0.0.1", "-p", &port, "-d", db, "-Q"]).current_dir("/");
+    let (status, _, stderr) = trust_store::output_within(&mut command, Duration::from_secs(10))
         .map_err(|e| format!("tstclnt (libnss3-tools): {e}"))?;
-    if output.status.success() {
+    if status.success() {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(&output.stderr);
+    let text = stderr;
     let reason = text.lines().find(|l| l.contains("SEC_ERROR") || l.contains("SSL_ERROR")).unwrap_or(text.trim());
     Err(reason.trim().chars().take(200).collect())
 }
@@ -298,18 +297,18 @@ fn keys(options: &Options) -> Check {
         match recent.certificate(path) {
             Some(seen) if seen.not_after <= now => {
                 level = Level::Warning;
-                let date = crate::validation::in_astana(seen.not_after * 1000)
+                let date = crate::validation::in_astana(seen.not_after.saturating_mul(1000))
                     .map(|t| t.date().to_string())
                     .unwrap_or_default();
                 details
                     .push(Doc::KeysExpired.fill(locale, &[("path", &shown), ("owner", &seen.owner), ("date", &date)]));
             }
             Some(seen) => {
-                let days = (seen.not_after - now) / 86_400;
+                let days = seen.not_after.saturating_sub(now) / 86_400;
                 if days < 30 {
                     level = level.max(Level::Warning);
                 }
-                let date = crate::validation::in_astana(seen.not_after * 1000)
+                let date = crate::validation::in_astana(seen.not_after.saturating_mul(1000))
                     .map(|t| t.date().to_string())
                     .unwrap_or_default();
                 let values: [(&str, &dyn std::fmt::Display); 4] =
@@ -414,13 +413,19 @@ pub fn text(report: &Report, locale: Locale) -> String {
 pub fn cached_html(options: impl Fn() -> Options + Send + Sync + 'static) -> impl Fn() -> String + Send + Sync {
     let cache: std::sync::Mutex<Option<(std::time::Instant, String)>> = std::sync::Mutex::new(None);
     move || {
-        // Held while the checks run: requests at the same time wait for one run.
-        let mut cached = cache.lock().unwrap_or_else(|p| p.into_inner());
+        // Held while the checks run: a request meanwhile does not wait, nor run them again.
+        let mut cached = match cache.try_lock() {
+            Ok(cached) => cached,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return String::new(),
+        };
         if let Some((made, html)) = cached.as_ref()
             && made.elapsed() < STATUS_EVERY
         {
             return html.clone();
         }
+        // Counted from the start: a run that fails still waits its turn.
+        *cached = Some((std::time::Instant::now(), String::new()));
         let made = html(&run(&options()));
         *cached = Some((std::time::Instant::now(), made.clone()));
         made

@@ -259,12 +259,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let server = {
         let (data_dir, settings) = (data_dir.clone(), Arc::clone(&settings));
         let port = server.local_addrs().first().map_or(13579, |a| a.port());
-        let online = !offline;
+        let forced_offline = args.offline;
         let options = move || qoltanba::doctor::Options {
             data_dir: data_dir.clone(),
             home: dirs::home_dir().unwrap_or_default(),
             port,
-            online,
+            // Offline mode as it is now (it can be turned on after the start).
+            online: !forced_offline && !settings.get().offline,
             key_paths: false,
             locale: settings.get().locale(),
         };

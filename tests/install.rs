@@ -144,10 +144,13 @@ fn trust_install_lets_chromium_sign_and_remove_takes_only_ours_back() {
     assert_eq!(trusted.len(), 2, "{checks:?}");
     assert!(trusted.iter().all(|c| c["details"][0].as_str().unwrap().contains("handshake")), "{trusted:?}");
 
-    // The status page shows the same checks, in the chosen language.
-    let page = status_page(daemon.addr, &data.path().join("ca.pem"));
+    // The status page shows the same checks to the person who opens it; another page
+    // loading it (no `Sec-Fetch-Site: none`) cannot make the checks run.
+    let page = status_page(daemon.addr, &data.path().join("ca.pem"), true);
     assert!(page.contains("class=\"checks\"") && page.contains("class=\"ok\""), "{page}");
     assert!(page.contains("LocalNetworkAccessAllowedForUrls"), "{page}");
+    let embedded = status_page(daemon.addr, &data.path().join("ca.pem"), false);
+    assert!(embedded.contains("is running") && !embedded.contains("class=\"checks\""), "{embedded}");
 
     // Removed: the same page cannot connect; the other roots are still there.
     let remove = qoltanba(home.path(), &["trust", "remove", "--data-dir", data_arg]);
@@ -169,15 +172,18 @@ fn trust_install_lets_chromium_sign_and_remove_takes_only_ours_back() {
     assert_eq!(doctor.status.code(), Some(1), "an untrusted store is a problem: {}", text(&doctor));
 }
 
-/// GET `/` over TLS, trusting `ca`.
-fn status_page(addr: std::net::SocketAddr, ca: &Path) -> String {
+/// GET `/` over TLS, trusting `ca`; `typed`: as a browser does for an address the
+/// person typed.
+fn status_page(addr: std::net::SocketAddr, ca: &Path, typed: bool) -> String {
     use std::io::{Read, Write};
     let config = client_tls_for(ca);
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let connection = rustls::ClientConnection::new(config, name).unwrap();
     let socket = std::net::TcpStream::connect(addr).unwrap();
     let mut tls = rustls::StreamOwned::new(connection, socket);
-    tls.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let site = if typed { "Sec-Fetch-Site: none\r\n" } else { "Sec-Fetch-Site: cross-site\r\n" };
+    let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{site}Connection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).unwrap();
     let mut page = Vec::new();
     let _ = tls.read_to_end(&mut page);
     String::from_utf8_lossy(&page).into_owned()

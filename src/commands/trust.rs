@@ -56,7 +56,9 @@ pub fn trust(command: &TrustCommand) -> ExitCode {
     let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
     let locale = locale(&data_dir);
     let ca = match op {
-        Op::Install if !args.system_only => OurCa::load(&data_dir),
+        // With administrator rights, in the user's directory: only the user's own file.
+        _ if args.system_only => OurCa::read_for_user(&data_dir, invoking_user()),
+        Op::Install => OurCa::load(&data_dir),
         _ => OurCa::read(&data_dir),
     };
     let ca = match ca {
@@ -66,7 +68,15 @@ pub fn trust(command: &TrustCommand) -> ExitCode {
     let home = dirs::home_dir().unwrap_or_default();
     let stores: Vec<Store> =
         trust_store::discover(&home).into_iter().filter(|s| !args.system_only || s.scope == Scope::System).collect();
-    let rows: Vec<Row> = stores.into_iter().map(|store| act(store, op, args, &data_dir, &ca, locale)).collect();
+    // The system stores are done in one run with administrator rights (one password).
+    let system_wanted = (args.system || args.system_only) && op != Op::Status;
+    let elevation = (system_wanted
+        && !args.system_only
+        && trust_store::system_needs_elevation()
+        && stores.iter().any(|s| s.scope == Scope::System))
+    .then(|| elevate(op, &data_dir, locale));
+    let rows: Vec<Row> =
+        stores.into_iter().map(|store| act(store, op, system_wanted, elevation.as_ref(), &ca)).collect();
     if args.json {
         let report = serde_json::json!({ "ca": { "name": ca.name, "path": ca.path }, "stores": rows });
         println!("{report}");
@@ -82,23 +92,24 @@ pub fn trust(command: &TrustCommand) -> ExitCode {
     }
 }
 
-/// Do `op` to one store (a system store only with --system, elevating when needed).
-fn act(store: Store, op: Op, args: &TrustArgs, data_dir: &Path, ca: &OurCa, locale: Locale) -> Row {
-    let system_wanted = args.system || args.system_only;
-    let (change, error) = match op {
-        Op::Status => (None, None),
-        _ if store.scope == Scope::System && !system_wanted => (None, None),
-        _ if store.scope == Scope::System && trust_store::system_needs_elevation() => {
-            match elevate(op, data_dir, locale) {
-                Ok(()) => (None, None),
-                Err(message) => (None, Some(Problem::Failed { message })),
-            }
-        }
-        Op::Install => split(store.install(ca)),
-        Op::Remove => split(store.remove(ca)),
+/// Do `op` to one store; a system store only when wanted, and not here when the
+/// elevated run did it (`elevation`: how that went).
+fn act(store: Store, op: Op, system_wanted: bool, elevation: Option<&Result<(), String>>, ca: &OurCa) -> Row {
+    let (change, error) = match (op, store.scope, elevation) {
+        (Op::Status, _, _) => (None, None),
+        (_, Scope::System, _) if !system_wanted => (None, None),
+        (_, Scope::System, Some(Ok(()))) => (None, None),
+        (_, Scope::System, Some(Err(message))) => (None, Some(Problem::Failed { message: message.clone() })),
+        (Op::Install, _, _) => split(store.install(ca)),
+        (Op::Remove, _, _) => split(store.remove(ca)),
     };
     let state = store.state(ca);
     Row { store, state, change, error }
+}
+
+/// The user who asked for administrator rights (`sudo`, `pkexec` say who).
+fn invoking_user() -> Option<u32> {
+    ["SUDO_UID", "PKEXEC_UID"].iter().find_map(|v| std::env::var(v).ok()?.parse().ok())
 }
 
 fn split(result: Result<Change, Problem>) -> (Option<Change>, Option<Problem>) {
@@ -111,7 +122,7 @@ fn split(result: Result<Change, Problem>) -> (Option<Change>, Option<Problem>) {
 /// Run the system part again with administrator rights: `sudo` in a terminal,
 /// `pkexec` (a desktop password dialog) otherwise.
 fn elevate(op: Op, data_dir: &Path, locale: Locale) -> Result<(), String> {
-    let program = std::env::current_exe().map_err(|e| e.to_string())?;
+    let program = crate::platform::program_path().map_err(|e| e.to_string())?;
     let tool = if std::io::stdin().is_terminal() && which("sudo").is_some() {
         "sudo"
     } else if which("pkexec").is_some() {
@@ -124,6 +135,8 @@ fn elevate(op: Op, data_dir: &Path, locale: Locale) -> Result<(), String> {
         .arg(&program)
         .args(["trust", op.word(), "--system-only", "--data-dir"])
         .arg(data_dir)
+        // What it did is read back from the stores and reported here, once.
+        .stdout(std::process::Stdio::null())
         .status()
         .map_err(|e| format!("{tool}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{tool} {}: {status}", program.display())) }
@@ -177,7 +190,9 @@ pub fn autostart(command: &AutostartCommand) -> ExitCode {
     let places = Places::of_this_user();
     let result = match command {
         AutostartCommand::Status => Ok(autostart::status(&places)),
-        AutostartCommand::Enable => std::env::current_exe().and_then(|program| autostart::enable(&places, &program)),
+        AutostartCommand::Enable => {
+            crate::platform::program_path().and_then(|program| autostart::enable(&places, &program))
+        }
         AutostartCommand::Disable => autostart::disable(&places),
     };
     match result {

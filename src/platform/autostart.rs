@@ -117,6 +117,10 @@ fn desktop_exec(program: &Path) -> String {
 
 #[cfg(not(any(windows, target_os = "macos")))]
 pub fn enable(places: &Places, program: &Path) -> std::io::Result<Autostart> {
+    if program.to_string_lossy().chars().any(char::is_control) {
+        // A line break in the path would add keys to the entry.
+        return Err(std::io::Error::other("the program's path holds control characters"));
+    }
     match status(places) {
         Autostart::Off => {}
         on => return Ok(on),

@@ -26,6 +26,54 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// This program's path, also after an upgrade replaced it (Linux then says
+/// `… (deleted)` for the old one; the new one is at the same path).
+pub fn program_path() -> std::io::Result<PathBuf> {
+    let path = std::env::current_exe()?;
+    let text = path.to_string_lossy();
+    Ok(match text.strip_suffix(" (deleted)") {
+        Some(original) => PathBuf::from(original),
+        None => path,
+    })
+}
+
+/// Read a small regular file without following a symbolic link at its name and without
+/// blocking on a FIFO; `owner`: the user id it must belong to (a process with
+/// administrator rights reading a user's file).
+pub fn read_small_regular(path: &Path, limit: u64, owner: Option<u32>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    let refuse = |why: &str| Err(std::io::Error::other(format!("{}: {why}", path.display())));
+    if !meta.is_file() {
+        return refuse("not a regular file");
+    }
+    if meta.len() > limit {
+        return refuse("too large");
+    }
+    #[cfg(unix)]
+    if let Some(uid) = owner
+        && std::os::unix::fs::MetadataExt::uid(&meta) != uid
+    {
+        return refuse("not owned by the user it is read for");
+    }
+    #[cfg(not(unix))]
+    let _ = owner;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return refuse("too large");
+    }
+    Ok(bytes)
+}
+
 /// Write a file that holds a secret: created with mode 0600 on Unix before any byte is
 /// written, replaced atomically.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {

@@ -17,8 +17,9 @@ pub enum Opening {
     /// A WebSocket upgrade: the `Sec-WebSocket-Key`, the `Origin` if any, and bytes
     /// already read past the head.
     Upgrade { key: String, origin: Option<String>, rest: Vec<u8> },
-    /// Any other request: method and path.
-    Plain { method: String, path: String },
+    /// Any other request: method and path; `typed`: the person opened it themselves
+    /// (`Sec-Fetch-Site: none`: typed, a bookmark), not another page (an image, a frame).
+    Plain { method: String, path: String, typed: bool },
 }
 
 /// Read and parse the request head. `None`: the peer closed or sent garbage.
@@ -60,6 +61,7 @@ fn classify(request: &httparse::Request<'_, '_>, rest: Vec<u8>) -> Opening {
         _ => Opening::Plain {
             method: request.method.unwrap_or_default().to_owned(),
             path: request.path.unwrap_or_default().to_owned(),
+            typed: header("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("none")),
         },
     }
 }

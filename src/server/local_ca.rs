@@ -315,6 +315,18 @@ fn check_ca(cert_pem: &[u8], key_pem: Option<&[u8]>, now: OffsetDateTime) -> Res
     Ok((key, cert.not_after_ms() / 1000))
 }
 
+/// `Err` unless `der` is a certificate shaped as qoltanba's CA: named `qoltanba local CA…`,
+/// critical CA:TRUE with pathlen 0, serverAuth only, name-constrained to 127.0.0.1, ::1
+/// and localhost. Whoever made it, such a CA cannot vouch for any other site: this is
+/// what may be put into a trust store.
+pub fn local_ca_problem(der: &[u8]) -> Result<(), String> {
+    let cert = crate::keys::Certificate::from_der(der).map_err(|e| format!("not a certificate ({e})"))?;
+    if !cert.subject_cn().starts_with("qoltanba local CA") {
+        return Err("it is not named qoltanba local CA".into());
+    }
+    ca_extensions_problem(cert.parsed().tbs_certificate())
+}
+
 /// `Err` with the first way a CA's extensions differ from `ca_params`'.
 fn ca_extensions_problem(tbs: &x509_cert::TbsCertificate) -> Result<(), String> {
     match tbs.get_extension::<X509BasicConstraints>() {

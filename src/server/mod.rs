@@ -80,6 +80,9 @@ impl ServerConfig {
     }
 }
 
+/// How long the status page waits for its report.
+const STATUS_REPORT_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// What the status page shows about this computer (an escaped HTML fragment).
 pub type StatusReport = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -353,15 +356,18 @@ where
             };
             connection::serve(ws, origin, link).await;
         }
-        http::Opening::Plain { method, path } => {
+        http::Opening::Plain { method, path, typed } => {
+            // The checks run programs: only for the person opening the page themselves,
+            // never for another page loading it (as an image, a frame) again and again;
+            // bounded in time, and without holding a place among the handshakes.
+            drop(handshake);
             let report = match &shared.status {
-                Some(report) if method == "GET" && path.split('?').next() == Some("/") => {
-                    tokio::task::spawn_blocking({
+                Some(report) if typed && method == "GET" && path.split('?').next() == Some("/") => {
+                    let run = tokio::task::spawn_blocking({
                         let report = Arc::clone(report);
                         move || report()
-                    })
-                    .await
-                    .ok()
+                    });
+                    tokio::time::timeout(STATUS_REPORT_TIMEOUT, run).await.ok().and_then(Result::ok)
                 }
                 _ => None,
             };

@@ -129,7 +129,7 @@ impl Setup {
         let set_autostart = Box::new(|on: bool| {
             let places = Places::of_this_user();
             let done = if on {
-                std::env::current_exe().and_then(|program| autostart::enable(&places, &program))
+                crate::platform::program_path().and_then(|program| autostart::enable(&places, &program))
             } else {
                 autostart::disable(&places)
             };

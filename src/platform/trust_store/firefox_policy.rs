@@ -70,10 +70,12 @@ fn ours(dir: &Path, doc: &Value, ca: &OurCa) -> Vec<(String, bool)> {
             let p = Path::new(p);
             p.parent() == Some(dir) && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(FILE_PREFIX))
         })
-        .map(|p| {
-            let certs = pem_certificates(&std::fs::read(&p).unwrap_or_default());
-            let current = certs == [ca.der.clone()];
-            (p, current)
+        .filter_map(|p| {
+            let bytes = crate::platform::read_small_regular(Path::new(&p), 64 * 1024, None).unwrap_or_default();
+            let certs = pem_certificates(&bytes);
+            // Shared by every user: only this installation's own CAs, byte for byte.
+            let mine = !certs.is_empty() && certs.iter().all(|c| ca.is_exactly_ours(c));
+            mine.then(|| (p, certs == [ca.der.clone()]))
         })
         .collect()
 }

@@ -17,11 +17,34 @@ pub(super) fn store(home: &Path) -> Store {
     }
 }
 
-/// The SHA-1 hashes (as `security` prints them) of the certificates named like ours.
-fn ours(keychain: &Path) -> Result<Vec<String>, Problem> {
-    let out = run(TOOL, "macOS", &["find-certificate", "-a", "-Z", "-c", NAME_PREFIX, &keychain.to_string_lossy()])
-        .unwrap_or_default();
-    Ok(out.lines().filter_map(|l| l.strip_prefix("SHA-1 hash: ")).map(|h| h.trim().to_owned()).collect())
+/// The SHA-1 hashes (as `security` prints them) of the certificates in the keychain
+/// that are ours: `find-certificate -c` matches names by substring, so each one found is
+/// checked against [`OurCa::is_ours`] by its own bytes.
+fn ours(keychain: &Path, ca: &OurCa) -> Result<Vec<String>, Problem> {
+    let out =
+        run(TOOL, "macOS", &["find-certificate", "-a", "-Z", "-p", "-c", NAME_PREFIX, &keychain.to_string_lossy()])
+            .unwrap_or_default();
+    let mut found = Vec::new();
+    let mut hash = None;
+    let mut pem = String::new();
+    for line in out.lines() {
+        if let Some(h) = line.strip_prefix("SHA-1 hash: ") {
+            hash = Some(h.trim().to_owned());
+        } else if line.starts_with("-----BEGIN CERTIFICATE-----") {
+            pem = format!("{line}\n");
+        } else if line.starts_with("-----END CERTIFICATE-----") {
+            pem.push_str(line);
+            let ours = pem_certificates(pem.as_bytes()).first().is_some_and(|der| ca.is_ours(der));
+            if let (true, Some(h)) = (ours, hash.take()) {
+                found.push(h);
+            }
+            pem.clear();
+        } else if !pem.is_empty() {
+            pem.push_str(line);
+            pem.push('\n');
+        }
+    }
+    Ok(found)
 }
 
 fn sha1_hex(der: &[u8]) -> String {
@@ -30,7 +53,7 @@ fn sha1_hex(der: &[u8]) -> String {
 }
 
 pub(super) fn state(keychain: &Path, ca: &OurCa) -> Result<State, Problem> {
-    let found = ours(keychain)?;
+    let found = ours(keychain, ca)?;
     let current = sha1_hex(&ca.der);
     let stale = found.iter().filter(|h| **h != current).count();
     Ok(if found.contains(&current) { State::Trusted { stale } } else { State::NotTrusted { stale } })
@@ -38,7 +61,7 @@ pub(super) fn state(keychain: &Path, ca: &OurCa) -> Result<State, Problem> {
 
 pub(super) fn install(keychain: &Path, ca: &OurCa) -> Result<Change, Problem> {
     let current = sha1_hex(&ca.der);
-    let found = ours(keychain)?;
+    let found = ours(keychain, ca)?;
     let mut removed = 0;
     for hash in found.iter().filter(|h| **h != current) {
         run(TOOL, "macOS", &["delete-certificate", "-Z", hash, &keychain.to_string_lossy()])?;
@@ -58,7 +81,7 @@ pub(super) fn install(keychain: &Path, ca: &OurCa) -> Result<Change, Problem> {
 
 pub(super) fn remove(keychain: &Path, ca: &OurCa) -> Result<Change, Problem> {
     let _ = run(TOOL, "macOS", &["remove-trusted-cert", &ca.path.to_string_lossy()]);
-    let found = ours(keychain)?;
+    let found = ours(keychain, ca)?;
     for hash in &found {
         run(TOOL, "macOS", &["delete-certificate", "-Z", hash, &keychain.to_string_lossy()])?;
     }

@@ -22,10 +22,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::keys::Certificate;
-use crate::server::local_ca::{CA_CERT_FILE, LocalCa, RETIRED_CA_PREFIX};
+use crate::server::local_ca::{CA_CERT_FILE, LocalCa, RETIRED_CA_PREFIX, local_ca_problem};
 
 /// Every qoltanba CA's subject common name starts so; the rest is a key fingerprint.
 pub const NAME_PREFIX: &str = "qoltanba local CA";
+/// A `ca.pem` is one certificate: a few KiB.
+const MAX_CA_FILE: u64 = 16 * 1024;
 
 /// Our CA as the stores see it.
 pub struct OurCa {
@@ -47,24 +49,52 @@ impl OurCa {
         Self::read(data_dir)
     }
 
-    /// The data directory's CA as it is, never created or replaced (for checks, and for
-    /// the part that runs with administrator rights in the user's directory).
+    /// The data directory's CA as it is, never created or replaced, with the CAs it
+    /// retired. Only a certificate shaped as qoltanba's CA is accepted (see
+    /// [`local_ca_problem`]): whatever is in the directory, nothing else gets trusted.
     pub fn read(data_dir: &Path) -> Result<Self, String> {
-        let path = data_dir.join(CA_CERT_FILE);
-        let pem = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let der = pem_certificates(pem.as_bytes()).into_iter().next().ok_or("ca.pem holds no certificate")?;
-        let name = Certificate::from_der(&der).map(|c| c.subject_cn()).map_err(|e| e.to_string())?;
-        let mut retired = Vec::new();
+        let mut ca = Self::read_current(data_dir, None)?;
         if let Ok(entries) = std::fs::read_dir(data_dir) {
-            for entry in entries.flatten() {
+            for entry in entries.flatten().take(64) {
                 let file = entry.file_name().to_string_lossy().into_owned();
                 if file.starts_with(RETIRED_CA_PREFIX) && file.ends_with(".pem") {
-                    let bytes = std::fs::read(entry.path()).unwrap_or_default();
-                    retired.extend(pem_certificates(&bytes));
+                    let bytes =
+                        crate::platform::read_small_regular(&entry.path(), MAX_CA_FILE, None).unwrap_or_default();
+                    let certs = pem_certificates(&bytes);
+                    // Older versions' CAs lack some of today's extensions; their name says
+                    // whose they are (and these only ever leave stores).
+                    let named = |der: &Vec<u8>| {
+                        Certificate::from_der(der).is_ok_and(|c| c.subject_cn().starts_with(NAME_PREFIX))
+                    };
+                    ca.retired.extend(certs.into_iter().filter(named));
                 }
             }
         }
-        Ok(Self { der, pem, name, path, retired })
+        Ok(ca)
+    }
+
+    /// The CA of the user `owner`'s data directory, read with administrator rights: the
+    /// file must be that user's, and the CAs it retired are not looked at.
+    pub fn read_for_user(data_dir: &Path, owner: Option<u32>) -> Result<Self, String> {
+        Self::read_current(data_dir, owner)
+    }
+
+    fn read_current(data_dir: &Path, owner: Option<u32>) -> Result<Self, String> {
+        let path = data_dir.join(CA_CERT_FILE);
+        let bytes = crate::platform::read_small_regular(&path, MAX_CA_FILE, owner).map_err(|e| e.to_string())?;
+        let [der] = <[Vec<u8>; 1]>::try_from(pem_certificates(&bytes))
+            .map_err(|_| format!("{}: not exactly one certificate", path.display()))?;
+        local_ca_problem(&der).map_err(|e| format!("{}: not a qoltanba local CA: {e}", path.display()))?;
+        let name = Certificate::from_der(&der).map(|c| c.subject_cn()).map_err(|e| e.to_string())?;
+        // What stores get is the certificate re-encoded, never the file's other text.
+        let pem = crate::keys::certificate::pem_armor("CERTIFICATE", &der);
+        Ok(Self { der, pem, name, path, retired: Vec::new() })
+    }
+
+    /// Exactly one of our certificates: the current CA or one this installation retired
+    /// (stores shared by every user of the computer are judged so).
+    pub fn is_exactly_ours(&self, der: &[u8]) -> bool {
+        der == self.der || self.retired.iter().any(|r| r == der)
     }
 
     /// Whether a certificate found in a store is one of ours.
@@ -265,22 +295,101 @@ pub fn system_needs_elevation() -> bool {
     }
 }
 
-/// Run a tool; its standard output, or the problem in words.
+/// How long a tool may take: a hung one (a locked database, a PKCS#11 module listed in
+/// a profile that never answers) must not hang us.
+const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Run a tool (in `/`, so that a name it cannot find is never read as a file of the
+/// working directory), at most [`TOOL_TIMEOUT`]; its standard output, or the problem in
+/// words.
 fn run(tool: &str, package: &str, args: &[&str]) -> Result<String, Problem> {
-    let output = Command::new(tool).args(args).stdin(std::process::Stdio::null()).output().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Problem::ToolMissing { tool: tool.to_owned(), package: package.to_owned() }
-        } else {
-            Problem::failed(format!("{tool}: {e}"))
-        }
-    })?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    let (status, stdout, stderr) = output_within(Command::new(tool).args(args).current_dir("/"), TOOL_TIMEOUT)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Problem::ToolMissing { tool: tool.to_owned(), package: package.to_owned() }
+            } else {
+                Problem::failed(format!("{tool}: {e}"))
+            }
+        })?;
+    if status.success() {
+        Ok(stdout)
     } else {
-        let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        if message.is_empty() {
-            message = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        }
+        let message = if stderr.trim().is_empty() { stdout.trim().to_owned() } else { stderr.trim().to_owned() };
         Err(Problem::failed(format!("{tool} {}: {message}", args.first().unwrap_or(&""))))
+    }
+}
+
+/// Run `command` with no input, killing it after `limit`: (status, stdout, stderr).
+pub fn output_within(
+    command: &mut Command,
+    limit: std::time::Duration,
+) -> std::io::Result<(std::process::ExitStatus, String, String)> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.by_ref().take(4 << 20).read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let until = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s", limit.as_secs()),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Ok((status, out.join().unwrap_or_default(), err.join().unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_qoltanba_shaped_ca_alone_in_its_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = OurCa::load(dir.path()).unwrap();
+        assert!(local_ca_problem(&ca.der).is_ok());
+        assert!(ca.pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        let path = dir.path().join(CA_CERT_FILE);
+        // Text around the certificate is never passed on.
+        std::fs::write(&path, format!("secret=hunter2\n{}", ca.pem)).unwrap();
+        assert!(!OurCa::read(dir.path()).unwrap().pem.contains("hunter2"));
+        // Two certificates, or another CA: refused.
+        std::fs::write(&path, format!("{}{}", ca.pem, ca.pem)).unwrap();
+        assert!(OurCa::read(dir.path()).is_err());
+        let other = rcgen::CertificateParams::new(vec!["example.com".to_owned()]).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        std::fs::write(&path, other.self_signed(&key).unwrap().pem()).unwrap();
+        let refused = OurCa::read(dir.path()).err().unwrap();
+        assert!(refused.contains("not a qoltanba local CA"), "{refused}");
+        // A link in its place is not followed.
+        #[cfg(unix)]
+        {
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(dir.path().join("elsewhere.pem"), &ca.pem).unwrap();
+            std::os::unix::fs::symlink(dir.path().join("elsewhere.pem"), &path).unwrap();
+            assert!(OurCa::read(dir.path()).is_err(), "a symbolic link is refused");
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(&path, &ca.pem).unwrap();
+            let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&path).unwrap());
+            assert!(OurCa::read_for_user(dir.path(), Some(me)).is_ok());
+            assert!(OurCa::read_for_user(dir.path(), Some(me.wrapping_add(1))).is_err(), "another user's file");
+        }
     }
 }

@@ -35,7 +35,7 @@ const LAYOUTS: [Layout; 4] = [
     },
     Layout {
         name: "openSUSE",
-        anchors: "/usr/share/pki/trust/anchors",
+        anchors: "/etc/pki/trust/anchors",
         update: &["update-ca-certificates"],
         package: "ca-certificates",
     },
@@ -65,8 +65,10 @@ fn ours(layout: &Layout, ca: &OurCa) -> Vec<(String, bool)> {
         if !name.starts_with(FILE_PREFIX) {
             continue;
         }
-        let certs = pem_certificates(&std::fs::read(entry.path()).unwrap_or_default());
-        if !certs.is_empty() && certs.iter().all(|c| ca.is_ours(c)) {
+        let bytes = crate::platform::read_small_regular(&entry.path(), 64 * 1024, None).unwrap_or_default();
+        let certs = pem_certificates(&bytes);
+        // Shared by every user: only this installation's own CAs, byte for byte.
+        if !certs.is_empty() && certs.iter().all(|c| ca.is_exactly_ours(c)) {
             found.push((name, certs.contains(&ca.der)));
         }
     }

@@ -2,7 +2,6 @@
 //! user to confirm adding a root). Written for Windows, not built or run in CI here.
 
 use super::{Access, Change, OurCa, Problem, Scope, State, Store, StoreKind, run};
-use crate::keys::Certificate;
 
 const TOOL: &str = "certutil";
 
@@ -16,12 +15,15 @@ pub(super) fn store() -> Store {
     }
 }
 
-fn serial(der: &[u8]) -> Option<String> {
-    Certificate::from_der(der).ok().map(|c| c.serial_hex())
+/// A certificate's SHA-1 thumbprint: certutil's exact CertId (a serial number could
+/// also match somebody else's certificate).
+fn thumbprint(der: &[u8]) -> String {
+    use sha1::Digest;
+    crate::keys::certificate::hex(&sha1::Sha1::digest(der))
 }
 
 fn present(der: &[u8]) -> bool {
-    serial(der).is_some_and(|s| run(TOOL, "Windows", &["-user", "-store", "Root", &s]).is_ok())
+    run(TOOL, "Windows", &["-user", "-store", "Root", &thumbprint(der)]).is_ok()
 }
 
 pub(super) fn state(ca: &OurCa) -> Result<State, Problem> {
@@ -46,10 +48,8 @@ pub(super) fn remove(ca: &OurCa) -> Result<Change, Problem> {
 fn delete<'a>(certs: impl Iterator<Item = &'a Vec<u8>>) -> Result<usize, Problem> {
     let mut removed = 0;
     for der in certs.filter(|d| present(d)) {
-        if let Some(s) = serial(der) {
-            run(TOOL, "Windows", &["-user", "-delstore", "Root", &s])?;
-            removed += 1;
-        }
+        run(TOOL, "Windows", &["-user", "-delstore", "Root", &thumbprint(der)])?;
+        removed += 1;
     }
     Ok(removed)
 }
