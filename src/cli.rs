@@ -40,10 +40,53 @@ pub enum Command {
     Autostart(AutostartCommand),
     /// Check everything a page needs to reach qoltanba, and say what to fix.
     Doctor(DoctorArgs),
+    /// Hardware tokens (PKCS#11): what is plugged in and the keys on it.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// The dialog window of one request; started by the daemon, which talks to it on
     /// stdin and stdout.
     #[command(hide = true)]
     Dialog,
+    /// Load one PKCS#11 module and answer the daemon on stdin and stdout (a vendor's
+    /// library that crashes takes only this process down).
+    #[command(hide = true, name = "pkcs11-helper")]
+    Pkcs11Helper { module: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Modules, slots, tokens, and the keys' certificates with owner and expiry.
+    List(TokensArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokensArgs {
+    #[command(flatten)]
+    pub modules: ModuleArgs,
+    /// Print JSON (one object) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which PKCS#11 modules to use besides the known vendor libraries found here.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModuleArgs {
+    /// A PKCS#11 module, optionally with the NCALayer storage name pages know it by
+    /// (`PATH=AKKaztokenStore`; default `PKCS11`). Repeatable; env
+    /// QOLTANBA_PKCS11_MODULES (separated by `;`).
+    #[arg(long = "pkcs11-module", value_name = "PATH[=STORAGE]")]
+    pub pkcs11_module: Vec<String>,
+}
+
+impl ModuleArgs {
+    /// The command line's modules, then the environment's.
+    pub fn configured(&self) -> Vec<String> {
+        let mut all = self.pkcs11_module.clone();
+        if let Ok(value) = std::env::var("QOLTANBA_PKCS11_MODULES") {
+            all.extend(crate::keys::pkcs11::from_env(&value));
+        }
+        all
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -314,6 +357,9 @@ pub struct ServeArgs {
     /// published addresses, e.g. for a local mirror).
     #[arg(long, value_name = "URL")]
     pub nca_ca_url: Vec<String>,
+
+    #[command(flatten)]
+    pub modules: ModuleArgs,
 
     /// Judge certificate validity and revocation at this Unix time instead of now
     /// (reproducible tests).

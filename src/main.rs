@@ -37,6 +37,8 @@ fn main() -> ExitCode {
         Some(Command::Trust(command)) => return qoltanba::commands::trust(&command),
         Some(Command::Autostart(command)) => return qoltanba::commands::autostart(&command),
         Some(Command::Doctor(args)) => return qoltanba::commands::doctor(&args),
+        Some(Command::Tokens(command)) => return qoltanba::commands::tokens(&command),
+        Some(Command::Pkcs11Helper { module }) => return qoltanba::keys::pkcs11::helper::run(&module),
         #[cfg(feature = "desktop")]
         Some(Command::Dialog) => return qoltanba::ui::desktop::app::run(),
         #[cfg(not(feature = "desktop"))]
@@ -212,7 +214,11 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
         activity.set_notifier(Box::new(notifier));
     }
+    let program = qoltanba::platform::program_path().unwrap_or_default();
+    let modules = qoltanba::keys::pkcs11::modules(&args.modules.configured());
+    let tokens = Arc::new(qoltanba::keys::pkcs11::client::Modules::new(modules, program));
     let core = SigningCore::new(prompter, Arc::clone(&trust), tsa)
+        .with_tokens(tokens)
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity));
     let core = Arc::new(core);

@@ -1,10 +1,12 @@
 //! Command-line subcommands other than `serve`, for people and scripts.
 
 mod sign;
+mod tokens;
 mod trust;
 mod verify;
 
 pub use sign::sign;
+pub use tokens::tokens;
 pub use trust::{autostart, doctor, trust};
 pub use verify::{verify_cms, verify_xml};
 

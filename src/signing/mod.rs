@@ -70,6 +70,8 @@ pub struct SigningCore {
     chosen_files: Mutex<HashSet<(String, PathBuf)>>,
     /// "Stop signing for now", and what the person hears of this run.
     activity: Arc<Activity>,
+    /// PKCS#11 modules (each driven by its own helper process).
+    tokens: Arc<crate::keys::pkcs11::client::Modules>,
 }
 
 impl From<NoTurn> for SigningError {
@@ -102,7 +104,14 @@ impl SigningCore {
             guesses: named::Guesses::default(),
             chosen_files: Mutex::new(HashSet::new()),
             activity: Arc::default(),
+            tokens: Arc::new(crate::keys::pkcs11::client::Modules::new(Vec::new(), PathBuf::new())),
         }
+    }
+
+    /// Use these PKCS#11 modules for tokens.
+    pub fn with_tokens(mut self, tokens: Arc<crate::keys::pkcs11::client::Modules>) -> Self {
+        self.tokens = tokens;
+        self
     }
 
     /// Obey and report to `activity` (shared with the tray and the main window).
@@ -126,6 +135,10 @@ impl SigningCore {
     pub fn execute(&self, request: Request) -> Result<Outcome, SigningError> {
         let origin = request.context.origin.clone();
         let (locale, action) = (request.context.locale, request.operation.action());
+        // Which tokens are plugged in is no signature: answered also while signing is stopped.
+        if let Operation::ActiveTokens = request.operation {
+            return Ok(Outcome::ActiveTokens(self.tokens.active_storages()));
+        }
         if self.activity.is_paused() {
             self.activity.notice(Notice::RefusedWhilePaused { origin }, locale);
             return Err(SigningError::Paused);
@@ -192,6 +205,7 @@ impl SigningCore {
             }
             Operation::ChooseFile { extension, directory } => self.choose_file(&context, &extension, &directory),
             Operation::NamedKeyFile(named) => named::run(self, &context, action, named),
+            Operation::ActiveTokens => Ok(Outcome::ActiveTokens(self.tokens.active_storages())),
         }
     }
 

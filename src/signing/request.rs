@@ -45,6 +45,8 @@ pub enum Operation {
     ChooseFile { extension: String, directory: String },
     /// A legacy applet call on a key file the page names, with the page's password.
     NamedKeyFile(NamedKeyFile),
+    /// The storages with a token present now (`getActiveTokens`). No dialog.
+    ActiveTokens,
 }
 
 /// One document of a CMS request.
@@ -113,7 +115,7 @@ impl Operation {
     /// What the user is asked to approve, as the dialogs name it.
     pub fn action(&self) -> Action {
         match self {
-            Self::KeyInfo { .. } => Action::ShowKey,
+            Self::KeyInfo { .. } | Self::ActiveTokens => Action::ShowKey,
             Self::Cms { inputs, timestamp, .. } => {
                 if inputs.iter().all(|i| matches!(i, CmsInput::CoSign(_))) {
                     Action::CoSign
@@ -173,6 +175,8 @@ pub enum Outcome {
     Certificate(Box<Certificate>),
     /// Whether a signature verified.
     Verified(bool),
+    /// Storage names with a token present.
+    ActiveTokens(Vec<String>),
 }
 
 /// One signature.

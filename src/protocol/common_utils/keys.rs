@@ -1,7 +1,5 @@
 //! `getActiveTokens`, `getKeyInfo` and the storage-name rules they share.
 
-use serde_json::Value;
-
 use super::{Arg, Failure, str_arg};
 use crate::signing::{KeyFilter, Operation};
 
@@ -12,11 +10,6 @@ pub const TOKEN_STORAGES: &[&str] =
 /// Is `name` one of NCALayer's hardware storage types?
 pub fn is_token_storage(name: &str) -> bool {
     TOKEN_STORAGES.contains(&name)
-}
-
-/// `getActiveTokens`: storage names with a token connected; never `PKCS12`.
-pub fn get_active_tokens() -> Value {
-    Value::Array(Vec::new())
 }
 
 /// Check a `storageName` before any dialog, with NCALayer's message keys.

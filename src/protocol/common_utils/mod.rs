@@ -85,6 +85,8 @@ enum Shape {
     },
     /// The path the user picked.
     Path,
+    /// Storage names (`getActiveTokens`).
+    Storages,
 }
 
 /// Phase one: the request's arguments into a [`Call`]. Runs in the compute pool.
@@ -163,7 +165,7 @@ fn typed_args<'a>(method: &str, args: Vec<&'a RawValue>) -> Result<Vec<Arg<'a>>,
 fn step(session: &mut Session, method: &str, args: Vec<Arg<'_>>) -> Result<Step, Failure> {
     let run = |operation, shape| Ok(Step::Run(operation, shape));
     match method {
-        "getActiveTokens" => Ok(Step::Done(reply::common_ok(keys::get_active_tokens()))),
+        "getActiveTokens" => run(Operation::ActiveTokens, Shape::Storages),
         "getKeyInfo" => run(keys::get_key_info(&args)?, Shape::KeyInfo),
         "createCAdESFromBase64" => run(cms::sign_base64(args, false)?, Shape::Cms),
         "createCMSSignatureFromBase64" => run(cms::sign_base64(args, true)?, Shape::Cms),
@@ -208,6 +210,7 @@ fn shaped(outcome: Outcome, shape: Shape) -> Result<Value, Failure> {
             })
         }
         (Shape::Path, Outcome::ChosenFile(path)) => Ok(Value::String(path.display().to_string())),
+        (Shape::Storages, Outcome::ActiveTokens(storages)) => Ok(Value::from(storages)),
         _ => Err(unexpected()),
     }
 }

@@ -1,0 +1,162 @@
+//! The helper process that loads one PKCS#11 module (`qoltanba pkcs11-helper MODULE`)
+//! and answers the daemon's requests, one JSON line each way, on stdin and stdout. If
+//! the vendor's library crashes or hangs, only this process is lost.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+use serde::{Deserialize, Serialize};
+
+/// A request from the daemon.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Every slot, with its token if one is present.
+    Slots,
+    /// The certificates on the token in `slot` (public objects: no login).
+    Certificates { slot: u64 },
+}
+
+/// One slot of the module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotView {
+    pub slot: u64,
+    pub description: String,
+    pub token: Option<TokenView>,
+}
+
+/// A token as the module describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub label: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub serial: String,
+    /// `CKF_USER_PIN_COUNT_LOW`: a wrong PIN was entered since the last right one.
+    pub pin_count_low: bool,
+    /// `CKF_USER_PIN_FINAL_TRY`: one more wrong PIN locks it.
+    pub pin_final_try: bool,
+    /// `CKF_USER_PIN_LOCKED`.
+    pub pin_locked: bool,
+}
+
+/// A certificate object on a token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateView {
+    /// `CKA_ID`, hex: pairs the certificate with its private key.
+    pub id: String,
+    pub label: String,
+    /// DER, base64.
+    pub der: String,
+}
+
+/// The answer to one request.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Slots(Vec<SlotView>),
+    Certificates(Vec<CertificateView>),
+    Error(String),
+}
+
+/// Longest request line read.
+const MAX_LINE: u64 = 64 * 1024;
+/// Most certificates listed per token.
+const MAX_CERTIFICATES: usize = 64;
+
+/// Load `module` and answer requests until stdin closes. Exit status 0, or 4 when the
+/// module cannot be loaded (the reason on stderr).
+pub fn run(module: &Path) -> std::process::ExitCode {
+    let pkcs11 = match load(module) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("qoltanba pkcs11-helper: {}: {e}", module.display());
+            return std::process::ExitCode::from(4);
+        }
+    };
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    loop {
+        let mut line = String::new();
+        match std::io::Read::take(stdin.lock(), MAX_LINE).read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let response = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => answer(&pkcs11, request),
+            Err(e) => Response::Error(format!("not a request: {e}")),
+        };
+        let Ok(text) = serde_json::to_string(&response) else { break };
+        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+            break;
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+fn load(module: &Path) -> cryptoki::error::Result<Pkcs11> {
+    let pkcs11 = Pkcs11::new(module)?;
+    pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))?;
+    Ok(pkcs11)
+}
+
+fn answer(pkcs11: &Pkcs11, request: Request) -> Response {
+    let result = match request {
+        Request::Slots => slots(pkcs11).map(Response::Slots),
+        Request::Certificates { slot } => certificates(pkcs11, slot).map(Response::Certificates),
+    };
+    result.unwrap_or_else(|e| Response::Error(e.to_string()))
+}
+
+fn slots(pkcs11: &Pkcs11) -> cryptoki::error::Result<Vec<SlotView>> {
+    let mut views = Vec::new();
+    for slot in pkcs11.get_all_slots()? {
+        let info = pkcs11.get_slot_info(slot)?;
+        // A token never initialized (SoftHSM's free slot, a blank card) holds no key.
+        let token = if info.token_present() {
+            pkcs11.get_token_info(slot).ok().filter(|t| t.token_initialized()).map(|t| TokenView {
+                label: t.label().trim().to_owned(),
+                manufacturer: t.manufacturer_id().trim().to_owned(),
+                model: t.model().trim().to_owned(),
+                serial: t.serial_number().trim().to_owned(),
+                pin_count_low: t.user_pin_count_low(),
+                pin_final_try: t.user_pin_final_try(),
+                pin_locked: t.user_pin_locked(),
+            })
+        } else {
+            None
+        };
+        views.push(SlotView { slot: slot.id(), description: info.slot_description().trim().to_owned(), token });
+    }
+    Ok(views)
+}
+
+fn certificates(pkcs11: &Pkcs11, slot: u64) -> cryptoki::error::Result<Vec<CertificateView>> {
+    use base64::Engine;
+    let slot =
+        pkcs11.get_all_slots()?.into_iter().find(|s| s.id() == slot).ok_or(cryptoki::error::Error::InvalidValue)?;
+    let session = pkcs11.open_ro_session(slot)?;
+    let handles = session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])?;
+    let mut views = Vec::new();
+    for handle in handles.into_iter().take(MAX_CERTIFICATES) {
+        let attributes =
+            session.get_attributes(handle, &[AttributeType::Id, AttributeType::Label, AttributeType::Value])?;
+        let (mut id, mut label, mut der) = (Vec::new(), Vec::new(), Vec::new());
+        for attribute in attributes {
+            match attribute {
+                Attribute::Id(v) => id = v,
+                Attribute::Label(v) => label = v,
+                Attribute::Value(v) => der = v,
+                _ => {}
+            }
+        }
+        views.push(CertificateView {
+            id: crate::keys::certificate::hex(&id),
+            label: String::from_utf8_lossy(&label).into_owned(),
+            der: base64::engine::general_purpose::STANDARD.encode(der),
+        });
+    }
+    Ok(views)
+}

@@ -1,0 +1,99 @@
+//! Hardware tokens through PKCS#11 (`cryptoki`).
+//!
+//! A vendor's PKCS#11 library is native code we did not write: it may crash or hang. So
+//! it is never loaded into the daemon. Each module is driven by its own helper process
+//! (`qoltanba pkcs11-helper MODULE`, see [`helper`]), started on first use and asked
+//! through typed JSON lines with a time limit ([`client`]); a helper that crashes or
+//! stops answering is killed and started again on the next request.
+//!
+//! Modules: the known vendor libraries of each OS, mapped to NCALayer's storage names
+//! ([`KNOWN`]), and modules the user names (`--pkcs11-module PATH[=STORAGE]`,
+//! `QOLTANBA_PKCS11_MODULES`), which appear as storage `PKCS11` unless mapped.
+
+pub mod client;
+pub mod helper;
+
+use std::path::{Path, PathBuf};
+
+/// Storage name of a user-configured module that is not mapped to a vendor's.
+pub const GENERIC_STORAGE: &str = "PKCS11";
+
+/// A module and the storage name pages know it by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleSpec {
+    pub path: PathBuf,
+    pub storage: String,
+}
+
+/// Vendor PKCS#11 libraries that are public, per OS, and NCALayer's storage for each.
+/// No public module is known for KAZTOKEN, the Kazakh ID card or aKey (see README).
+pub const KNOWN: &[(&str, &str)] = &[
+    // SafeNet eToken (72K and 5110 share the library; 72K is the older JavaCard).
+    #[cfg(target_os = "linux")]
+    ("/usr/lib/libeTPkcs11.so", "AKEToken5110Store"),
+    #[cfg(target_os = "linux")]
+    ("/usr/lib/x86_64-linux-gnu/libeTPkcs11.so", "AKEToken5110Store"),
+    #[cfg(target_os = "linux")]
+    ("/usr/lib/libjcPKCS11-2.so", "AKJaCartaStore"),
+    #[cfg(target_os = "linux")]
+    ("/usr/lib/x86_64-linux-gnu/libjcPKCS11-2.so", "AKJaCartaStore"),
+    #[cfg(windows)]
+    ("C:\\Windows\\System32\\eTPKCS11.dll", "AKEToken5110Store"),
+    #[cfg(windows)]
+    ("C:\\Windows\\System32\\jcPKCS11-2.dll", "AKJaCartaStore"),
+    #[cfg(target_os = "macos")]
+    ("/usr/local/lib/libeTPkcs11.dylib", "AKEToken5110Store"),
+    #[cfg(target_os = "macos")]
+    ("/Library/Frameworks/jcPKCS11-2.framework/jcPKCS11-2", "AKJaCartaStore"),
+];
+
+/// The modules to use: the user's (`PATH[=STORAGE]` each), then the known vendor
+/// libraries that exist on this computer.
+pub fn modules(configured: &[String]) -> Vec<ModuleSpec> {
+    let mut specs: Vec<ModuleSpec> = configured.iter().filter_map(|s| parse_spec(s)).collect();
+    for (path, storage) in KNOWN {
+        let path = Path::new(path);
+        if path.is_file() && !specs.iter().any(|s| s.path == path) {
+            specs.push(ModuleSpec { path: path.to_owned(), storage: (*storage).to_owned() });
+        }
+    }
+    specs
+}
+
+/// `PATH` or `PATH=STORAGE` (a storage name of NCALayer's, or `PKCS11`).
+pub fn parse_spec(spec: &str) -> Option<ModuleSpec> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return None;
+    }
+    let (path, storage) = match spec.rsplit_once('=') {
+        Some((path, storage)) if storage.chars().all(|c| c.is_ascii_alphanumeric()) && !storage.is_empty() => {
+            (path, storage)
+        }
+        _ => (spec, GENERIC_STORAGE),
+    };
+    Some(ModuleSpec { path: PathBuf::from(path), storage: storage.to_owned() })
+}
+
+/// `QOLTANBA_PKCS11_MODULES`: specs separated by `;` (a path may hold `:` on Windows).
+pub fn from_env(value: &str) -> Vec<String> {
+    value.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_specs_name_a_storage_or_are_generic() {
+        let spec = parse_spec("/usr/lib/softhsm/libsofthsm2.so=AKKaztokenStore").unwrap();
+        assert_eq!(
+            (spec.path.to_str().unwrap(), spec.storage.as_str()),
+            ("/usr/lib/softhsm/libsofthsm2.so", "AKKaztokenStore")
+        );
+        assert_eq!(parse_spec("/opt/x/lib.so").unwrap().storage, GENERIC_STORAGE);
+        assert_eq!(parse_spec("/opt/a=b/lib.so").unwrap().path, PathBuf::from("/opt/a=b/lib.so"));
+        assert_eq!(parse_spec("  "), None);
+        assert_eq!(from_env("/a.so; /b.so=AKJaCartaStore;"), ["/a.so", "/b.so=AKJaCartaStore"]);
+    }
+}

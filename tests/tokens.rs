@@ -1,0 +1,125 @@
+//! Hardware tokens through PKCS#11, with SoftHSM2 as the token (set up by the test in a
+//! temp dir with its own configuration): the NCA RSA test key and certificate imported
+//! with `pkcs11-tool`; `qoltanba tokens list` shows the token and the key's owner;
+//! `getActiveTokens` over the real socket names the storage while the token is there and
+//! not once it is gone; a module that is not a library costs nothing but an error.
+//!
+//! Needs `softhsm2` and `opensc` (Debian); skipped with a message where missing, except
+//! in CI (`CI=true`), where `.ci/run` installs them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::{Value, json};
+
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PIN: &str = "1234";
+const LABEL: &str = "NCA test";
+
+/// A SoftHSM token store of its own, with one token holding the NCA RSA test key.
+struct Hsm {
+    dir: tempfile::TempDir,
+}
+
+impl Hsm {
+    fn start() -> Option<Self> {
+        let present = Path::new(SOFTHSM).exists()
+            && Command::new("pkcs11-tool").arg("--version").output().is_ok()
+            && Command::new("softhsm2-util").arg("--version").output().is_ok();
+        if !present {
+            let message = "softhsm2 and opensc are needed (apt-get install softhsm2 opensc)";
+            assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "{message}: CI must run the token tests");
+            eprintln!("SKIPPED tests/tokens.rs: {message}");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens");
+        std::fs::create_dir(&tokens).unwrap();
+        let conf =
+            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display());
+        std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
+        let hsm = Hsm { dir };
+        hsm.tool("softhsm2-util", &["--init-token", "--free", "--label", LABEL, "--pin", PIN, "--so-pin", "5678"]);
+        // The key and certificate out of the NCA test file (RC2-40: OpenSSL's legacy provider).
+        let pem = hsm.file("all.pem");
+        let p12 = fixture("nca-test/keys/rsa_sign_individual.p12");
+        hsm.tool(
+            "openssl",
+            &["pkcs12", "-legacy", "-nodes", "-passin", "pass:Qwerty12", "-in", &p12.to_string_lossy(), "-out", &pem],
+        );
+        let (key, cert) = (hsm.file("key.der"), hsm.file("cert.der"));
+        hsm.tool("openssl", &["pkey", "-outform", "DER", "-in", &pem, "-out", &key]);
+        hsm.tool("openssl", &["x509", "-outform", "DER", "-in", &pem, "-out", &cert]);
+        for (file, kind) in [(&key, "privkey"), (&cert, "cert")] {
+            let args = ["--module", SOFTHSM, "--token-label", LABEL, "--login", "--pin", PIN, "--write-object", file];
+            hsm.tool("pkcs11-tool", &[&args[..], &["--type", kind, "--id", "01"]].concat());
+        }
+        Some(hsm)
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("softhsm2.conf")
+    }
+
+    fn tool(&self, program: &str, args: &[&str]) -> String {
+        let out = Command::new(program).args(args).env("SOFTHSM2_CONF", self.conf()).output().unwrap();
+        assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn qoltanba(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_qoltanba")).args(args).env("SOFTHSM2_CONF", self.conf()).output().unwrap()
+    }
+}
+
+#[test]
+fn tokens_list_shows_the_token_and_the_keys_owner() {
+    let Some(hsm) = Hsm::start() else { return };
+    let module = format!("{SOFTHSM}=AKKaztokenStore");
+    let out = hsm.qoltanba(&["tokens", "list", "--json", "--pkcs11-module", &module]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let module = &report["modules"][0];
+    assert_eq!(module["storage"], "AKKaztokenStore");
+    let slots = module["slots"].as_array().unwrap();
+    let ours = slots.iter().find(|s| s["token"]["label"] == LABEL).expect("the token");
+    assert_eq!(ours["token"]["pin_locked"], false);
+    assert_eq!(ours["keys"][0]["id"], "01");
+    assert_eq!(ours["keys"][0]["owner"], "ТЕСТОВ ТЕСТ");
+    assert_eq!(ours["keys"][0]["iin"], "123456789011");
+    // SoftHSM's spare slot has a blank token: no token to offer.
+    assert!(slots.iter().filter(|s| !s["token"].is_null()).count() == 1, "{slots:?}");
+    let text = hsm.qoltanba(&["tokens", "list", "--pkcs11-module", SOFTHSM]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("(PKCS11)") && text.contains("token \"NCA test\"") && text.contains("ТЕСТОВ ТЕСТ"), "{text}");
+}
+
+#[tokio::test]
+async fn get_active_tokens_follows_the_token_and_survives_a_broken_module() {
+    let Some(hsm) = Hsm::start() else { return };
+    let not_a_library = hsm.dir.path().join("broken.so");
+    std::fs::write(&not_a_library, b"not a library").unwrap();
+    let modules = format!("{SOFTHSM}=AKKaztokenStore;{}", not_a_library.display());
+    let conf = hsm.conf();
+    let daemon = Daemon::start_with_env(
+        &[],
+        &[("SOFTHSM2_CONF", conf.to_str().unwrap()), ("QOLTANBA_PKCS11_MODULES", &modules)],
+    );
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    let ask = json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens"});
+    assert_eq!(ws.request(&ask).await, json!({"code":"200","responseObject":["AKKaztokenStore"]}));
+    // Unplugged: noticed on the next question (no cache).
+    hsm.tool("softhsm2-util", &["--delete-token", "--token", LABEL]);
+    assert_eq!(ws.request(&ask).await, json!({"code":"200","responseObject":[]}));
+    let out = hsm.qoltanba(&["tokens", "list", "--pkcs11-module", &not_a_library.to_string_lossy()]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("could not be loaded"), "{text}");
+}
