@@ -123,3 +123,67 @@ async fn get_active_tokens_follows_the_token_and_survives_a_broken_module() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("could not be loaded"), "{text}");
 }
+
+/// A daemon whose headless answerer picks the SoftHSM token and types `pin`.
+fn token_daemon(hsm: &Hsm, pin: &str) -> Daemon {
+    let conf = hsm.conf();
+    let module = format!("{SOFTHSM}=AKKaztokenStore");
+    Daemon::start_with_env(
+        &["--auto-key", "pkcs11:token=NCA%20test;id=%01", "--auto-password", pin, "--pkcs11-module", &module],
+        &[("SOFTHSM2_CONF", conf.to_str().unwrap())],
+    )
+}
+
+fn basics_sign(storages: Value, data: &str) -> Value {
+    json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "allowedStorages":storages,"format":"cms","data":b64(data.as_bytes()),
+        "signingParams":{"decode":true,"encapsulate":true,"allowExpired":true},
+        "signerParams":{"extKeyUsageOids":[],"chain":[]},"locale":"ru"}})
+}
+
+#[tokio::test]
+async fn basics_and_common_utils_sign_with_the_token_and_openssl_verifies() {
+    let Some(hsm) = Hsm::start() else { return };
+    let daemon = token_daemon(&hsm, PIN);
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    let ca = fixture("nca-test/ca/nca_rsa_test.crt");
+    // basics, only the token's storage allowed.
+    let reply = ws.request(&basics_sign(json!(["AKKaztokenStore"]), "token document")).await;
+    assert_eq!(reply["status"], true, "{reply}");
+    let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
+    assert_eq!(openssl_attached_content(&cms), b"token document");
+    let verdict = openssl_verify(&cms, None, Some((&ca, RSA_KEY_VALID_AT)));
+    assert!(verdict.ok, "{}", verdict.output);
+    // commonUtils with the token's storage name, and its key info.
+    let reply = ws
+        .request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"createCAdESFromBase64","args":["AKKaztokenStore","SIGNATURE","MTEK",true]}))
+        .await;
+    assert_eq!(reply["code"], "200", "{reply}");
+    let cms = unb64(reply["responseObject"].as_str().unwrap());
+    assert!(openssl_verify(&cms, None, Some((&ca, RSA_KEY_VALID_AT))).ok);
+    let info = ws
+        .request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["AKKaztokenStore"]}))
+        .await;
+    assert_eq!(info["responseObject"]["subjectCn"], "ТЕСТОВ ТЕСТ", "{info}");
+    // A storage with no token plugged in: as NCALayer says.
+    let empty = ws
+        .request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["AKJaCartaStore"]}))
+        .await;
+    assert_eq!(empty["message"], "storage.empty", "{empty}");
+}
+
+#[tokio::test]
+async fn a_wrong_pin_is_refused_after_three_tries_and_never_signs() {
+    let Some(hsm) = Hsm::start() else { return };
+    let daemon = token_daemon(&hsm, "0000");
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    let reply = ws.request(&basics_sign(json!(["AKKaztokenStore"]), "x")).await;
+    assert_eq!(reply["status"], false, "a wrong PIN never signs: {reply}");
+    assert!(reply["details"].as_str().unwrap().contains("PIN-код токена"), "{reply}");
+    // The daemon goes on: the right PIN from another answerer signs (SoftHSM keeps no
+    // PIN counter, so locking is not shown here).
+    drop(ws);
+    let daemon = token_daemon(&hsm, PIN);
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    assert_eq!(ws.request(&basics_sign(json!(["AKKaztokenStore", "PKCS12"]), "y")).await["status"], true);
+}

@@ -80,6 +80,12 @@ pub enum Msg {
     TooManyWaiting,
     /// The person stopped signing for now.
     Paused,
+    /// A token's PIN was wrong.
+    WrongPin,
+    /// A token's PIN is locked.
+    PinLocked,
+    /// A token failed or was taken out.
+    TokenFailed,
 }
 
 impl Msg {
@@ -193,6 +199,21 @@ impl Msg {
             (Msg::TooManyWaiting, En) => {
                 "Too many requests from this site are already waiting for you. Answer those first, then try again."
             }
+            (Msg::PinLocked, Kk) => {
+                "Токеннің PIN-коды бұғатталған (тым көп қате PIN). Оны PUK-кодпен немесе токеннің бағдарламасымен ашыңыз."
+            }
+            (Msg::PinLocked, Ru) => {
+                "PIN-код токена заблокирован (слишком много неверных попыток). Разблокируйте его PUK-кодом или программой токена."
+            }
+            (Msg::PinLocked, En) => {
+                "The token's PIN is locked (too many wrong PINs). Unblock it with its PUK or the token's own software."
+            }
+            (Msg::WrongPin, Kk) => "Токеннің PIN-коды қате. Әр қате PIN токенді бұғаттауға жақындатады.",
+            (Msg::WrongPin, Ru) => "Неверный PIN-код токена. Каждая ошибка приближает блокировку токена.",
+            (Msg::WrongPin, En) => "Wrong PIN for the token. Each wrong PIN brings the token closer to locking.",
+            (Msg::TokenFailed, Kk) => "Токен жауап бермеді немесе алынып тасталды. Оны қайта қосып, қайталаңыз.",
+            (Msg::TokenFailed, Ru) => "Токен не ответил или был извлечён. Подключите его снова и повторите.",
+            (Msg::TokenFailed, En) => "The token did not answer or was taken out. Plug it in again and try again.",
         }
     }
 }

@@ -130,7 +130,6 @@ struct SignRequest<'a> {
     digested: bool,
     tsa: bool,
     output_cert: bool,
-    allows_files: bool,
     filter: KeyFilter,
     locale: Option<Locale>,
 }
@@ -261,6 +260,7 @@ impl<'a> SignRequest<'a> {
             bin: text_filter(signer, "bin")?,
             serial_number: text_filter(signer, "serialNumber")?,
             trust: Some(trust),
+            storages: None,
         };
         Ok(Self {
             format,
@@ -270,8 +270,7 @@ impl<'a> SignRequest<'a> {
             digested: flag(signing, "digested", false)?,
             tsa,
             output_cert: flag(signing, "outputCert", false)?,
-            allows_files: storages.is_none_or(|s| s.iter().any(|n| n == "PKCS12")),
-            filter,
+            filter: KeyFilter { storages, ..filter },
             locale: args.get("locale").and_then(Value::as_str).and_then(Locale::parse),
         })
     }
@@ -302,11 +301,6 @@ impl<'a> SignRequest<'a> {
             _ => {}
         }
         let documents = self.documents()?;
-        if !self.allows_files {
-            // Only token storages are allowed and none is connected: the dialog would
-            // offer nothing, so the user can only cancel.
-            return Ok(Err(reply::basics_canceled()));
-        }
         let filter = std::mem::take(&mut self.filter);
         let operation = match self.format {
             Format::Cms => Operation::Cms {
@@ -361,7 +355,8 @@ fn run(d: &Dispatcher, session: &Session, operation: Operation, shape: Shape) ->
             }))
         }
         Ok(_) => Err(Failure(BasicsFailure::General, "internal error: unexpected outcome".into())),
-        Err(SigningError::Canceled) => Ok(reply::basics_canceled()),
+        // Only token storages allowed and none plugged in: the dialog would offer nothing.
+        Err(SigningError::Canceled | SigningError::StorageEmpty) => Ok(reply::basics_canceled()),
         Err(e @ SigningError::NoPrompter) => Err(Failure(BasicsFailure::General, describe(&e, locale))),
         Err(e) => Err(Failure(BasicsFailure::Signing, describe(&e, locale))),
     }

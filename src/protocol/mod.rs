@@ -199,6 +199,10 @@ fn describe(error: &SigningError, locale: Locale) -> String {
         SigningError::Timestamp(e) => with(Msg::TimestampFailed, e),
         SigningError::TooManyWaiting => Msg::TooManyWaiting.text(locale).into(),
         SigningError::Paused => Msg::Paused.text(locale).into(),
+        SigningError::StorageEmpty => "storage.empty".into(),
+        SigningError::WrongPin => Msg::WrongPin.text(locale).into(),
+        SigningError::PinLocked => Msg::PinLocked.text(locale).into(),
+        SigningError::Token(why) => with(Msg::TokenFailed, why),
         SigningError::Failed(e) => with(Msg::SigningFailed, e),
     }
 }

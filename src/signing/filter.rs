@@ -50,6 +50,16 @@ pub struct KeyFilter {
     pub serial_number: Option<String>,
     /// Chain, validity and revocation requirements (basics); `None`: none (commonUtils).
     pub trust: Option<Requirements>,
+    /// Where the key may come from: NCALayer storage names (`PKCS12` for key files,
+    /// `AKKaztokenStore`… for tokens); `None`: anywhere.
+    pub storages: Option<Vec<String>>,
+}
+
+impl KeyFilter {
+    /// Key files may be offered.
+    pub fn allows_files(&self) -> bool {
+        self.storages.as_ref().is_none_or(|s| s.iter().any(|n| n == "PKCS12"))
+    }
 }
 
 impl KeyFilter {

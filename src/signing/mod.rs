@@ -367,17 +367,26 @@ impl SigningCore {
         action: Action,
         filter: &KeyFilter,
     ) -> Result<Chosen<'a>, SigningError> {
+        // Tokens of the storages the page allows, plugged in now.
+        let tokens = self.tokens.present(filter.storages.as_deref());
+        if tokens.is_empty() && !filter.allows_files() {
+            return Err(SigningError::StorageEmpty);
+        }
         let turn = self.screen(context)?;
         let mut dialog = self.prompter.open(context)?;
-        let path = match dialog.choose_key(&KeyRequest { context, action, tokens: &[] })? {
-            KeyChoice::File(path) => path,
-            KeyChoice::Token(_) => return Err(tell(dialog.as_mut(), context, SigningError::UnsupportedKey)),
-            KeyChoice::Cancel => return Err(SigningError::Canceled),
+        let mut keys = match dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })? {
+            KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
+            KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
+                .map_err(|_| SigningError::KeyFileUnreadable)
+                .and_then(|bytes| {
+                    self.open_with_password(dialog.as_mut(), context, &path, &zeroize::Zeroizing::new(bytes))
+                })
+                .map_err(|e| tell(dialog.as_mut(), context, e))?,
+            KeyChoice::Token(token) if tokens.contains(&token) => {
+                self.open_token(dialog.as_mut(), context, &token).map_err(|e| tell(dialog.as_mut(), context, e))?
+            }
+            KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
         };
-        let mut keys = files::read_regular(&path, MAX_KEY_FILE)
-            .map_err(|_| SigningError::KeyFileUnreadable)
-            .and_then(|bytes| self.open_with_password(dialog.as_mut(), context, &path, &zeroize::Zeroizing::new(bytes)))
-            .map_err(|e| tell(dialog.as_mut(), context, e))?;
         // Trust checks may use the network: step off the screen meanwhile, unless this
         // request's window stays on it (another site's window must not open over a
         // half-finished one).
@@ -473,6 +482,57 @@ impl SigningCore {
         }
     }
 
+    /// Log in on `token` with the PIN the person types (never one from the page) and
+    /// pair its certificates with its private keys by `CKA_ID`.
+    fn open_token(
+        &self,
+        dialog: &mut dyn Dialog,
+        context: &RequestContext,
+        token: &crate::ui::TokenSlot,
+    ) -> Result<Vec<Box<dyn SigningKey>>, SigningError> {
+        use crate::keys::pkcs11::client::LoginOutcome;
+        use crate::keys::pkcs11::token_key::{Login, TokenKey};
+        let module = self.tokens.module_of(token).ok_or(SigningError::Token("the token is gone".into()))?;
+        let token_error = |e: crate::keys::pkcs11::client::ModuleError| SigningError::Token(e.to_string());
+        let name = std::path::PathBuf::from(&token.label);
+        // The token keeps its own count; the dialog says when one try is left.
+        let mut tries_left = PASSWORD_ATTEMPTS;
+        let mut attempt = 1;
+        loop {
+            let request = PasswordRequest { context, file: &name, attempt, tries_left };
+            let pin = dialog.password(&request)?.ok_or(SigningError::Canceled)?;
+            match module.login(token.slot, &pin).map_err(token_error)? {
+                LoginOutcome::LoggedIn => break,
+                LoginOutcome::Refused { locked: true, .. } => return Err(SigningError::PinLocked),
+                // Never more tries in one request than for a key file: the token's own
+                // counter may allow more, and a wrong PIN must not loop.
+                LoginOutcome::Refused { .. } if attempt >= PASSWORD_ATTEMPTS => {
+                    return Err(SigningError::WrongPin);
+                }
+                LoginOutcome::Refused { final_try, .. } => {
+                    attempt += 1;
+                    tries_left = if final_try { 1 } else { PASSWORD_ATTEMPTS + 1 - attempt };
+                }
+            }
+        }
+        let login = Login::new(module.clone(), token.slot);
+        let certificates = module.certificates(token.slot).map_err(token_error)?;
+        let keys: Vec<Box<dyn SigningKey>> = certificates
+            .into_iter()
+            .filter_map(|view| {
+                use base64::Engine;
+                let der = base64::engine::general_purpose::STANDARD.decode(&view.der).ok()?;
+                let certificate = crate::keys::Certificate::from_der(&der).ok()?;
+                let key: Box<dyn SigningKey> = Box::new(TokenKey::new(login.clone(), view.id, view.label, certificate));
+                Some(key)
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err(SigningError::StorageEmpty);
+        }
+        Ok(keys)
+    }
+
     fn open_with_password(
         &self,
         dialog: &mut dyn Dialog,
@@ -504,6 +564,8 @@ fn tell(dialog: &mut dyn Dialog, context: &RequestContext, error: SigningError) 
         SigningError::WrongPassword { .. } => Some(Msg::WrongPassword),
         SigningError::KeyFileUnreadable => Some(Msg::KeyFileUnreadable),
         SigningError::UnsupportedKey => Some(Msg::UnsupportedKey),
+        SigningError::WrongPin => Some(Msg::WrongPin),
+        SigningError::PinLocked => Some(Msg::PinLocked),
         _ => None,
     };
     if let Some(msg) = msg {

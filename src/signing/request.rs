@@ -226,6 +226,14 @@ pub enum SigningError {
     TooManyWaiting,
     /// The person stopped signing for now (tray, main window).
     Paused,
+    /// The storages the page allows hold no key: no token of theirs is plugged in.
+    StorageEmpty,
+    /// The token's PIN was wrong (three times in this request).
+    WrongPin,
+    /// The token's PIN is locked (too many wrong PINs).
+    PinLocked,
+    /// The token failed or was taken out during the request.
+    Token(String),
     /// Building the signature failed.
     Failed(Failure),
 }
@@ -275,6 +283,10 @@ impl std::fmt::Display for SigningError {
             Self::Timestamp(e) => e.fmt(f),
             Self::Paused => f.write_str("signing is stopped for now by the user"),
             Self::TooManyWaiting => f.write_str("too many requests from this site wait for the user"),
+            Self::StorageEmpty => f.write_str("storage.empty"),
+            Self::WrongPin => f.write_str("wrong PIN"),
+            Self::PinLocked => f.write_str("the token's PIN is locked"),
+            Self::Token(why) => write!(f, "token: {why}"),
             Self::Failed(e) => e.fmt(f),
         }
     }

@@ -75,7 +75,15 @@ impl Dialog for &HeadlessPrompter {
         tracing::info!(origin = ?request.context.origin, action = ?request.action, answer = ?self.answer, "headless: key requested");
         std::thread::sleep(self.delay);
         Ok(match self.answer {
-            AutoAnswer::Confirm => KeyChoice::File(self.key_file.clone()),
+            AutoAnswer::Confirm => match pkcs11_token_label(&self.key_file) {
+                // `pkcs11:token=LABEL`: the token with that label among those plugged in.
+                Some(label) => request
+                    .tokens
+                    .iter()
+                    .find(|t| t.label == label)
+                    .map_or(KeyChoice::Cancel, |t| KeyChoice::Token(t.clone())),
+                None => KeyChoice::File(self.key_file.clone()),
+            },
             AutoAnswer::Cancel => KeyChoice::Cancel,
         })
     }
@@ -133,5 +141,44 @@ pub struct NoPrompter;
 impl Prompter for NoPrompter {
     fn open<'a>(&'a self, _context: &'a RequestContext) -> Result<Box<dyn Dialog + 'a>, PromptUnavailable> {
         Err(PromptUnavailable("no user interface is available to ask for a key".into()))
+    }
+}
+
+/// The `token` attribute of an RFC 7512 PKCS#11 URI (`pkcs11:token=My%20token;id=%01`),
+/// percent-decoded; `None` when `key` is not such a URI.
+fn pkcs11_token_label(key: &std::path::Path) -> Option<String> {
+    let uri = key.to_str()?.strip_prefix("pkcs11:")?;
+    let path = uri.split('?').next().unwrap_or_default();
+    let value = path.split(';').find_map(|attribute| attribute.strip_prefix("token="))?;
+    let bytes = value.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                decoded.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(decoded).ok()
+}
+
+#[cfg(test)]
+mod uri_tests {
+    use super::pkcs11_token_label;
+    use std::path::Path;
+
+    #[test]
+    fn the_token_label_of_a_pkcs11_uri_is_read() {
+        assert_eq!(pkcs11_token_label(Path::new("pkcs11:token=NCA%20test;id=%01")).as_deref(), Some("NCA test"));
+        assert_eq!(pkcs11_token_label(Path::new("pkcs11:id=%01;token=T?pin-value=1")).as_deref(), Some("T"));
+        assert_eq!(pkcs11_token_label(Path::new("/home/a/key.p12")), None);
+        assert_eq!(pkcs11_token_label(Path::new("pkcs11:token=%zz")), None);
     }
 }

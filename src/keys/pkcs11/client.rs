@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::ModuleSpec;
-use super::helper::{CertificateView, Request, Response, SlotView};
+use super::helper::{CertificateView, Request, Response, SignMechanism, SlotView};
 
 /// How long a module may take to answer one request.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(5);
@@ -139,16 +139,84 @@ impl Module {
             _ => Err(ModuleError::Failed("an answer to another question".into())),
         }
     }
+
+    /// Log in with the PIN the person typed.
+    pub fn login(&self, slot: u64, pin: &str) -> Result<LoginOutcome, ModuleError> {
+        let pin = zeroize::Zeroizing::new(pin.to_owned());
+        match self.ask(&Request::Login { slot, pin })? {
+            Response::Done => Ok(LoginOutcome::LoggedIn),
+            Response::PinRefused { locked, final_try } => Ok(LoginOutcome::Refused { locked, final_try }),
+            _ => Err(ModuleError::Failed("an answer to another question".into())),
+        }
+    }
+
+    /// Sign `data` with the key `id` (hex) on `slot`, logged in before.
+    pub fn sign(&self, slot: u64, id: &str, mechanism: SignMechanism, data: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        use base64::Engine;
+        let data = base64::engine::general_purpose::STANDARD.encode(data);
+        match self.ask(&Request::Sign { slot, id: id.to_owned(), mechanism, data })? {
+            Response::Signature(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| ModuleError::Failed(format!("unreadable signature: {e}"))),
+            _ => Err(ModuleError::Failed("an answer to another question".into())),
+        }
+    }
+
+    pub fn logout(&self, slot: u64) {
+        let _ = self.ask(&Request::Logout { slot });
+    }
+}
+
+/// What a PIN did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    LoggedIn,
+    /// Wrong PIN; `locked`: no try is left; `final_try`: one is.
+    Refused {
+        locked: bool,
+        final_try: bool,
+    },
 }
 
 /// Every module in use, in order.
 pub struct Modules {
-    pub modules: Vec<Module>,
+    pub modules: Vec<std::sync::Arc<Module>>,
 }
 
 impl Modules {
     pub fn new(specs: Vec<ModuleSpec>, program: PathBuf) -> Self {
-        Self { modules: specs.into_iter().map(|s| Module::new(s, program.clone())).collect() }
+        Self { modules: specs.into_iter().map(|s| std::sync::Arc::new(Module::new(s, program.clone()))).collect() }
+    }
+
+    /// Tokens present now, as the key chooser offers them, of the storages `allowed`
+    /// (`None`: any).
+    pub fn present(&self, allowed: Option<&[String]>) -> Vec<crate::ui::TokenSlot> {
+        let mut present = Vec::new();
+        for module in &self.modules {
+            if allowed.is_some_and(|a| !a.contains(&module.spec.storage)) {
+                continue;
+            }
+            for slot in module.slots().unwrap_or_default() {
+                if let Some(token) = slot.token {
+                    present.push(crate::ui::TokenSlot {
+                        storage: module.spec.storage.clone(),
+                        slot: slot.slot,
+                        label: token.label,
+                    });
+                }
+            }
+        }
+        present
+    }
+
+    /// The module serving `token`.
+    pub fn module_of(&self, token: &crate::ui::TokenSlot) -> Option<std::sync::Arc<Module>> {
+        self.modules
+            .iter()
+            .find(|m| {
+                m.spec.storage == token.storage && m.slots().is_ok_and(|s| s.iter().any(|s| s.slot == token.slot))
+            })
+            .cloned()
     }
 
     /// Storage names with a token present now (`getActiveTokens`), each once, in order;

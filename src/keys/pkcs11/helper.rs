@@ -17,6 +17,20 @@ pub enum Request {
     Slots,
     /// The certificates on the token in `slot` (public objects: no login).
     Certificates { slot: u64 },
+    /// Log the user in on `slot` with the PIN the person typed in qoltanba's dialog.
+    Login { slot: u64, pin: zeroize::Zeroizing<String> },
+    /// Sign `data` (base64) with the private key whose `CKA_ID` is `id` (hex).
+    Sign { slot: u64, id: String, mechanism: SignMechanism, data: String },
+    /// Log out (the key is usable only within one request).
+    Logout { slot: u64 },
+}
+
+/// How a token signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignMechanism {
+    /// `CKM_SHA256_RSA_PKCS`: the token hashes and pads.
+    Sha256RsaPkcs,
 }
 
 /// One slot of the module.
@@ -58,6 +72,14 @@ pub struct CertificateView {
 pub enum Response {
     Slots(Vec<SlotView>),
     Certificates(Vec<CertificateView>),
+    Done,
+    /// The PIN was refused; the token's counters after it.
+    PinRefused {
+        locked: bool,
+        final_try: bool,
+    },
+    /// A signature, base64.
+    Signature(String),
     Error(String),
 }
 
@@ -78,14 +100,16 @@ pub fn run(module: &Path) -> std::process::ExitCode {
     };
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
+    let mut sessions = Sessions::new();
     loop {
-        let mut line = String::new();
+        // The line may carry a PIN: wiped after use.
+        let mut line = zeroize::Zeroizing::new(String::new());
         match std::io::Read::take(stdin.lock(), MAX_LINE).read_line(&mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
         let response = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => answer(&pkcs11, request),
+            Ok(request) => answer(&pkcs11, &mut sessions, request),
             Err(e) => Response::Error(format!("not a request: {e}")),
         };
         let Ok(text) = serde_json::to_string(&response) else { break };
@@ -102,12 +126,74 @@ fn load(module: &Path) -> cryptoki::error::Result<Pkcs11> {
     Ok(pkcs11)
 }
 
-fn answer(pkcs11: &Pkcs11, request: Request) -> Response {
+/// Sessions kept open while the user is logged in (closing the last one logs out).
+type Sessions = std::collections::HashMap<u64, cryptoki::session::Session>;
+
+fn answer(pkcs11: &Pkcs11, sessions: &mut Sessions, request: Request) -> Response {
     let result = match request {
         Request::Slots => slots(pkcs11).map(Response::Slots),
         Request::Certificates { slot } => certificates(pkcs11, slot).map(Response::Certificates),
+        Request::Login { slot, pin } => login(pkcs11, sessions, slot, &pin),
+        Request::Sign { slot, id, mechanism, data } => sign(sessions, slot, &id, mechanism, &data),
+        Request::Logout { slot } => {
+            if let Some(session) = sessions.remove(&slot) {
+                let _ = session.logout();
+            }
+            Ok(Response::Done)
+        }
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
+}
+
+fn find_slot(pkcs11: &Pkcs11, slot: u64) -> cryptoki::error::Result<cryptoki::slot::Slot> {
+    pkcs11.get_all_slots()?.into_iter().find(|s| s.id() == slot).ok_or(cryptoki::error::Error::InvalidValue)
+}
+
+fn login(pkcs11: &Pkcs11, sessions: &mut Sessions, slot: u64, pin: &str) -> cryptoki::error::Result<Response> {
+    use cryptoki::error::{Error, RvError};
+    let found = find_slot(pkcs11, slot)?;
+    let session = pkcs11.open_ro_session(found)?;
+    match session.login(cryptoki::session::UserType::User, Some(&cryptoki::types::AuthPin::from(pin.to_owned()))) {
+        Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
+            sessions.insert(slot, session);
+            Ok(Response::Done)
+        }
+        Err(Error::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange | RvError::PinInvalid, _)) => {
+            let info = pkcs11.get_token_info(found)?;
+            Ok(Response::PinRefused { locked: info.user_pin_locked(), final_try: info.user_pin_final_try() })
+        }
+        Err(Error::Pkcs11(RvError::PinLocked, _)) => Ok(Response::PinRefused { locked: true, final_try: false }),
+        Err(e) => Err(e),
+    }
+}
+
+fn sign(
+    sessions: &Sessions,
+    slot: u64,
+    id: &str,
+    mechanism: SignMechanism,
+    data: &str,
+) -> cryptoki::error::Result<Response> {
+    use base64::Engine;
+    use cryptoki::mechanism::Mechanism;
+    let session = sessions.get(&slot).ok_or(cryptoki::error::Error::InvalidValue)?;
+    let id = unhex(id).ok_or(cryptoki::error::Error::InvalidValue)?;
+    let data =
+        base64::engine::general_purpose::STANDARD.decode(data).map_err(|_| cryptoki::error::Error::InvalidValue)?;
+    let keys = session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id)])?;
+    let key = *keys.first().ok_or(cryptoki::error::Error::InvalidValue)?;
+    let mechanism = match mechanism {
+        SignMechanism::Sha256RsaPkcs => Mechanism::Sha256RsaPkcs,
+    };
+    let signature = session.sign(&mechanism, key, &data)?;
+    Ok(Response::Signature(base64::engine::general_purpose::STANDARD.encode(signature)))
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 fn slots(pkcs11: &Pkcs11) -> cryptoki::error::Result<Vec<SlotView>> {

@@ -16,10 +16,11 @@ pub fn is_token_storage(name: &str) -> bool {
 pub fn check_storage(name: &str) -> Result<(), Failure> {
     match name {
         "" => Err(Failure::Message("storageName.param.empty".into())),
-        "PKCS12" => Ok(()),
-        // No token is connected until PKCS#11 support lands: as NCALayer says when
-        // the token of that type is not plugged in.
-        n if is_token_storage(n) || n == "JKS" => Err(Failure::Message("storage.empty".into())),
+        // Whether a token of that storage is plugged in, the core finds out (and answers
+        // `storage.empty` as NCALayer does when none is).
+        "PKCS12" | "PKCS11" => Ok(()),
+        n if is_token_storage(n) => Ok(()),
+        "JKS" => Err(Failure::Message("storage.empty".into())),
         _ => Err(Failure::Message("storage.unknown".into())),
     }
 }
@@ -27,5 +28,7 @@ pub fn check_storage(name: &str) -> Result<(), Failure> {
 /// `getKeyInfo(storageName)`: let the user choose a key, return its 12 fields.
 pub fn get_key_info(args: &[Arg<'_>]) -> Result<Operation, Failure> {
     check_storage(str_arg(args, 0))?;
-    Ok(Operation::KeyInfo { filter: KeyFilter::default() })
+    Ok(Operation::KeyInfo {
+        filter: KeyFilter { storages: Some(vec![str_arg(args, 0).to_owned()]), ..Default::default() },
+    })
 }

@@ -254,6 +254,7 @@ fn key_filter(args: &[Arg<'_>]) -> Result<crate::signing::KeyFilter, Failure> {
     keys::check_storage(str_arg(args, 0))?;
     Ok(crate::signing::KeyFilter {
         purpose: crate::signing::Purpose::from_key_type(str_arg(args, 1)),
+        storages: Some(vec![str_arg(args, 0).to_owned()]),
         ..Default::default()
     })
 }
