@@ -53,10 +53,12 @@ impl Places {
         }
     }
 
+    #[cfg(not(any(windows, target_os = "macos")))]
     fn user_entry(&self) -> PathBuf {
         self.config.join("autostart").join(ENTRY)
     }
 
+    #[cfg(not(any(windows, target_os = "macos")))]
     /// A systemd user unit enabled for the session, if any.
     fn systemd_unit(&self) -> Option<PathBuf> {
         ["graphical-session.target.wants", "default.target.wants"]
@@ -66,6 +68,7 @@ impl Places {
     }
 }
 
+#[cfg(not(any(windows, target_os = "macos")))]
 /// An XDG entry turned off (`Hidden=true`, or `X-GNOME-Autostart-enabled=false`).
 fn entry_hidden(text: &str) -> bool {
     text.lines()
@@ -95,6 +98,7 @@ pub fn status(places: &Places) -> Autostart {
     }
 }
 
+#[cfg(not(any(windows, target_os = "macos")))]
 /// The command line that starts the daemon: this program's path, quoted for a
 /// `.desktop` `Exec` key.
 fn desktop_exec(program: &Path) -> String {
@@ -237,7 +241,7 @@ mod os {
 #[cfg(any(windows, target_os = "macos"))]
 pub use os::{disable, enable, status};
 
-#[cfg(test)]
+#[cfg(all(test, not(any(windows, target_os = "macos"))))]
 mod tests {
     use super::*;
 

@@ -5,6 +5,7 @@
 //! NCALayer.
 
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::time::Duration;
 
 /// The socket a running qoltanba listens on for "show".
@@ -42,6 +43,7 @@ pub fn ask_running_to_quit(data_dir: &Path) -> bool {
     ask(data_dir, "quit").as_deref() == Some("bye")
 }
 
+#[cfg(unix)]
 /// The version this qoltanba tells a later start (`QOLTANBA_PRETEND_VERSION` lets the
 /// tests play an older one).
 fn our_version() -> String {

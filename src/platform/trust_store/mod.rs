@@ -14,6 +14,7 @@ mod firefox_policy;
 #[cfg(target_os = "macos")]
 mod macos;
 mod nss;
+#[cfg(target_os = "linux")]
 mod system;
 #[cfg(windows)]
 mod windows;
@@ -105,6 +106,7 @@ impl OurCa {
     }
 
     /// A short fingerprint for file names: the tail of the common name.
+    #[cfg(target_os = "linux")]
     fn tag(&self) -> String {
         let tail = self.name.trim_start_matches(NAME_PREFIX).trim();
         if tail.is_empty() || !tail.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -161,6 +163,7 @@ enum Access {
         db: String,
         create: bool,
     },
+    #[cfg(target_os = "linux")]
     System(&'static system::Layout),
     #[cfg(target_os = "linux")]
     FirefoxPolicy(PathBuf),
@@ -224,6 +227,7 @@ impl Store {
     pub fn state(&self, ca: &OurCa) -> State {
         let state = match &self.access {
             Access::Nss { db, create } => nss::state(db, *create, ca),
+            #[cfg(target_os = "linux")]
             Access::System(layout) => system::state(layout, ca),
             #[cfg(target_os = "linux")]
             Access::FirefoxPolicy(dir) => firefox_policy::state(dir, ca),
@@ -240,6 +244,7 @@ impl Store {
     pub fn install(&self, ca: &OurCa) -> Result<Change, Problem> {
         match &self.access {
             Access::Nss { db, create } => nss::install(db, *create, ca),
+            #[cfg(target_os = "linux")]
             Access::System(layout) => system::install(layout, ca),
             #[cfg(target_os = "linux")]
             Access::FirefoxPolicy(dir) => firefox_policy::install(dir, ca),
@@ -254,6 +259,7 @@ impl Store {
     pub fn remove(&self, ca: &OurCa) -> Result<Change, Problem> {
         match &self.access {
             Access::Nss { db, create } => nss::remove(db, *create, ca),
+            #[cfg(target_os = "linux")]
             Access::System(layout) => system::remove(layout, ca),
             #[cfg(target_os = "linux")]
             Access::FirefoxPolicy(dir) => firefox_policy::remove(dir, ca),
