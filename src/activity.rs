@@ -44,6 +44,8 @@ pub enum Notice {
     /// qoltanba could not start: another program (NCALayer, say) holds the port. The
     /// text says which and how to choose.
     PortTaken { text: String },
+    /// A token was opened with its factory PIN.
+    FactoryPin { token: String },
 }
 
 /// Where notices go (the desktop's notifications).
@@ -98,7 +100,7 @@ impl Activity {
             recent.truncate(RECENT);
         }
         let kind = match &notice {
-            Notice::Signed(_) | Notice::PortTaken { .. } => None,
+            Notice::Signed(_) | Notice::PortTaken { .. } | Notice::FactoryPin { .. } => None,
             Notice::TimestampFailed { .. } => Some(0),
             Notice::RefusedWhilePaused { .. } => Some(1),
         };

@@ -57,6 +57,21 @@ pub enum Command {
 pub enum TokensCommand {
     /// Modules, slots, tokens, and the keys' certificates with owner and expiry.
     List(TokensArgs),
+    /// Change a token's user PIN (asked without echo; never a factory PIN).
+    ChangePin(ChangePinArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ChangePinArgs {
+    #[command(flatten)]
+    pub modules: ModuleArgs,
+    /// The token's label (needed when more than one token is plugged in).
+    #[arg(long, value_name = "LABEL")]
+    pub token: Option<String>,
+    /// Read the old PIN, the new PIN and the new PIN again from three lines of
+    /// standard input instead of asking.
+    #[arg(long)]
+    pub pin_stdin: bool,
 }
 
 #[derive(Debug, Args, Clone)]

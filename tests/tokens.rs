@@ -165,6 +165,11 @@ async fn basics_and_common_utils_sign_with_the_token_and_openssl_verifies() {
         .request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["AKKaztokenStore"]}))
         .await;
     assert_eq!(info["responseObject"]["subjectCn"], "ТЕСТОВ ТЕСТ", "{info}");
+    // The legacy API's slot list, and its answer for a storage with nothing plugged in.
+    let slots = ws.request(&json!({"method":"loadSlotList","args":["AKKaztokenStore"]})).await;
+    assert_eq!(slots, json!({"result":"NCA test","errorCode":"NONE"}));
+    let none = ws.request(&json!({"method":"loadSlotList","args":["AKJaCartaStore"]})).await;
+    assert_eq!(none["errorCode"], "EMPTY_SLOT", "{none}");
     // A storage with no token plugged in: as NCALayer says.
     let empty = ws
         .request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["AKJaCartaStore"]}))
@@ -186,4 +191,43 @@ async fn a_wrong_pin_is_refused_after_three_tries_and_never_signs() {
     let daemon = token_daemon(&hsm, PIN);
     let mut ws = daemon.connect(Some("https://egov.kz")).await;
     assert_eq!(ws.request(&basics_sign(json!(["AKKaztokenStore", "PKCS12"]), "y")).await["status"], true);
+}
+
+#[test]
+fn change_pin_changes_it_and_refuses_a_factory_pin() {
+    let Some(hsm) = Hsm::start() else { return };
+    let change = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["tokens", "change-pin", "--pin-stdin", "--token", LABEL, "--pkcs11-module", SOFTHSM])
+            .env("SOFTHSM2_CONF", hsm.conf())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (ok, text) = change("1234\n12345678\n12345678\n");
+    assert!(!ok && text.contains("factory PIN"), "{text}");
+    let (ok, text) = change("9999\n246813\n246813\n");
+    assert!(!ok && text.contains("wrong PIN"), "{text}");
+    let (ok, text) = change("1234\n246813\n246813\n");
+    assert!(ok && text.contains("was changed"), "{text}");
+    // The new PIN opens the token; the old one no longer does.
+    let probe = |pin: &str| {
+        Command::new("pkcs11-tool")
+            .args(["--module", SOFTHSM, "--token-label", LABEL, "--login", "--pin", pin, "--list-objects"])
+            .env("SOFTHSM2_CONF", hsm.conf())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(probe("246813") && !probe("1234"));
 }

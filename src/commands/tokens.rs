@@ -9,7 +9,69 @@ use crate::keys::pkcs11::client::Modules;
 pub fn tokens(command: &TokensCommand) -> ExitCode {
     match command {
         TokensCommand::List(args) => list(args),
+        TokensCommand::ChangePin(args) => change_pin(args),
     }
+}
+
+fn change_pin(args: &crate::cli::ChangePinArgs) -> ExitCode {
+    use crate::keys::pkcs11::client::LoginOutcome;
+    let program = match crate::platform::program_path() {
+        Ok(p) => p,
+        Err(e) => return super::fail(&e.to_string()),
+    };
+    let modules = Modules::new(crate::keys::pkcs11::modules(&args.modules.configured()), program);
+    let present: Vec<_> = modules
+        .present(None)
+        .into_iter()
+        .filter(|t| args.token.as_ref().is_none_or(|label| t.label == *label))
+        .collect();
+    let token = match present.as_slice() {
+        [one] => one.clone(),
+        [] => return super::fail("no such token is plugged in (qoltanba tokens list shows them)"),
+        _ => return super::fail("more than one token is plugged in: name one with --token LABEL"),
+    };
+    let Some(module) = modules.module_of(&token) else { return super::fail("the token is gone") };
+    let pins = match read_pins(args.pin_stdin, &token.label) {
+        Ok(p) => p,
+        Err(e) => return super::fail(&e),
+    };
+    let [old, new, again] = &pins;
+    if new != again {
+        return super::fail("the two new PINs differ; nothing was changed");
+    }
+    if crate::keys::pkcs11::is_factory_pin(new) || new.len() < 6 {
+        return super::fail("choose a PIN of at least 6 characters that is not a factory PIN (12345678, 1234567890)");
+    }
+    match module.change_pin(token.slot, old, new) {
+        Ok(LoginOutcome::LoggedIn) => {
+            println!("The PIN of the token \"{}\" was changed.", crate::ui::sanitize::shown(&token.label));
+            ExitCode::SUCCESS
+        }
+        Ok(LoginOutcome::Refused { locked: true, .. }) => {
+            super::fail("the token's PIN is locked: unblock it with its PUK")
+        }
+        Ok(LoginOutcome::Refused { final_try: true, .. }) => {
+            super::fail("wrong PIN; ONE try is left before the token locks")
+        }
+        Ok(LoginOutcome::Refused { .. }) => super::fail("wrong PIN; nothing was changed"),
+        Err(e) => super::fail(&e.to_string()),
+    }
+}
+
+/// The old PIN, the new one and the new one again.
+fn read_pins(stdin: bool, label: &str) -> Result<[zeroize::Zeroizing<String>; 3], String> {
+    use std::io::BufRead;
+    let read = |prompt: &str| -> Result<zeroize::Zeroizing<String>, String> {
+        if stdin {
+            let mut line = zeroize::Zeroizing::new(String::new());
+            std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+            Ok(zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+        } else {
+            rpassword::prompt_password(prompt).map(zeroize::Zeroizing::new).map_err(|e| e.to_string())
+        }
+    };
+    let label = crate::ui::sanitize::shown(label);
+    Ok([read(&format!("Current PIN of \"{label}\": "))?, read("New PIN: ")?, read("New PIN again: ")?])
 }
 
 #[derive(serde::Serialize)]

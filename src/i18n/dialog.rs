@@ -348,6 +348,9 @@ pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, Stri
         (Notice::PortTaken { text }, Kk) => ("qoltanba іске қосылмады".into(), text.clone()),
         (Notice::PortTaken { text }, Ru) => ("qoltanba не запущен".into(), text.clone()),
         (Notice::PortTaken { text }, En) => ("qoltanba did not start".into(), text.clone()),
+        (Notice::FactoryPin { token }, Kk) => (format!("«{}» токенінің PIN-коды зауыттық", crate::ui::sanitize::shown(token)), "Зауыттық PIN ештеңені қорғамайды: оны өзгертіңіз (qoltanba tokens change-pin).".into()),
+        (Notice::FactoryPin { token }, Ru) => (format!("У токена «{}» заводской PIN-код", crate::ui::sanitize::shown(token)), "Заводской PIN ничего не защищает: смените его (qoltanba tokens change-pin).".into()),
+        (Notice::FactoryPin { token }, En) => (format!("The token \"{}\" still has its factory PIN", crate::ui::sanitize::shown(token)), "A factory PIN protects nothing: change it (qoltanba tokens change-pin).".into()),
     }
 }
 

@@ -136,8 +136,12 @@ impl SigningCore {
         let origin = request.context.origin.clone();
         let (locale, action) = (request.context.locale, request.operation.action());
         // Which tokens are plugged in is no signature: answered also while signing is stopped.
-        if let Operation::ActiveTokens = request.operation {
-            return Ok(Outcome::ActiveTokens(self.tokens.active_storages()));
+        match &request.operation {
+            Operation::ActiveTokens => return Ok(Outcome::ActiveTokens(self.tokens.active_storages())),
+            Operation::Slots { storage } => {
+                return Ok(Outcome::Slots(self.tokens.present(Some(std::slice::from_ref(storage)))));
+            }
+            _ => {}
         }
         if self.activity.is_paused() {
             self.activity.notice(Notice::RefusedWhilePaused { origin }, locale);
@@ -206,6 +210,7 @@ impl SigningCore {
             Operation::ChooseFile { extension, directory } => self.choose_file(&context, &extension, &directory),
             Operation::NamedKeyFile(named) => named::run(self, &context, action, named),
             Operation::ActiveTokens => Ok(Outcome::ActiveTokens(self.tokens.active_storages())),
+            Operation::Slots { storage } => Ok(Outcome::Slots(self.tokens.present(Some(&[storage])))),
         }
     }
 
@@ -502,7 +507,12 @@ impl SigningCore {
             let request = PasswordRequest { context, file: &name, attempt, tries_left };
             let pin = dialog.password(&request)?.ok_or(SigningError::Canceled)?;
             match module.login(token.slot, &pin).map_err(token_error)? {
-                LoginOutcome::LoggedIn => break,
+                LoginOutcome::LoggedIn => {
+                    if crate::keys::pkcs11::is_factory_pin(&pin) {
+                        self.activity.notice(Notice::FactoryPin { token: token.label.clone() }, context.locale);
+                    }
+                    break;
+                }
                 LoginOutcome::Refused { locked: true, .. } => return Err(SigningError::PinLocked),
                 // Never more tries in one request than for a key file: the token's own
                 // counter may allow more, and a wrong PIN must not loop.

@@ -47,6 +47,8 @@ pub enum Operation {
     NamedKeyFile(NamedKeyFile),
     /// The storages with a token present now (`getActiveTokens`). No dialog.
     ActiveTokens,
+    /// The tokens of one storage present now (legacy `loadSlotList`). No dialog.
+    Slots { storage: String },
 }
 
 /// One document of a CMS request.
@@ -115,7 +117,7 @@ impl Operation {
     /// What the user is asked to approve, as the dialogs name it.
     pub fn action(&self) -> Action {
         match self {
-            Self::KeyInfo { .. } | Self::ActiveTokens => Action::ShowKey,
+            Self::KeyInfo { .. } | Self::ActiveTokens | Self::Slots { .. } => Action::ShowKey,
             Self::Cms { inputs, timestamp, .. } => {
                 if inputs.iter().all(|i| matches!(i, CmsInput::CoSign(_))) {
                     Action::CoSign
@@ -177,6 +179,8 @@ pub enum Outcome {
     Verified(bool),
     /// Storage names with a token present.
     ActiveTokens(Vec<String>),
+    /// Tokens present.
+    Slots(Vec<crate::ui::TokenSlot>),
 }
 
 /// One signature.

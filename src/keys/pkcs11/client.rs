@@ -162,6 +162,16 @@ impl Module {
         }
     }
 
+    /// Change the user PIN.
+    pub fn change_pin(&self, slot: u64, old: &str, new: &str) -> Result<LoginOutcome, ModuleError> {
+        let (old, new) = (zeroize::Zeroizing::new(old.to_owned()), zeroize::Zeroizing::new(new.to_owned()));
+        match self.ask(&Request::ChangePin { slot, old, new })? {
+            Response::Done => Ok(LoginOutcome::LoggedIn),
+            Response::PinRefused { locked, final_try } => Ok(LoginOutcome::Refused { locked, final_try }),
+            _ => Err(ModuleError::Failed("an answer to another question".into())),
+        }
+    }
+
     pub fn logout(&self, slot: u64) {
         let _ = self.ask(&Request::Logout { slot });
     }

@@ -23,6 +23,8 @@ pub enum Request {
     Sign { slot: u64, id: String, mechanism: SignMechanism, data: String },
     /// Log out (the key is usable only within one request).
     Logout { slot: u64 },
+    /// Change the user PIN (`C_SetPIN` after logging in with the old one).
+    ChangePin { slot: u64, old: zeroize::Zeroizing<String>, new: zeroize::Zeroizing<String> },
 }
 
 /// How a token signs.
@@ -135,6 +137,7 @@ fn answer(pkcs11: &Pkcs11, sessions: &mut Sessions, request: Request) -> Respons
         Request::Certificates { slot } => certificates(pkcs11, slot).map(Response::Certificates),
         Request::Login { slot, pin } => login(pkcs11, sessions, slot, &pin),
         Request::Sign { slot, id, mechanism, data } => sign(sessions, slot, &id, mechanism, &data),
+        Request::ChangePin { slot, old, new } => change_pin(pkcs11, slot, &old, &new),
         Request::Logout { slot } => {
             if let Some(session) = sessions.remove(&slot) {
                 let _ = session.logout();
@@ -165,6 +168,28 @@ fn login(pkcs11: &Pkcs11, sessions: &mut Sessions, slot: u64, pin: &str) -> cryp
         Err(Error::Pkcs11(RvError::PinLocked, _)) => Ok(Response::PinRefused { locked: true, final_try: false }),
         Err(e) => Err(e),
     }
+}
+
+fn change_pin(pkcs11: &Pkcs11, slot: u64, old: &str, new: &str) -> cryptoki::error::Result<Response> {
+    use cryptoki::error::{Error, RvError};
+    use cryptoki::types::AuthPin;
+    let found = find_slot(pkcs11, slot)?;
+    let session = pkcs11.open_rw_session(found)?;
+    let (old, new) = (AuthPin::from(old.to_owned()), AuthPin::from(new.to_owned()));
+    match session.login(cryptoki::session::UserType::User, Some(&old)) {
+        Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+        Err(Error::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange | RvError::PinInvalid, _)) => {
+            let info = pkcs11.get_token_info(found)?;
+            return Ok(Response::PinRefused { locked: info.user_pin_locked(), final_try: info.user_pin_final_try() });
+        }
+        Err(Error::Pkcs11(RvError::PinLocked, _)) => {
+            return Ok(Response::PinRefused { locked: true, final_try: false });
+        }
+        Err(e) => return Err(e),
+    }
+    let changed = session.set_pin(&old, &new);
+    let _ = session.logout();
+    changed.map(|()| Response::Done)
 }
 
 fn sign(

@@ -76,6 +76,15 @@ pub fn parse_spec(spec: &str) -> Option<ModuleSpec> {
     Some(ModuleSpec { path: PathBuf::from(path), storage: storage.to_owned() })
 }
 
+/// The factory PINs NCA RK publishes for the tokens it issues: KAZTOKEN `12345678`,
+/// the others `1234567890`. A PIN still equal to one of them protects nothing.
+pub const FACTORY_PINS: &[&str] = &["12345678", "1234567890"];
+
+/// Whether `pin` is a factory PIN.
+pub fn is_factory_pin(pin: &str) -> bool {
+    FACTORY_PINS.contains(&pin)
+}
+
 /// `QOLTANBA_PKCS11_MODULES`: specs separated by `;` (a path may hold `:` on Windows).
 pub fn from_env(value: &str) -> Vec<String> {
     value.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()

@@ -159,10 +159,7 @@ pub struct Store {
 #[derive(Clone, Debug)]
 enum Access {
     /// An NSS database: `sql:DIR` or `dbm:DIR`; `create` when it may be made new.
-    Nss {
-        db: String,
-        create: bool,
-    },
+    Nss { db: String, create: bool },
     #[cfg(target_os = "linux")]
     System(&'static system::Layout),
     #[cfg(target_os = "linux")]

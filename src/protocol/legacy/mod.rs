@@ -32,6 +32,7 @@ pub fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value
     let mut reply = match method.as_str() {
         "getHash" => crate::compute::run_for(text_len(args), || tools::get_hash(args)),
         "verifyXml" => crate::compute::run_for(text_len(args), || tools::verify_xml(args)),
+        "loadSlotList" => load_slot_list(d, session, args),
         m => match key_file::key_call(m, args) {
             Some(Ok(call)) => key_file::run_key_call(d, session, m, call, args),
             Some(Err(reply)) => reply,
@@ -42,6 +43,19 @@ pub fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value
         map.insert("uuid".into(), uuid.clone().into());
     }
     Some(reply)
+}
+
+/// `loadSlotList([storageName])`: the labels of the tokens of that storage plugged in,
+/// one per line, or `EMPTY_SLOT` when there is none (as NCALayer answers).
+fn load_slot_list(d: &Dispatcher, session: &Session, args: &[Value]) -> Value {
+    let storage = text(args, 0).unwrap_or_default().to_owned();
+    match d.execute(session, crate::signing::Operation::Slots { storage }) {
+        Ok(crate::signing::Outcome::Slots(slots)) if !slots.is_empty() => {
+            let labels: Vec<String> = slots.into_iter().map(|s| s.label).collect();
+            reply::legacy_ok(labels.join("\n").into())
+        }
+        _ => reply::legacy_error("EMPTY_SLOT", None),
+    }
 }
 
 /// Bytes of the string arguments: the work a method does on them.
