@@ -290,7 +290,7 @@ mod tests {
         assert!(shown.contains("Site:      https://egov.kz"));
         assert!(shown.contains("Signer:    CN=ТЕСТ"));
         assert!(shown.contains("3 bytes: 11↵"));
-        assert!(shown.contains("Operation: sign documents (CMS)"));
+        assert!(shown.contains("Operation: Sign 1 document"), "{shown}");
         assert!(shown.contains("⚠ NCA RK could not be asked whether this certificate was revoked (offline)."));
     }
 

@@ -153,39 +153,42 @@ fn find_slot(pkcs11: &Pkcs11, slot: u64) -> cryptoki::error::Result<cryptoki::sl
 }
 
 fn login(pkcs11: &Pkcs11, sessions: &mut Sessions, slot: u64, pin: &str) -> cryptoki::error::Result<Response> {
-    use cryptoki::error::{Error, RvError};
     let found = find_slot(pkcs11, slot)?;
     let session = pkcs11.open_ro_session(found)?;
-    match session.login(cryptoki::session::UserType::User, Some(&cryptoki::types::AuthPin::from(pin.to_owned()))) {
-        Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
-            sessions.insert(slot, session);
-            Ok(Response::Done)
-        }
+    let pin = cryptoki::types::AuthPin::from(pin.to_owned());
+    if let Some(refused) = log_in(pkcs11, &session, found, &pin)? {
+        return Ok(refused);
+    }
+    sessions.insert(slot, session);
+    Ok(Response::Done)
+}
+
+/// Log the user in on `session`: `Some` with the refusal when the PIN is not accepted.
+fn log_in(
+    pkcs11: &Pkcs11,
+    session: &cryptoki::session::Session,
+    slot: cryptoki::slot::Slot,
+    pin: &cryptoki::types::AuthPin,
+) -> cryptoki::error::Result<Option<Response>> {
+    use cryptoki::error::{Error, RvError};
+    match session.login(cryptoki::session::UserType::User, Some(pin)) {
+        Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(None),
         Err(Error::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange | RvError::PinInvalid, _)) => {
-            let info = pkcs11.get_token_info(found)?;
-            Ok(Response::PinRefused { locked: info.user_pin_locked(), final_try: info.user_pin_final_try() })
+            let info = pkcs11.get_token_info(slot)?;
+            Ok(Some(Response::PinRefused { locked: info.user_pin_locked(), final_try: info.user_pin_final_try() }))
         }
-        Err(Error::Pkcs11(RvError::PinLocked, _)) => Ok(Response::PinRefused { locked: true, final_try: false }),
+        Err(Error::Pkcs11(RvError::PinLocked, _)) => Ok(Some(Response::PinRefused { locked: true, final_try: false })),
         Err(e) => Err(e),
     }
 }
 
 fn change_pin(pkcs11: &Pkcs11, slot: u64, old: &str, new: &str) -> cryptoki::error::Result<Response> {
-    use cryptoki::error::{Error, RvError};
     use cryptoki::types::AuthPin;
     let found = find_slot(pkcs11, slot)?;
     let session = pkcs11.open_rw_session(found)?;
     let (old, new) = (AuthPin::from(old.to_owned()), AuthPin::from(new.to_owned()));
-    match session.login(cryptoki::session::UserType::User, Some(&old)) {
-        Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-        Err(Error::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange | RvError::PinInvalid, _)) => {
-            let info = pkcs11.get_token_info(found)?;
-            return Ok(Response::PinRefused { locked: info.user_pin_locked(), final_try: info.user_pin_final_try() });
-        }
-        Err(Error::Pkcs11(RvError::PinLocked, _)) => {
-            return Ok(Response::PinRefused { locked: true, final_try: false });
-        }
-        Err(e) => return Err(e),
+    if let Some(refused) = log_in(pkcs11, &session, found, &old)? {
+        return Ok(refused);
     }
     let changed = session.set_pin(&old, &new);
     let _ = session.logout();
