@@ -154,6 +154,8 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
         qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
         #[cfg(target_os = "linux")]
         tokio::spawn(qoltanba::ui::desktop::tray::start(Arc::clone(&shell)));
+        #[cfg(windows)]
+        qoltanba::ui::desktop::tray_windows::start(Arc::clone(&shell));
     }
     #[cfg(not(feature = "desktop"))]
     let _ = desktop;

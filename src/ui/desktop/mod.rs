@@ -22,6 +22,8 @@ pub mod notify;
 mod password;
 #[cfg(all(feature = "desktop", target_os = "linux"))]
 pub mod tray;
+#[cfg(all(feature = "desktop", windows))]
+pub mod tray_windows;
 pub mod window;
 pub mod wire;
 
