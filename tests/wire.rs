@@ -216,8 +216,11 @@ async fn d1_to_d24_dispatch_and_errors() {
     assert!(ws.silent_for(300).await);
     assert_eq!(ws.request(&json!({"module":"no.such","method":"x"})).await, not_found);
     // L9: another legacy method gets an errorCode reply, never silence.
-    let legacy = ws.request(&json!({"method":"loadSlotList","args":["AKKaztokenStore"]})).await;
+    let legacy = ws.request(&json!({"method":"browseKeyStore","args":["PKCS12","P12",""]})).await;
     assert_eq!(legacy["errorCode"], "COMMON");
+    // loadSlotList with no token plugged in: NCALayer's EMPTY_SLOT.
+    let slots = ws.request(&json!({"method":"loadSlotList","args":["AKKaztokenStore"]})).await;
+    assert_eq!(slots["errorCode"], "EMPTY_SLOT");
 }
 
 #[tokio::test]
