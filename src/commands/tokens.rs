@@ -42,8 +42,8 @@ fn change_pin(args: &crate::cli::ChangePinArgs) -> ExitCode {
     if crate::keys::pkcs11::is_factory_pin(new) || new.len() < 6 {
         return super::fail("choose a PIN of at least 6 characters that is not a factory PIN (12345678, 1234567890)");
     }
-    match module.change_pin(token.slot, old, new) {
-        Ok(LoginOutcome::LoggedIn) => {
+    match module.change_pin(token.slot, &token.label, old, new) {
+        Ok(LoginOutcome::LoggedIn(_)) => {
             println!("The PIN of the token \"{}\" was changed.", crate::ui::sanitize::shown(&token.label));
             ExitCode::SUCCESS
         }
@@ -53,7 +53,9 @@ fn change_pin(args: &crate::cli::ChangePinArgs) -> ExitCode {
         Ok(LoginOutcome::Refused { final_try: true, .. }) => {
             super::fail("wrong PIN; ONE try is left before the token locks")
         }
-        Ok(LoginOutcome::Refused { .. }) => super::fail("wrong PIN; nothing was changed"),
+        Ok(LoginOutcome::Refused { .. } | LoginOutcome::RefusedBefore) => super::fail("wrong PIN; nothing was changed"),
+        Ok(LoginOutcome::Busy) => super::fail("the token is in use by a signing request now; try again"),
+        Ok(LoginOutcome::Changed) => super::fail("the token was taken out or changed"),
         Err(e) => super::fail(&e.to_string()),
     }
 }
@@ -123,9 +125,12 @@ fn list(args: &TokensArgs) -> ExitCode {
             Ok(slots) => {
                 for slot in slots {
                     let keys = match slot.token {
-                        Some(_) => {
-                            module.certificates(slot.slot).unwrap_or_default().iter().filter_map(key_report).collect()
-                        }
+                        Some(_) => module
+                            .certificates(slot.slot, None)
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(key_report)
+                            .collect(),
                         None => Vec::new(),
                     };
                     report.slots.push(SlotReport {

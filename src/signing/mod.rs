@@ -503,32 +503,37 @@ impl SigningCore {
         // The token keeps its own count; the dialog says when one try is left.
         let mut tries_left = PASSWORD_ATTEMPTS;
         let mut attempt = 1;
-        loop {
+        let owner = loop {
             let request = PasswordRequest { context, file: &name, attempt, tries_left };
             let pin = dialog.password(&request)?.ok_or(SigningError::Canceled)?;
-            match module.login(token.slot, &pin).map_err(token_error)? {
-                LoginOutcome::LoggedIn => {
+            match module.login(token.slot, &token.label, &pin).map_err(token_error)? {
+                LoginOutcome::LoggedIn(owner) => {
                     if crate::keys::pkcs11::is_factory_pin(&pin) {
                         self.activity.notice(Notice::FactoryPin { token: token.label.clone() }, context.locale);
                     }
-                    break;
+                    break owner;
                 }
                 LoginOutcome::Refused { locked: true, .. } => return Err(SigningError::PinLocked),
-                // Never more tries in one request than for a key file: the token's own
-                // counter may allow more, and a wrong PIN must not loop.
-                LoginOutcome::Refused { .. } if attempt >= PASSWORD_ATTEMPTS => {
-                    return Err(SigningError::WrongPin);
+                LoginOutcome::Busy => {
+                    return Err(SigningError::Token("the token is in use by another request: try again".into()));
                 }
+                LoginOutcome::Changed => return Err(SigningError::Token("the token was taken out or changed".into())),
+                // Never more tries in one request than for a key file (the token's own
+                // counter may allow more), and a PIN refused before is not sent again.
+                LoginOutcome::RefusedBefore => return Err(SigningError::WrongPin),
+                LoginOutcome::Refused { .. } if attempt >= PASSWORD_ATTEMPTS => return Err(SigningError::WrongPin),
                 LoginOutcome::Refused { final_try, .. } => {
                     attempt += 1;
                     tries_left = if final_try { 1 } else { PASSWORD_ATTEMPTS + 1 - attempt };
                 }
             }
-        }
-        let login = Login::new(module.clone(), token.slot);
-        let certificates = module.certificates(token.slot).map_err(token_error)?;
+        };
+        let login = Login::new(module.clone(), token.slot, owner);
+        let certificates = module.certificates(token.slot, Some(owner)).map_err(token_error)?;
         let keys: Vec<Box<dyn SigningKey>> = certificates
             .into_iter()
+            // Only certificates whose private key is on the token (not CA certificates).
+            .filter(|view| view.has_key != Some(false))
             .filter_map(|view| {
                 use base64::Engine;
                 let der = base64::engine::general_purpose::STANDARD.decode(&view.der).ok()?;

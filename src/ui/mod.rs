@@ -63,6 +63,9 @@ pub struct TokenSlot {
     pub storage: String,
     pub slot: u64,
     pub label: String,
+    /// Which of the configured modules serves it.
+    #[serde(default)]
+    pub module: usize,
 }
 
 /// The answer to a [`KeyRequest`].

@@ -1,20 +1,32 @@
 //! The daemon's side of the PKCS#11 helpers: one helper process per module, started on
-//! first use, each request answered within a time limit or the helper is killed.
+//! first use; each request is answered within a time limit or the helper is killed; a
+//! module that failed rests a while before it is tried again; the slot list is reused
+//! for a moment, so pages asking in a loop cost one question to the module.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroizing;
 
 use super::ModuleSpec;
-use super::helper::{CertificateView, Request, Response, SignMechanism, SlotView};
+use super::helper::{CertificateView, Envelope, Request, Response, SignMechanism, SlotView};
 
 /// How long a module may take to answer one request.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+/// A module that failed is not asked again for this long.
+const REST_AFTER_FAILURE: Duration = Duration::from_secs(30);
+/// How long a slot list is reused.
+const SLOTS_FRESH: Duration = Duration::from_secs(2);
 /// Longest answer line read from a helper.
 const MAX_ANSWER: u64 = 4 << 20;
+/// Answers waiting to be read; a helper that says more than it was asked stalls and is
+/// killed at its next time-out.
+const QUEUED_ANSWERS: usize = 8;
 
 /// Why a module could not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +53,7 @@ struct Helper {
     child: Child,
     input: ChildStdin,
     answers: mpsc::Receiver<String>,
+    next_id: u64,
 }
 
 impl Drop for Helper {
@@ -50,17 +63,47 @@ impl Drop for Helper {
     }
 }
 
+/// What one module's helper is doing.
+#[derive(Default)]
+struct State {
+    helper: Option<Helper>,
+    /// Not asked again before this.
+    resting_until: Option<Instant>,
+    slots: Option<(Instant, Vec<SlotView>)>,
+}
+
 /// One module, driven through its helper process.
 pub struct Module {
     pub spec: ModuleSpec,
     program: PathBuf,
-    helper: Mutex<Option<Helper>>,
+    state: Mutex<State>,
+    /// PINs a token of this module refused in this run (salted hashes): never sent again,
+    /// so repeated requests cannot use up the token's tries with one wrong PIN.
+    refused: Mutex<HashSet<[u8; 32]>>,
+    salt: [u8; 16],
+}
+
+/// What a PIN did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Logged in: the login's owner number (for signing and logging out).
+    LoggedIn(u64),
+    /// Wrong PIN; `locked`: no try is left; `final_try`: one is.
+    Refused { locked: bool, final_try: bool },
+    /// The same PIN was refused before: not sent again.
+    RefusedBefore,
+    /// Another request is logged in on this token now.
+    Busy,
+    /// The token in the slot is no longer the one chosen.
+    Changed,
 }
 
 impl Module {
     /// `program`: this program, whose `pkcs11-helper` subcommand loads the module.
     pub fn new(spec: ModuleSpec, program: PathBuf) -> Self {
-        Self { spec, program, helper: Mutex::new(None) }
+        let mut salt = [0u8; 16];
+        let _ = getrandom::fill(&mut salt);
+        Self { spec, program, state: Mutex::default(), refused: Mutex::default(), salt }
     }
 
     fn start(&self) -> Result<Helper, ModuleError> {
@@ -77,7 +120,7 @@ impl Module {
             let _ = child.wait();
             return Err(ModuleError::Unavailable("no pipes to the helper".into()));
         };
-        let (tx, answers) = mpsc::channel();
+        let (tx, answers) = mpsc::sync_channel(QUEUED_ANSWERS);
         std::thread::spawn(move || {
             let mut output = BufReader::new(output);
             loop {
@@ -89,72 +132,123 @@ impl Module {
                 }
             }
         });
-        Ok(Helper { child, input, answers })
+        Ok(Helper { child, input, answers, next_id: 1 })
     }
 
-    /// Ask the module; the helper is started if needed and killed when it fails.
+    /// Ask the module; the helper is started if needed, and killed (the module then
+    /// rests) when it does not answer.
     fn ask(&self, request: &Request) -> Result<Response, ModuleError> {
-        let mut held = crate::platform::lock(&self.helper);
-        if held.is_none() {
-            *held = Some(self.start()?);
+        let mut state = crate::platform::lock(&self.state);
+        self.ask_in(&mut state, request)
+    }
+
+    fn ask_in(&self, state: &mut State, request: &Request) -> Result<Response, ModuleError> {
+        if state.resting_until.is_some_and(|until| Instant::now() < until) {
+            return Err(ModuleError::Unavailable("it failed a moment ago".into()));
         }
-        let Some(helper) = held.as_mut() else { return Err(ModuleError::Unavailable("no helper".into())) };
-        let line = serde_json::to_string(request).map_err(|e| ModuleError::Failed(e.to_string()))?;
-        let sent = writeln!(helper.input, "{line}").and_then(|()| helper.input.flush());
-        let answer = match sent {
-            Ok(()) => helper.answers.recv_timeout(ANSWER_WITHIN),
-            Err(_) => Err(mpsc::RecvTimeoutError::Disconnected),
-        };
-        match answer {
-            Ok(line) => match serde_json::from_str::<Response>(&line) {
-                Ok(Response::Error(why)) => Err(ModuleError::Failed(why)),
-                Ok(response) => Ok(response),
-                Err(e) => {
-                    *held = None;
-                    Err(ModuleError::Failed(format!("unreadable answer: {e}")))
+        if state.helper.is_none() {
+            state.helper = Some(self.start().inspect_err(|_| rest(state))?);
+        }
+        let Some(helper) = state.helper.as_mut() else { return Err(ModuleError::Unavailable("no helper".into())) };
+        let id = helper.next_id;
+        helper.next_id += 1;
+        let line = Zeroizing::new(
+            serde_json::to_string(&Envelope { id, body: request }).map_err(|e| ModuleError::Failed(e.to_string()))?,
+        );
+        let sent = helper.input.write_all(line.as_bytes()).and_then(|()| helper.input.write_all(b"\n"));
+        let deadline = Instant::now() + ANSWER_WITHIN;
+        let answer = match sent.and_then(|()| helper.input.flush()) {
+            Err(_) => Err(ModuleError::Unavailable("the module could not be loaded, or it crashed".into())),
+            // Answers to earlier requests (late ones) are passed over.
+            Ok(()) => loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match helper.answers.recv_timeout(left) {
+                    Ok(line) => match serde_json::from_str::<Envelope<Response>>(&line) {
+                        Ok(envelope) if envelope.id == id => break Ok(envelope.body),
+                        Ok(_) => continue,
+                        Err(e) => break Err(ModuleError::Failed(format!("unreadable answer: {e}"))),
+                    },
+                    Err(mpsc::RecvTimeoutError::Timeout) => break Err(ModuleError::TimedOut),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        break Err(ModuleError::Unavailable("the module could not be loaded, or it crashed".into()));
+                    }
                 }
             },
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                *held = None;
-                Err(ModuleError::TimedOut)
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                // It ended: the module could not be loaded, or it crashed.
-                *held = None;
-                Err(ModuleError::Unavailable("the module could not be loaded, or it crashed".into()))
+        };
+        match answer {
+            Ok(Response::Error(why)) => Err(ModuleError::Failed(why)),
+            Ok(response) => Ok(response),
+            Err(e) => {
+                rest(state);
+                Err(e)
             }
         }
     }
 
+    /// The slots, reused for [`SLOTS_FRESH`].
     pub fn slots(&self) -> Result<Vec<SlotView>, ModuleError> {
-        match self.ask(&Request::Slots)? {
-            Response::Slots(slots) => Ok(slots),
+        let mut state = crate::platform::lock(&self.state);
+        if let Some((at, slots)) = &state.slots
+            && at.elapsed() < SLOTS_FRESH
+        {
+            return Ok(slots.clone());
+        }
+        match self.ask_in(&mut state, &Request::Slots)? {
+            Response::Slots(slots) => {
+                state.slots = Some((Instant::now(), slots.clone()));
+                Ok(slots)
+            }
             _ => Err(ModuleError::Failed("an answer to another question".into())),
         }
     }
 
-    pub fn certificates(&self, slot: u64) -> Result<Vec<CertificateView>, ModuleError> {
-        match self.ask(&Request::Certificates { slot })? {
+    /// The certificates on the token in `slot`; with `owner`'s login, whether each has
+    /// its private key.
+    pub fn certificates(&self, slot: u64, owner: Option<u64>) -> Result<Vec<CertificateView>, ModuleError> {
+        match self.ask(&Request::Certificates { slot, owner })? {
             Response::Certificates(certificates) => Ok(certificates),
             _ => Err(ModuleError::Failed("an answer to another question".into())),
         }
     }
 
-    /// Log in with the PIN the person typed.
-    pub fn login(&self, slot: u64, pin: &str) -> Result<LoginOutcome, ModuleError> {
-        let pin = zeroize::Zeroizing::new(pin.to_owned());
-        match self.ask(&Request::Login { slot, pin })? {
-            Response::Done => Ok(LoginOutcome::LoggedIn),
-            Response::PinRefused { locked, final_try } => Ok(LoginOutcome::Refused { locked, final_try }),
-            _ => Err(ModuleError::Failed("an answer to another question".into())),
-        }
+    fn pin_hash(&self, label: &str, pin: &str) -> [u8; 32] {
+        let mut input = Zeroizing::new(Vec::new());
+        input.extend_from_slice(&self.salt);
+        input.extend_from_slice(label.as_bytes());
+        input.push(0);
+        input.extend_from_slice(pin.as_bytes());
+        let digest = crate::crypto::sha256(&input);
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&digest[..32]);
+        hash
     }
 
-    /// Sign `data` with the key `id` (hex) on `slot`, logged in before.
-    pub fn sign(&self, slot: u64, id: &str, mechanism: SignMechanism, data: &[u8]) -> Result<Vec<u8>, ModuleError> {
+    /// Log in on the token labelled `label` with the PIN the person typed.
+    pub fn login(&self, slot: u64, label: &str, pin: &str) -> Result<LoginOutcome, ModuleError> {
+        let hash = self.pin_hash(label, pin);
+        if crate::platform::lock(&self.refused).contains(&hash) {
+            return Ok(LoginOutcome::RefusedBefore);
+        }
+        let request = Request::Login { slot, label: label.to_owned(), pin: Zeroizing::new(pin.to_owned()) };
+        let outcome = outcome(self.ask(&request)?)?;
+        if matches!(outcome, LoginOutcome::Refused { .. }) {
+            crate::platform::lock(&self.refused).insert(hash);
+        }
+        Ok(outcome)
+    }
+
+    /// Sign `data` with the key `id` (hex) on `slot`, in `owner`'s login.
+    pub fn sign(
+        &self,
+        slot: u64,
+        owner: u64,
+        id: &str,
+        mechanism: SignMechanism,
+        data: &[u8],
+    ) -> Result<Vec<u8>, ModuleError> {
         use base64::Engine;
         let data = base64::engine::general_purpose::STANDARD.encode(data);
-        match self.ask(&Request::Sign { slot, id: id.to_owned(), mechanism, data })? {
+        match self.ask(&Request::Sign { slot, owner, id: id.to_owned(), mechanism, data })? {
             Response::Signature(b64) => base64::engine::general_purpose::STANDARD
                 .decode(b64)
                 .map_err(|e| ModuleError::Failed(format!("unreadable signature: {e}"))),
@@ -162,30 +256,36 @@ impl Module {
         }
     }
 
-    /// Change the user PIN.
-    pub fn change_pin(&self, slot: u64, old: &str, new: &str) -> Result<LoginOutcome, ModuleError> {
-        let (old, new) = (zeroize::Zeroizing::new(old.to_owned()), zeroize::Zeroizing::new(new.to_owned()));
-        match self.ask(&Request::ChangePin { slot, old, new })? {
-            Response::Done => Ok(LoginOutcome::LoggedIn),
-            Response::PinRefused { locked, final_try } => Ok(LoginOutcome::Refused { locked, final_try }),
-            _ => Err(ModuleError::Failed("an answer to another question".into())),
-        }
+    /// End `owner`'s login.
+    pub fn logout(&self, slot: u64, owner: u64) {
+        let _ = self.ask(&Request::Logout { slot, owner });
     }
 
-    pub fn logout(&self, slot: u64) {
-        let _ = self.ask(&Request::Logout { slot });
+    /// Change the user PIN of the token labelled `label`.
+    pub fn change_pin(&self, slot: u64, label: &str, old: &str, new: &str) -> Result<LoginOutcome, ModuleError> {
+        let (old, new) = (Zeroizing::new(old.to_owned()), Zeroizing::new(new.to_owned()));
+        match self.ask(&Request::ChangePin { slot, label: label.to_owned(), old, new })? {
+            Response::Done => Ok(LoginOutcome::LoggedIn(0)),
+            other => outcome(other),
+        }
     }
 }
 
-/// What a PIN did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginOutcome {
-    LoggedIn,
-    /// Wrong PIN; `locked`: no try is left; `final_try`: one is.
-    Refused {
-        locked: bool,
-        final_try: bool,
-    },
+/// A failed module rests; its helper goes.
+fn rest(state: &mut State) {
+    state.helper = None;
+    state.slots = None;
+    state.resting_until = Some(Instant::now() + REST_AFTER_FAILURE);
+}
+
+fn outcome(response: Response) -> Result<LoginOutcome, ModuleError> {
+    match response {
+        Response::LoggedIn(owner) => Ok(LoginOutcome::LoggedIn(owner)),
+        Response::PinRefused { locked, final_try } => Ok(LoginOutcome::Refused { locked, final_try }),
+        Response::Busy => Ok(LoginOutcome::Busy),
+        Response::Changed => Ok(LoginOutcome::Changed),
+        _ => Err(ModuleError::Failed("an answer to another question".into())),
+    }
 }
 
 /// Every module in use, in order.
@@ -199,10 +299,10 @@ impl Modules {
     }
 
     /// Tokens present now, as the key chooser offers them, of the storages `allowed`
-    /// (`None`: any).
+    /// (`None`: any); modules of other storages are not asked.
     pub fn present(&self, allowed: Option<&[String]>) -> Vec<crate::ui::TokenSlot> {
         let mut present = Vec::new();
-        for module in &self.modules {
+        for (index, module) in self.modules.iter().enumerate() {
             if allowed.is_some_and(|a| !a.contains(&module.spec.storage)) {
                 continue;
             }
@@ -212,6 +312,7 @@ impl Modules {
                         storage: module.spec.storage.clone(),
                         slot: slot.slot,
                         label: token.label,
+                        module: index,
                     });
                 }
             }
@@ -219,29 +320,18 @@ impl Modules {
         present
     }
 
-    /// The module serving `token`.
+    /// The module serving `token` (by its place in the list, checked against its storage).
     pub fn module_of(&self, token: &crate::ui::TokenSlot) -> Option<std::sync::Arc<Module>> {
-        self.modules
-            .iter()
-            .find(|m| {
-                m.spec.storage == token.storage && m.slots().is_ok_and(|s| s.iter().any(|s| s.slot == token.slot))
-            })
-            .cloned()
+        self.modules.get(token.module).filter(|m| m.spec.storage == token.storage).cloned()
     }
 
     /// Storage names with a token present now (`getActiveTokens`), each once, in order;
     /// a module that fails counts as having none.
     pub fn active_storages(&self) -> Vec<String> {
         let mut storages: Vec<String> = Vec::new();
-        for module in &self.modules {
-            match module.slots() {
-                Ok(slots) if slots.iter().any(|s| s.token.is_some()) => {
-                    if !storages.contains(&module.spec.storage) {
-                        storages.push(module.spec.storage.clone());
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::debug!(module = %module.spec.path.display(), "{e}"),
+        for token in self.present(None) {
+            if !storages.contains(&token.storage) {
+                storages.push(token.storage);
             }
         }
         storages

@@ -1,6 +1,12 @@
 //! The helper process that loads one PKCS#11 module (`qoltanba pkcs11-helper MODULE`)
 //! and answers the daemon's requests, one JSON line each way, on stdin and stdout. If
 //! the vendor's library crashes or hangs, only this process is lost.
+//!
+//! Every request carries an id that its answer repeats: an answer the daemon did not
+//! wait for (a late one, after a time-out) is never taken for another request's. A line
+//! longer than any request ends the helper. A login belongs to the request that made
+//! it (its `owner`): another request cannot sign with it, log it out, or log in over
+//! it ("busy") while it lasts.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -8,31 +14,50 @@ use std::path::Path;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 /// A request from the daemon.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     /// Every slot, with its token if one is present.
     Slots,
-    /// The certificates on the token in `slot` (public objects: no login).
-    Certificates { slot: u64 },
-    /// Log the user in on `slot` with the PIN the person typed in qoltanba's dialog.
-    Login { slot: u64, pin: zeroize::Zeroizing<String> },
-    /// Sign `data` (base64) with the private key whose `CKA_ID` is `id` (hex).
-    Sign { slot: u64, id: String, mechanism: SignMechanism, data: String },
-    /// Log out (the key is usable only within one request).
-    Logout { slot: u64 },
-    /// Change the user PIN (`C_SetPIN` after logging in with the old one).
-    ChangePin { slot: u64, old: zeroize::Zeroizing<String>, new: zeroize::Zeroizing<String> },
+    /// The certificates on the token in `slot` (public objects), and, for the owner's
+    /// login, whether each has its private key.
+    Certificates { slot: u64, owner: Option<u64> },
+    /// Log the user in on `slot`, if the token there is still the one labelled `label`,
+    /// with the PIN the person typed in qoltanba's dialog.
+    Login { slot: u64, label: String, pin: Zeroizing<String> },
+    /// Sign `data` (base64) with the private key whose `CKA_ID` is `id` (hex), in
+    /// `owner`'s login.
+    Sign { slot: u64, owner: u64, id: String, mechanism: SignMechanism, data: String },
+    /// End `owner`'s login (the key is usable only within one request).
+    Logout { slot: u64, owner: u64 },
+    /// Change the user PIN of the token labelled `label` (`C_SetPIN`).
+    ChangePin { slot: u64, label: String, old: Zeroizing<String>, new: Zeroizing<String> },
+}
+
+/// Never a PIN in a log line.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Slots => f.write_str("Slots"),
+            Self::Certificates { slot, .. } => write!(f, "Certificates({slot})"),
+            Self::Login { slot, .. } => write!(f, "Login({slot}, PIN hidden)"),
+            Self::Sign { slot, id, .. } => write!(f, "Sign({slot}, {id})"),
+            Self::Logout { slot, .. } => write!(f, "Logout({slot})"),
+            Self::ChangePin { slot, .. } => write!(f, "ChangePin({slot}, PINs hidden)"),
+        }
+    }
 }
 
 /// How a token signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignMechanism {
-    /// `CKM_SHA256_RSA_PKCS`: the token hashes and pads.
-    Sha256RsaPkcs,
+    /// `CKM_RSA_PKCS` over a DigestInfo the daemon made: a request of fixed size, whatever
+    /// the document.
+    RsaPkcs,
 }
 
 /// One slot of the module.
@@ -66,6 +91,9 @@ pub struct CertificateView {
     pub label: String,
     /// DER, base64.
     pub der: String,
+    /// Whether a private key with the same `CKA_ID` is on the token (known only in a
+    /// login: private keys are private objects).
+    pub has_key: Option<bool>,
 }
 
 /// The answer to one request.
@@ -75,20 +103,37 @@ pub enum Response {
     Slots(Vec<SlotView>),
     Certificates(Vec<CertificateView>),
     Done,
+    /// Logged in; the login's owner number.
+    LoggedIn(u64),
     /// The PIN was refused; the token's counters after it.
     PinRefused {
         locked: bool,
         final_try: bool,
     },
+    /// Another request is logged in on that token now.
+    Busy,
+    /// The token in the slot is not the one the person chose (taken out, swapped).
+    Changed,
     /// A signature, base64.
     Signature(String),
     Error(String),
 }
 
-/// Longest request line read.
+/// A request with its id, as sent.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub id: u64,
+    pub body: T,
+}
+
+/// Longest request line read: far more than any request (no document is ever sent).
 const MAX_LINE: u64 = 64 * 1024;
 /// Most certificates listed per token.
 const MAX_CERTIFICATES: usize = 64;
+
+/// Logins by slot: the owner's number and the session that holds the login (closing
+/// the last session logs out).
+type Sessions = std::collections::HashMap<u64, (u64, cryptoki::session::Session)>;
 
 /// Load `module` and answer requests until stdin closes. Exit status 0, or 4 when the
 /// module cannot be loaded (the reason on stderr).
@@ -103,18 +148,24 @@ pub fn run(module: &Path) -> std::process::ExitCode {
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     let mut sessions = Sessions::new();
+    let mut next_owner = 1u64;
     loop {
         // The line may carry a PIN: wiped after use.
-        let mut line = zeroize::Zeroizing::new(String::new());
+        let mut line = Zeroizing::new(String::new());
         match std::io::Read::take(stdin.lock(), MAX_LINE).read_line(&mut line) {
             Ok(0) | Err(_) => break,
+            Ok(_) if !line.ends_with('\n') => {
+                // Longer than any request: whatever follows would be read as requests.
+                eprintln!("qoltanba pkcs11-helper: a request line over {MAX_LINE} bytes");
+                break;
+            }
             Ok(_) => {}
         }
-        let response = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => answer(&pkcs11, &mut sessions, request),
-            Err(e) => Response::Error(format!("not a request: {e}")),
+        let (id, response) = match serde_json::from_str::<Envelope<Request>>(&line) {
+            Ok(Envelope { id, body }) => (id, answer(&pkcs11, &mut sessions, &mut next_owner, body)),
+            Err(e) => (0, Response::Error(format!("not a request: {e}"))),
         };
-        let Ok(text) = serde_json::to_string(&response) else { break };
+        let Ok(text) = serde_json::to_string(&Envelope { id, body: response }) else { break };
         if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
             break;
         }
@@ -128,21 +179,44 @@ fn load(module: &Path) -> cryptoki::error::Result<Pkcs11> {
     Ok(pkcs11)
 }
 
-/// Sessions kept open while the user is logged in (closing the last one logs out).
-type Sessions = std::collections::HashMap<u64, cryptoki::session::Session>;
-
-fn answer(pkcs11: &Pkcs11, sessions: &mut Sessions, request: Request) -> Response {
+fn answer(pkcs11: &Pkcs11, sessions: &mut Sessions, next_owner: &mut u64, request: Request) -> Response {
     let result = match request {
         Request::Slots => slots(pkcs11).map(Response::Slots),
-        Request::Certificates { slot } => certificates(pkcs11, slot).map(Response::Certificates),
-        Request::Login { slot, pin } => login(pkcs11, sessions, slot, &pin),
-        Request::Sign { slot, id, mechanism, data } => sign(sessions, slot, &id, mechanism, &data),
-        Request::ChangePin { slot, old, new } => change_pin(pkcs11, slot, &old, &new),
-        Request::Logout { slot } => {
-            if let Some(session) = sessions.remove(&slot) {
+        Request::Certificates { slot, owner } => {
+            let session = owner.and_then(|o| sessions.get(&slot).filter(|(held, _)| *held == o)).map(|(_, s)| s);
+            certificates(pkcs11, session, slot).map(Response::Certificates)
+        }
+        Request::Login { slot, label, pin } => {
+            if sessions.contains_key(&slot) {
+                return Response::Busy;
+            }
+            login(pkcs11, slot, &label, &pin).map(|outcome| match outcome {
+                Ok(session) => {
+                    let owner = *next_owner;
+                    *next_owner += 1;
+                    sessions.insert(slot, (owner, session));
+                    Response::LoggedIn(owner)
+                }
+                Err(refused) => refused,
+            })
+        }
+        Request::Sign { slot, owner, id, mechanism, data } => match sessions.get(&slot) {
+            Some((held, session)) if *held == owner => sign(session, &id, mechanism, &data),
+            _ => Ok(Response::Error("not logged in".into())),
+        },
+        Request::Logout { slot, owner } => {
+            if sessions.get(&slot).is_some_and(|(held, _)| *held == owner)
+                && let Some((_, session)) = sessions.remove(&slot)
+            {
                 let _ = session.logout();
             }
             Ok(Response::Done)
+        }
+        Request::ChangePin { slot, label, old, new } => {
+            if sessions.contains_key(&slot) {
+                return Response::Busy;
+            }
+            change_pin(pkcs11, slot, &label, &old, &new)
         }
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
@@ -152,15 +226,28 @@ fn find_slot(pkcs11: &Pkcs11, slot: u64) -> cryptoki::error::Result<cryptoki::sl
     pkcs11.get_all_slots()?.into_iter().find(|s| s.id() == slot).ok_or(cryptoki::error::Error::InvalidValue)
 }
 
-fn login(pkcs11: &Pkcs11, sessions: &mut Sessions, slot: u64, pin: &str) -> cryptoki::error::Result<Response> {
+/// The slot, if it still holds the token labelled `label`.
+fn same_token(pkcs11: &Pkcs11, slot: u64, label: &str) -> cryptoki::error::Result<Option<cryptoki::slot::Slot>> {
     let found = find_slot(pkcs11, slot)?;
+    let present = pkcs11.get_slot_info(found)?.token_present()
+        && pkcs11.get_token_info(found).is_ok_and(|t| t.token_initialized() && t.label().trim() == label);
+    Ok(present.then_some(found))
+}
+
+/// A session logged in with `pin`, or the refusal to answer.
+fn login(
+    pkcs11: &Pkcs11,
+    slot: u64,
+    label: &str,
+    pin: &str,
+) -> cryptoki::error::Result<Result<cryptoki::session::Session, Response>> {
+    let Some(found) = same_token(pkcs11, slot, label)? else { return Ok(Err(Response::Changed)) };
     let session = pkcs11.open_ro_session(found)?;
     let pin = cryptoki::types::AuthPin::from(pin.to_owned());
-    if let Some(refused) = log_in(pkcs11, &session, found, &pin)? {
-        return Ok(refused);
-    }
-    sessions.insert(slot, session);
-    Ok(Response::Done)
+    Ok(match log_in(pkcs11, &session, found, &pin)? {
+        Some(refused) => Err(refused),
+        None => Ok(session),
+    })
 }
 
 /// Log the user in on `session`: `Some` with the refusal when the PIN is not accepted.
@@ -172,19 +259,21 @@ fn log_in(
 ) -> cryptoki::error::Result<Option<Response>> {
     use cryptoki::error::{Error, RvError};
     match session.login(cryptoki::session::UserType::User, Some(pin)) {
-        Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(None),
+        Ok(()) => Ok(None),
         Err(Error::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange | RvError::PinInvalid, _)) => {
             let info = pkcs11.get_token_info(slot)?;
             Ok(Some(Response::PinRefused { locked: info.user_pin_locked(), final_try: info.user_pin_final_try() }))
         }
         Err(Error::Pkcs11(RvError::PinLocked, _)) => Ok(Some(Response::PinRefused { locked: true, final_try: false })),
+        // Logged in by something else of ours: not this request's login.
+        Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(Some(Response::Busy)),
         Err(e) => Err(e),
     }
 }
 
-fn change_pin(pkcs11: &Pkcs11, slot: u64, old: &str, new: &str) -> cryptoki::error::Result<Response> {
+fn change_pin(pkcs11: &Pkcs11, slot: u64, label: &str, old: &str, new: &str) -> cryptoki::error::Result<Response> {
     use cryptoki::types::AuthPin;
-    let found = find_slot(pkcs11, slot)?;
+    let Some(found) = same_token(pkcs11, slot, label)? else { return Ok(Response::Changed) };
     let session = pkcs11.open_rw_session(found)?;
     let (old, new) = (AuthPin::from(old.to_owned()), AuthPin::from(new.to_owned()));
     if let Some(refused) = log_in(pkcs11, &session, found, &old)? {
@@ -196,22 +285,20 @@ fn change_pin(pkcs11: &Pkcs11, slot: u64, old: &str, new: &str) -> cryptoki::err
 }
 
 fn sign(
-    sessions: &Sessions,
-    slot: u64,
+    session: &cryptoki::session::Session,
     id: &str,
     mechanism: SignMechanism,
     data: &str,
 ) -> cryptoki::error::Result<Response> {
     use base64::Engine;
     use cryptoki::mechanism::Mechanism;
-    let session = sessions.get(&slot).ok_or(cryptoki::error::Error::InvalidValue)?;
     let id = unhex(id).ok_or(cryptoki::error::Error::InvalidValue)?;
     let data =
         base64::engine::general_purpose::STANDARD.decode(data).map_err(|_| cryptoki::error::Error::InvalidValue)?;
     let keys = session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id)])?;
     let key = *keys.first().ok_or(cryptoki::error::Error::InvalidValue)?;
     let mechanism = match mechanism {
-        SignMechanism::Sha256RsaPkcs => Mechanism::Sha256RsaPkcs,
+        SignMechanism::RsaPkcs => Mechanism::RsaPkcs,
     };
     let signature = session.sign(&mechanism, key, &data)?;
     Ok(Response::Signature(base64::engine::general_purpose::STANDARD.encode(signature)))
@@ -247,11 +334,20 @@ fn slots(pkcs11: &Pkcs11) -> cryptoki::error::Result<Vec<SlotView>> {
     Ok(views)
 }
 
-fn certificates(pkcs11: &Pkcs11, slot: u64) -> cryptoki::error::Result<Vec<CertificateView>> {
+fn certificates(
+    pkcs11: &Pkcs11,
+    login: Option<&cryptoki::session::Session>,
+    slot: u64,
+) -> cryptoki::error::Result<Vec<CertificateView>> {
     use base64::Engine;
-    let slot =
-        pkcs11.get_all_slots()?.into_iter().find(|s| s.id() == slot).ok_or(cryptoki::error::Error::InvalidValue)?;
-    let session = pkcs11.open_ro_session(slot)?;
+    let own;
+    let session = match login {
+        Some(session) => session,
+        None => {
+            own = pkcs11.open_ro_session(find_slot(pkcs11, slot)?)?;
+            &own
+        }
+    };
     let handles = session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])?;
     let mut views = Vec::new();
     for handle in handles.into_iter().take(MAX_CERTIFICATES) {
@@ -266,10 +362,20 @@ fn certificates(pkcs11: &Pkcs11, slot: u64) -> cryptoki::error::Result<Vec<Certi
                 _ => {}
             }
         }
+        let has_key = match login {
+            Some(session) if !id.is_empty() => Some(
+                !session
+                    .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.clone())])?
+                    .is_empty(),
+            ),
+            Some(_) => Some(false),
+            None => None,
+        };
         views.push(CertificateView {
             id: crate::keys::certificate::hex(&id),
             label: String::from_utf8_lossy(&label).into_owned(),
             der: base64::engine::general_purpose::STANDARD.encode(der),
+            has_key,
         });
     }
     Ok(views)

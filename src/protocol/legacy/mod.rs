@@ -45,14 +45,15 @@ pub fn handle(d: &Dispatcher, session: &mut Session, request: &Map<String, Value
     Some(reply)
 }
 
-/// `loadSlotList([storageName])`: the labels of the tokens of that storage plugged in,
-/// one per line, or `EMPTY_SLOT` when there is none (as NCALayer answers).
+/// `loadSlotList([storageName])`: one line per token of that storage plugged in, or
+/// `EMPTY_SLOT` when there is none (as NCALayer answers). The lines name the storage and
+/// a number, never the token's label: labels can be personal, and any site may ask.
 fn load_slot_list(d: &Dispatcher, session: &Session, args: &[Value]) -> Value {
     let storage = text(args, 0).unwrap_or_default().to_owned();
-    match d.execute(session, crate::signing::Operation::Slots { storage }) {
+    match d.execute(session, crate::signing::Operation::Slots { storage: storage.clone() }) {
         Ok(crate::signing::Outcome::Slots(slots)) if !slots.is_empty() => {
-            let labels: Vec<String> = slots.into_iter().map(|s| s.label).collect();
-            reply::legacy_ok(labels.join("\n").into())
+            let lines: Vec<String> = (1..=slots.len()).map(|n| format!("{storage} {n}")).collect();
+            reply::legacy_ok(lines.join("\n").into())
         }
         _ => reply::legacy_error("EMPTY_SLOT", None),
     }
