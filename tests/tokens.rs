@@ -243,3 +243,30 @@ fn change_pin_changes_it_and_refuses_a_factory_pin() {
     };
     assert!(probe("246813") && !probe("1234"));
 }
+
+/// SIGEX's `ncalayer-js-client` (npm) with the client's own hardware storage presets.
+#[test]
+fn the_sigex_client_signs_with_token_storages() {
+    let Some(hsm) = Hsm::start() else { return };
+    let daemon = token_daemon(&hsm, PIN);
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("wss://127.0.0.1:{}", daemon.addr.port());
+    let ca = daemon.ca_path();
+    run_node(
+        "e2e.js",
+        &["token".as_ref(), out.path().as_os_str()],
+        &[("QOLTANBA_URL", url.as_ref()), ("NODE_EXTRA_CA_CERTS", ca.as_os_str())],
+    );
+    let results: Value = serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["activeTokens"], json!(["AKKaztokenStore"]));
+    let nca = fixture("nca-test/ca/nca_rsa_test.crt");
+    let chain = Some((nca.as_path(), RSA_KEY_VALID_AT));
+    let pem = results["basicsSignCMSKaztoken"].as_str().expect("one PEM string");
+    let verdict = openssl_verify(&cms_pem_to_der(pem), Some(b"11\n"), chain);
+    assert!(verdict.ok, "{}", verdict.output);
+    let batch = results["basicsSignCMSHardware"].as_array().expect("an array for a batch");
+    for (pem, content) in batch.iter().zip([b"11\n", b"12\n"]) {
+        assert!(openssl_verify(&cms_pem_to_der(pem.as_str().unwrap()), Some(content), chain).ok);
+    }
+    assert_eq!(results["keyInfo"]["subjectCn"], "ТЕСТОВ ТЕСТ");
+}

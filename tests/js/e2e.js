@@ -1,6 +1,6 @@
 // End-to-end run of SIGEX's ncalayer-js-client against a running qoltanba.
 //
-// Usage: node e2e.js confirm|cancel OUT_DIR
+// Usage: node e2e.js confirm|cancel|token OUT_DIR
 // Env:   QOLTANBA_URL (wss://127.0.0.1:PORT), NODE_EXTRA_CA_CERTS (qoltanba's ca.pem).
 // Writes what the client returned into OUT_DIR/results.json; the Rust test verifies
 // the signatures with openssl. Exits non-zero on any unexpected outcome.
@@ -62,8 +62,25 @@ async function cancelRun() {
   return results;
 }
 
+// A token (SoftHSM as KAZTOKEN): the storages the page sees, and CMS signatures with
+// the client's hardware-storage presets.
+async function tokenRun() {
+  const client = new NCALayerClient(url, false);
+  const results = { version: await client.connect() };
+  results.activeTokens = await client.getActiveTokens();
+  results.basicsSignCMSKaztoken = await client.basicsSignCMS(
+    NCALayerClient.basicsStorageKAZTOKEN, 'MTEK', detached, signer,
+  );
+  results.basicsSignCMSHardware = await client.basicsSignCMS(
+    NCALayerClient.basicsStorageHardware, ['MTEK', 'MTIK'], detached, signer,
+  );
+  results.keyInfo = await client.getKeyInfo('AKKaztokenStore');
+  return results;
+}
+
 (async () => {
-  const results = mode === 'cancel' ? await cancelRun() : await confirmRun();
+  const runs = { cancel: cancelRun, token: tokenRun };
+  const results = await (runs[mode] || confirmRun)();
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
   process.exit(0);
 })().catch((err) => {
