@@ -152,6 +152,8 @@ pub struct DoctorArgs {
     /// Do not ask a time server for the clock check.
     #[arg(long, env = "QOLTANBA_OFFLINE")]
     pub offline: bool,
+    #[command(flatten)]
+    pub modules: ModuleArgs,
     /// Print JSON (one object) instead of text.
     #[arg(long)]
     pub json: bool,

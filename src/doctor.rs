@@ -57,6 +57,9 @@ pub struct Options {
     /// does not).
     pub key_paths: bool,
     pub locale: Locale,
+    /// PKCS#11 modules to look at, and this program (their helpers run it); none for the
+    /// status page (the daemon's own helpers are busy with pages).
+    pub modules: Vec<crate::keys::pkcs11::ModuleSpec>,
 }
 
 /// The findings in order, and the worst of them.
@@ -99,6 +102,7 @@ pub fn run(options: &Options) -> Report {
     checks.push(nca_cache(&options.data_dir, locale));
     checks.push(clock(options.online, locale));
     checks.push(keys(options));
+    checks.extend(tokens(options));
     checks.push(login(locale));
     let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
     Report { version: env!("CARGO_PKG_VERSION"), worst, checks }
@@ -327,6 +331,48 @@ fn keys(options: &Options) -> Check {
     let mut check = Check::new("keys", level, Doc::KeysTitle.text(locale).into());
     check.details = details;
     check
+}
+
+/// Each PKCS#11 module: whether it loads, and its tokens with their PIN state.
+fn tokens(options: &Options) -> Vec<Check> {
+    use crate::i18n::setup::Doc;
+    let locale = options.locale;
+    let Ok(program) = crate::platform::program_path() else { return Vec::new() };
+    let modules = crate::keys::pkcs11::client::Modules::new(options.modules.clone(), program);
+    let mut checks = Vec::new();
+    for module in &modules.modules {
+        let name = format!("{} ({})", module.spec.path.display(), module.spec.storage);
+        let check = match module.slots() {
+            Err(e) => Check::new(
+                "tokens",
+                Level::Warning,
+                Doc::TokenModuleFailed.fill(locale, &[("module", &name), ("reason", &e)]),
+            ),
+            Ok(slots) => {
+                let tokens: Vec<_> = slots.into_iter().filter_map(|s| s.token).collect();
+                let mut check = Check::new(
+                    "tokens",
+                    Level::Ok,
+                    Doc::TokenModule.fill(locale, &[("module", &name), ("count", &tokens.len())]),
+                );
+                for token in tokens {
+                    let label = crate::ui::sanitize::shown(&token.label);
+                    let (level, text) = if token.pin_locked {
+                        (Level::Problem, Doc::TokenPinLocked)
+                    } else if token.pin_final_try {
+                        (Level::Warning, Doc::TokenPinFinalTry)
+                    } else {
+                        (Level::Ok, Doc::TokenReady)
+                    };
+                    check.level = check.level.max(level);
+                    check.details.push(text.fill(locale, &[("token", &label)]));
+                }
+                check
+            }
+        };
+        checks.push(check);
+    }
+    checks
 }
 
 fn file_name(path: &Path) -> String {

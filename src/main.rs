@@ -276,6 +276,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
             online: !forced_offline && !settings.get().offline,
             key_paths: false,
             locale: settings.get().locale(),
+            modules: Vec::new(),
         };
         server.with_status(Arc::new(qoltanba::doctor::cached_html(options)))
     };

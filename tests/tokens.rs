@@ -270,3 +270,25 @@ fn the_sigex_client_signs_with_token_storages() {
     }
     assert_eq!(results["keyInfo"]["subjectCn"], "ТЕСТОВ ТЕСТ");
 }
+
+#[test]
+fn the_doctor_lists_the_modules_tokens() {
+    let Some(hsm) = Hsm::start() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let module = format!("{SOFTHSM}=AKKaztokenStore");
+    let out = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["doctor", "--json", "--offline", "--port", "9", "--pkcs11-module", &module, "--data-dir"])
+        .arg(data.path())
+        .env("SOFTHSM2_CONF", hsm.conf())
+        .env("HOME", data.path())
+        .env("LANG", "en_US.UTF-8")
+        .env_remove("LC_ALL")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let tokens: Vec<&Value> = report["checks"].as_array().unwrap().iter().filter(|c| c["id"] == "tokens").collect();
+    assert_eq!(tokens.len(), 1, "{report}");
+    assert_eq!(tokens[0]["level"], "ok");
+    assert!(tokens[0]["text"].as_str().unwrap().contains("1 token(s) plugged in"), "{}", tokens[0]);
+    assert_eq!(tokens[0]["details"][0], "Token \"NCA test\" is ready.");
+}

@@ -215,6 +215,7 @@ pub fn doctor(args: &crate::cli::DoctorArgs) -> ExitCode {
         online: !args.offline,
         key_paths: true,
         locale,
+        modules: crate::keys::pkcs11::modules(&args.modules.configured()),
     };
     let report = crate::doctor::run(&options);
     if args.json {

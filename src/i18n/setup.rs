@@ -185,6 +185,11 @@ pub enum Doc {
     KeysExpired,
     AutostartTitle,
     AutostartFix,
+    TokenModule,
+    TokenModuleFailed,
+    TokenReady,
+    TokenPinFinalTry,
+    TokenPinLocked,
 }
 
 impl Doc {
@@ -366,6 +371,21 @@ impl Doc {
             (Self::AutostartFix, Kk) => "Қосу үшін: qoltanba autostart enable",
             (Self::AutostartFix, Ru) => "Чтобы включить: qoltanba autostart enable",
             (Self::AutostartFix, En) => "To turn it on: qoltanba autostart enable",
+            (Self::TokenModule, Kk) => "PKCS#11 модулі {module}: токендер саны {count}.",
+            (Self::TokenModule, Ru) => "Модуль PKCS#11 {module}: токенов подключено: {count}.",
+            (Self::TokenModule, En) => "PKCS#11 module {module}: {count} token(s) plugged in.",
+            (Self::TokenModuleFailed, Kk) => "PKCS#11 модулі {module} жүктелмеді: {reason}",
+            (Self::TokenModuleFailed, Ru) => "Модуль PKCS#11 {module} не загружается: {reason}",
+            (Self::TokenModuleFailed, En) => "PKCS#11 module {module} cannot be used: {reason}",
+            (Self::TokenReady, Kk) => "«{token}» токені дайын.",
+            (Self::TokenReady, Ru) => "Токен «{token}» готов.",
+            (Self::TokenReady, En) => "Token \"{token}\" is ready.",
+            (Self::TokenPinFinalTry, Kk) => "«{token}» токені: тағы бір қате PIN оны бұғаттайды.",
+            (Self::TokenPinFinalTry, Ru) => "Токен «{token}»: ещё один неверный PIN заблокирует его.",
+            (Self::TokenPinFinalTry, En) => "Token \"{token}\": one more wrong PIN locks it.",
+            (Self::TokenPinLocked, Kk) => "«{token}» токенінің PIN-коды бұғатталған: оны PUK-кодпен ашыңыз.",
+            (Self::TokenPinLocked, Ru) => "PIN-код токена «{token}» заблокирован: разблокируйте его PUK-кодом.",
+            (Self::TokenPinLocked, En) => "The PIN of token \"{token}\" is locked: unblock it with its PUK.",
         }
     }
 

@@ -500,8 +500,12 @@ impl SigningCore {
         let module = self.tokens.module_of(token).ok_or(SigningError::Token("the token is gone".into()))?;
         let token_error = |e: crate::keys::pkcs11::client::ModuleError| SigningError::Token(e.to_string());
         let name = std::path::PathBuf::from(&token.label);
-        // The token keeps its own count; the dialog says when one try is left.
-        let mut tries_left = PASSWORD_ATTEMPTS;
+        // A locked token is explained, not asked for a PIN; the token keeps its own
+        // count, and the dialog says so when one try is left.
+        if token.pin_locked {
+            return Err(SigningError::PinLocked);
+        }
+        let mut tries_left = if token.pin_final_try { 1 } else { PASSWORD_ATTEMPTS };
         let mut attempt = 1;
         let owner = loop {
             let request = PasswordRequest { context, file: &name, attempt, tries_left };

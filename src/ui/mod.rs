@@ -66,6 +66,12 @@ pub struct TokenSlot {
     /// Which of the configured modules serves it.
     #[serde(default)]
     pub module: usize,
+    /// The token says one more wrong PIN locks it.
+    #[serde(default)]
+    pub pin_final_try: bool,
+    /// The token's PIN is locked.
+    #[serde(default)]
+    pub pin_locked: bool,
 }
 
 /// The answer to a [`KeyRequest`].

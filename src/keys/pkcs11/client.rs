@@ -313,6 +313,8 @@ impl Modules {
                         slot: slot.slot,
                         label: token.label,
                         module: index,
+                        pin_final_try: token.pin_final_try,
+                        pin_locked: token.pin_locked,
                     });
                 }
             }
