@@ -292,3 +292,40 @@ fn the_doctor_lists_the_modules_tokens() {
     assert!(tokens[0]["text"].as_str().unwrap().contains("1 token(s) plugged in"), "{}", tokens[0]);
     assert_eq!(tokens[0]["details"][0], "Token \"NCA test\" is ready.");
 }
+
+#[tokio::test]
+async fn xmldsig_from_the_token_verifies_with_xmlsec1() {
+    let Some(hsm) = Hsm::start() else { return };
+    let daemon = token_daemon(&hsm, PIN);
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    let request = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "allowedStorages":["AKKaztokenStore"],"format":"xml","data":"<doc><iin>123456789011</iin></doc>",
+        "signingParams":{"allowExpired":true},"signerParams":{"extKeyUsageOids":[],"chain":[]},"locale":"en"}});
+    let reply = ws.request(&request).await;
+    assert_eq!(reply["status"], true, "{reply}");
+    let xml = reply["body"]["result"][0].as_str().unwrap();
+    assert!(xml.contains("<ds:Signature") || xml.contains("<Signature"), "{xml}");
+    assert!(xmlsec_verify(xml, None), "xmlsec1 refused:\n{xml}");
+}
+
+/// The token pulled out while the person is being asked: the request fails with the
+/// reason, nothing is signed, and the daemon goes on.
+#[tokio::test]
+async fn a_token_removed_mid_request_fails_it_cleanly() {
+    let Some(hsm) = Hsm::start() else { return };
+    let conf = hsm.conf();
+    let module = format!("{SOFTHSM}=AKKaztokenStore");
+    let daemon = Daemon::start_with_env(
+        &["--auto-key", "pkcs11:token=NCA%20test", "--auto-password", PIN, "--pkcs11-module", &module],
+        &[("SOFTHSM2_CONF", conf.to_str().unwrap()), ("QOLTANBA_AUTO_DELAY_MS", "1500")],
+    );
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    ws.send_text(&basics_sign(json!(["AKKaztokenStore"]), "x").to_string()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    hsm.tool("softhsm2-util", &["--delete-token", "--token", LABEL]);
+    let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply["status"], false, "{reply}");
+    assert!(reply["details"].as_str().unwrap_or_default().contains("taken out"), "{reply}");
+    let ask = json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens"});
+    assert_eq!(ws.request(&ask).await["code"], "200");
+}
