@@ -288,36 +288,35 @@ fn keys(options: &Options) -> Check {
     for dir in key_folders(&options.home) {
         collect_key_files(&dir, 2, &mut found);
     }
-    found.dedup();
     found.truncate(MAX_KEY_FILES);
     if found.is_empty() {
         return Check::new("keys", Level::Info, Doc::KeysNone.text(locale).into());
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let seen_all = recent.certificates();
     let mut level = Level::Ok;
     let mut details = Vec::new();
     for path in &found {
         let shown = if options.key_paths { path.display().to_string() } else { file_name(path) };
-        match recent.certificate(path) {
-            Some(seen) if seen.not_after <= now => {
-                level = Level::Warning;
-                let date = crate::validation::in_astana(seen.not_after.saturating_mul(1000))
-                    .map(|t| t.date().to_string())
-                    .unwrap_or_default();
-                details
-                    .push(Doc::KeysExpired.fill(locale, &[("path", &shown), ("owner", &seen.owner), ("date", &date)]));
-            }
+        match seen_all.iter().find(|(p, _)| p == path).map(|(_, seen)| seen) {
             Some(seen) => {
-                let days = seen.not_after.saturating_sub(now) / 86_400;
-                if days < 30 {
-                    level = level.max(Level::Warning);
-                }
                 let date = crate::validation::in_astana(seen.not_after.saturating_mul(1000))
                     .map(|t| t.date().to_string())
                     .unwrap_or_default();
-                let values: [(&str, &dyn std::fmt::Display); 4] =
-                    [("path", &shown), ("owner", &seen.owner), ("date", &date), ("days", &days)];
-                details.push(Doc::KeysExpires.fill(locale, &values));
+                let days = seen.not_after.saturating_sub(now) / 86_400;
+                if seen.not_after <= now {
+                    level = Level::Warning;
+                    let values: [(&str, &dyn std::fmt::Display); 3] =
+                        [("path", &shown), ("owner", &seen.owner), ("date", &date)];
+                    details.push(Doc::KeysExpired.fill(locale, &values));
+                } else {
+                    if days < 30 {
+                        level = level.max(Level::Warning);
+                    }
+                    let values: [(&str, &dyn std::fmt::Display); 4] =
+                        [("path", &shown), ("owner", &seen.owner), ("date", &date), ("days", &days)];
+                    details.push(Doc::KeysExpires.fill(locale, &values));
+                }
             }
             None => {
                 details.push(format!(
@@ -335,7 +334,6 @@ fn keys(options: &Options) -> Check {
 
 /// Each PKCS#11 module: whether it loads, and its tokens with their PIN state.
 fn tokens(options: &Options) -> Vec<Check> {
-    use crate::i18n::setup::Doc;
     let locale = options.locale;
     let Ok(program) = crate::platform::program_path() else { return Vec::new() };
     let modules = crate::keys::pkcs11::client::Modules::new(options.modules.clone(), program);
@@ -483,7 +481,7 @@ pub const STATUS_EVERY: Duration = Duration::from_secs(10);
 
 /// The report as HTML for the status page (escaped; no script).
 pub fn html(report: &Report) -> String {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escape = crate::server::escape_html;
     let mut out = String::from("<ul class=\"checks\">\n");
     for check in &report.checks {
         let level = match check.level {
@@ -508,6 +506,33 @@ pub fn html(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files_seen_opened_say_their_owner_and_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, soon) = (dir.path().join("old.p12"), dir.path().join("soon.p12"));
+        let recent = crate::keys::recent::RecentFiles::new(dir.path());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for (path, not_after) in [(&old, now - 86_400), (&soon, now + 10 * 86_400 + 3600)] {
+            std::fs::write(path, b"x").unwrap();
+            recent.remember(path);
+            recent.seen(path, "ТЕСТОВ ТЕСТ", not_after);
+        }
+        let options = Options {
+            data_dir: dir.path().into(),
+            home: dir.path().join("nobody"),
+            port: 9,
+            online: false,
+            key_paths: false,
+            locale: Locale::En,
+            modules: Vec::new(),
+        };
+        let check = keys(&options);
+        assert_eq!(check.level, Level::Warning);
+        assert!(check.details[0].starts_with("Key file: soon.p12 — ТЕСТОВ ТЕСТ, valid until "), "{:?}", check.details);
+        assert!(check.details[0].ends_with("(10 day(s) left)."), "{:?}", check.details);
+        assert!(check.details[1].starts_with("Key file: old.p12 — ТЕСТОВ ТЕСТ, expired on "), "{:?}", check.details);
+    }
 
     #[test]
     fn http_dates_are_read() {

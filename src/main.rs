@@ -159,15 +159,18 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     }
     #[cfg(not(feature = "desktop"))]
     let _ = desktop;
-    // Whether browsers trust us, found off the runtime; a desktop's first start shows
-    // the main window, which asks to make them trust us when they do not.
-    let checking = Arc::clone(&shell);
-    tokio::task::spawn_blocking(move || {
-        if checking.refresh_trust() == Some(false) && desktop && first_start {
-            settings.update(|s| s.trust_asked = true);
-            checking.open_window();
-        }
-    });
+    // Whether browsers trust us, found off the runtime for the tray and the main window
+    // (nothing else shows it: without a desktop, no certutil runs at start); a first
+    // start shows the main window, which asks to make them trust us when they do not.
+    if desktop {
+        let checking = Arc::clone(&shell);
+        tokio::task::spawn_blocking(move || {
+            if checking.refresh_trust() == Some(false) && first_start {
+                settings.update(|s| s.trust_asked = true);
+                checking.open_window();
+            }
+        });
+    }
     shell
 }
 

@@ -47,8 +47,13 @@ impl RecentFiles {
 
     /// What was seen in `path` when it was last opened.
     pub fn certificate(&self, path: &Path) -> Option<Seen> {
+        self.certificates().into_iter().find(|(p, _)| p == path).map(|(_, seen)| seen)
+    }
+
+    /// Every remembered file whose certificate was seen, with what was seen (one read).
+    pub fn certificates(&self) -> Vec<(PathBuf, Seen)> {
         let _held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.read().into_iter().find(|e| e.path == path).and_then(|e| e.seen)
+        self.read().into_iter().filter_map(|e| Some((e.path, e.seen?))).collect()
     }
 
     fn write(&self, mut entries: Vec<Entry>) {

@@ -116,7 +116,7 @@ pub async fn write_plain<S: AsyncWrite + Unpin>(
 
 fn status_page(ca_path: &str, report: &str) -> String {
     let version = env!("CARGO_PKG_VERSION");
-    let ca_path = ca_path.replace('&', "&amp;").replace('<', "&lt;");
+    let ca_path = escape_html(ca_path);
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>qoltanba {version}</title>
@@ -137,4 +137,9 @@ Run <code>qoltanba trust install</code> to add it to every browser of yours, and
 </body></html>
 "#
     )
+}
+
+/// `text` for an HTML page, as element content or a quoted attribute value.
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -9,6 +9,7 @@
 pub mod budget;
 mod connection;
 mod http;
+pub use http::escape_html;
 pub mod local_ca;
 mod registry;
 
