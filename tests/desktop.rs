@@ -471,36 +471,38 @@ fn a_port_held_by_ncalayer_is_told_as_a_notification() {
 /// puts the CA into the browser's store. Asked once: the next start does not ask.
 #[tokio::test]
 async fn the_first_start_offers_to_make_browsers_trust_qoltanba() {
-    let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
-    let profile = x.home().join(".mozilla/firefox/p1.default-release");
-    std::fs::create_dir_all(&profile).unwrap();
-    let db = format!("sql:{}", profile.display());
-    let made = Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]).output().expect("certutil");
-    assert!(made.status.success());
-    let daemon = x.daemon_in_language(&[], "en_US.UTF-8");
-    let listed = move || {
-        let out = Command::new("certutil").args(["-L", "-d", &db]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let check = listed.clone();
-    let x = drive(x, move |x| {
-        x.wait_page(1, "status");
-        x.screenshot("en-7-trust-browsers");
-        x.key("space");
-        let until = Instant::now() + Duration::from_secs(10);
-        while !check().contains("qoltanba local CA") && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        x.screenshot("en-8-browsers-trust");
-        x.key("Escape");
-        assert!(x.wait_no_window(Duration::from_secs(3)), "Escape closes the main window");
-    })
-    .await;
-    assert!(listed().contains("qoltanba local CA"), "the Firefox profile trusts the CA now");
-    let settings = std::fs::read_to_string(daemon.data_dir.join("settings.json")).unwrap();
-    assert!(settings.contains("\"trust_asked\": true"), "{settings}");
-    drop(x);
+    for (lc_all, tag) in [("kk_KZ.UTF-8", "kk"), ("ru_RU.UTF-8", "ru"), ("en_US.UTF-8", "en")] {
+        let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+        let profile = x.home().join(".mozilla/firefox/p1.default-release");
+        std::fs::create_dir_all(&profile).unwrap();
+        let db = format!("sql:{}", profile.display());
+        let made = Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]).output().expect("certutil");
+        assert!(made.status.success());
+        let daemon = x.daemon_in_language(&[], lc_all);
+        let listed = move || {
+            let out = Command::new("certutil").args(["-L", "-d", &db]).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let check = listed.clone();
+        let x = drive(x, move |x| {
+            x.wait_page(1, "status");
+            x.screenshot(&format!("{tag}-7-trust-browsers"));
+            x.key("space");
+            let until = Instant::now() + Duration::from_secs(10);
+            while !check().contains("qoltanba local CA") && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            x.screenshot(&format!("{tag}-8-browsers-trust"));
+            x.key("Escape");
+            assert!(x.wait_no_window(Duration::from_secs(3)), "Escape closes the main window");
+        })
+        .await;
+        assert!(listed().contains("qoltanba local CA"), "{tag}: the Firefox profile trusts the CA now");
+        let settings = std::fs::read_to_string(daemon.data_dir.join("settings.json")).unwrap();
+        assert!(settings.contains("\"trust_asked\": true"), "{settings}");
+        drop(x);
+    }
 }
 
 /// The dialog processes running now on `display`, with their environment.
