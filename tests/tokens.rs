@@ -198,7 +198,7 @@ async fn a_wrong_pin_is_refused_after_three_tries_and_never_signs() {
     assert_eq!(reply["status"], false, "a wrong PIN never signs: {reply}");
     assert!(reply["details"].as_str().unwrap().contains("PIN-код токена"), "{reply}");
     // The daemon goes on: the right PIN from another answerer signs (SoftHSM keeps no
-    // PIN counter, so locking is not shown here).
+    // PIN counter: tests/gost_token.rs shows locking with the test module).
     drop(ws);
     let daemon = token_daemon(&hsm, PIN);
     let mut ws = daemon.connect(Some("https://egov.kz")).await;

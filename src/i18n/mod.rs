@@ -86,6 +86,8 @@ pub enum Msg {
     PinLocked,
     /// A token failed or was taken out.
     TokenFailed,
+    /// The token's module offers no mechanism for its key's algorithm.
+    TokenNoMechanism,
 }
 
 impl Msg {
@@ -214,6 +216,15 @@ impl Msg {
             (Msg::TokenFailed, Kk) => "Токен жауап бермеді немесе алынып тасталды. Оны қайта қосып, қайталаңыз.",
             (Msg::TokenFailed, Ru) => "Токен не ответил или был извлечён. Подключите его снова и повторите.",
             (Msg::TokenFailed, En) => "The token did not answer or was taken out. Plug it in again and try again.",
+            (Msg::TokenNoMechanism, Kk) => {
+                "Токеннің PKCS#11 модулі осы кілтпен қол қоюдың тәсілін ұсынбайды. Токен бағдарламасын жаңартыңыз немесе кілт файлын пайдаланыңыз."
+            }
+            (Msg::TokenNoMechanism, Ru) => {
+                "Модуль PKCS#11 этого токена не предлагает способа подписать его ключом. Обновите программу токена или подпишите файлом ключа."
+            }
+            (Msg::TokenNoMechanism, En) => {
+                "This token's PKCS#11 module offers no way to sign with its key. Update the token's software, or sign with a key file."
+            }
         }
     }
 }

@@ -88,6 +88,8 @@ impl KeyAlgorithm {
 pub enum KeyError {
     /// This build cannot sign with that algorithm yet.
     UnsupportedAlgorithm(String),
+    /// The token holding the key offers no mechanism qoltanba can sign it with.
+    NoMechanism(String),
     /// The signing operation itself failed.
     Failed(String),
 }
@@ -96,6 +98,7 @@ impl std::fmt::Display for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::UnsupportedAlgorithm(a) => write!(f, "signing with {a} keys is not supported yet"),
+            Self::NoMechanism(a) => write!(f, "the token offers no mechanism to sign with its {a} key"),
             Self::Failed(why) => write!(f, "signing failed: {why}"),
         }
     }
@@ -122,6 +125,12 @@ pub trait SigningKey: Send + Sync {
 
     /// Sign `message`: hash it with the algorithm's digest and sign the hash.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// Sign a hash made elsewhere with this key's digest algorithm. Keys that can only
+    /// sign whole messages (RSA through `ring`, tokens) refuse.
+    fn sign_digest(&self, _digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Err(KeyError::UnsupportedAlgorithm(format!("{} over a ready hash", self.algorithm().key_info_name())))
+    }
 
     /// The algorithm of this key.
     fn algorithm(&self) -> KeyAlgorithm;

@@ -159,7 +159,13 @@ impl SigningKey for GostFileKey {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let digest = self.algorithm.digest(message)?;
-        self.curve().sign(&self.scalar, &digest).map_err(|e| KeyError::Failed(e.to_string()))
+        self.sign_digest(&self.algorithm.digest(message)?)
+    }
+
+    fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if digest.len() != self.curve().size() {
+            return Err(KeyError::Failed("a hash of the wrong length for this key".into()));
+        }
+        self.curve().sign(&self.scalar, digest).map_err(|e| KeyError::Failed(e.to_string()))
     }
 }

@@ -203,6 +203,7 @@ fn describe(error: &SigningError, locale: Locale) -> String {
         SigningError::WrongPin => Msg::WrongPin.text(locale).into(),
         SigningError::PinLocked => Msg::PinLocked.text(locale).into(),
         SigningError::Token(why) => with(Msg::TokenFailed, why),
+        SigningError::TokenMechanism(algorithm) => with(Msg::TokenNoMechanism, algorithm),
         SigningError::Failed(e) => with(Msg::SigningFailed, e),
     }
 }

@@ -238,6 +238,8 @@ pub enum SigningError {
     PinLocked,
     /// The token failed or was taken out during the request.
     Token(String),
+    /// The token offers no mechanism to sign with its key (of this algorithm).
+    TokenMechanism(String),
     /// Building the signature failed.
     Failed(Failure),
 }
@@ -291,6 +293,7 @@ impl std::fmt::Display for SigningError {
             Self::WrongPin => f.write_str("wrong PIN"),
             Self::PinLocked => f.write_str("the token's PIN is locked"),
             Self::Token(why) => write!(f, "token: {why}"),
+            Self::TokenMechanism(algorithm) => write!(f, "the token cannot sign with its {algorithm} key"),
             Self::Failed(e) => e.fmt(f),
         }
     }
@@ -336,6 +339,7 @@ impl From<KeyError> for SigningError {
     fn from(e: KeyError) -> Self {
         match e {
             KeyError::UnsupportedAlgorithm(_) => Self::UnsupportedKey,
+            KeyError::NoMechanism(algorithm) => Self::TokenMechanism(algorithm),
             other => Self::Failed(Failure::Key(other)),
         }
     }

@@ -1,6 +1,6 @@
 // End-to-end run of SIGEX's ncalayer-js-client against a running qoltanba.
 //
-// Usage: node e2e.js confirm|cancel|token OUT_DIR
+// Usage: node e2e.js confirm|cancel|token|gost-token OUT_DIR
 // Env:   QOLTANBA_URL (wss://127.0.0.1:PORT), NODE_EXTRA_CA_CERTS (qoltanba's ca.pem).
 // Writes what the client returned into OUT_DIR/results.json; the Rust test verifies
 // the signatures with openssl. Exits non-zero on any unexpected outcome.
@@ -78,8 +78,19 @@ async function tokenRun() {
   return results;
 }
 
+// A GOST token (the test PKCS#11 module as the Kazakh ID card).
+async function gostTokenRun() {
+  const client = new NCALayerClient(url, false);
+  const results = { version: await client.connect() };
+  results.activeTokens = await client.getActiveTokens();
+  results.basicsSignCMSIdCard = await client.basicsSignCMS(
+    NCALayerClient.basicsStorageIDCard, 'MTEK', { ...NCALayerClient.basicsCMSParams, decode: true, encapsulate: true }, signer,
+  );
+  return results;
+}
+
 (async () => {
-  const runs = { cancel: cancelRun, token: tokenRun };
+  const runs = { cancel: cancelRun, token: tokenRun, 'gost-token': gostTokenRun };
   const results = await (runs[mode] || confirmRun)();
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
   process.exit(0);

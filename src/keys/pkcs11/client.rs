@@ -256,6 +256,14 @@ impl Module {
         }
     }
 
+    /// The mechanisms the token in `slot` offers, by number.
+    pub fn mechanisms(&self, slot: u64) -> Result<Vec<u64>, ModuleError> {
+        match self.ask(&Request::Mechanisms { slot })? {
+            Response::Mechanisms(mechanisms) => Ok(mechanisms),
+            _ => Err(ModuleError::Failed("an answer to another question".into())),
+        }
+    }
+
     /// End `owner`'s login.
     pub fn logout(&self, slot: u64, owner: u64) {
         let _ = self.ask(&Request::Logout { slot, owner });

@@ -31,6 +31,8 @@ pub enum Request {
     /// Sign `data` (base64) with the private key whose `CKA_ID` is `id` (hex), in
     /// `owner`'s login.
     Sign { slot: u64, owner: u64, id: String, mechanism: SignMechanism, data: String },
+    /// The mechanisms the token in `slot` offers, by number (all of them, GOST's too).
+    Mechanisms { slot: u64 },
     /// End `owner`'s login (the key is usable only within one request).
     Logout { slot: u64, owner: u64 },
     /// Change the user PIN of the token labelled `label` (`C_SetPIN`).
@@ -45,6 +47,7 @@ impl std::fmt::Debug for Request {
             Self::Certificates { slot, .. } => write!(f, "Certificates({slot})"),
             Self::Login { slot, .. } => write!(f, "Login({slot}, PIN hidden)"),
             Self::Sign { slot, id, .. } => write!(f, "Sign({slot}, {id})"),
+            Self::Mechanisms { slot } => write!(f, "Mechanisms({slot})"),
             Self::Logout { slot, .. } => write!(f, "Logout({slot})"),
             Self::ChangePin { slot, .. } => write!(f, "ChangePin({slot}, PINs hidden)"),
         }
@@ -58,6 +61,30 @@ pub enum SignMechanism {
     /// `CKM_RSA_PKCS` over a DigestInfo the daemon made: a request of fixed size, whatever
     /// the document.
     RsaPkcs,
+    /// `CKM_GOSTR3410` over a GOST hash the daemon made (any of the three curves).
+    GostDigest,
+    /// TC26's `CKM_GOSTR3410_WITH_GOSTR3411_12_256`: the token hashes the data itself.
+    GostStreebog256,
+    /// TC26's `CKM_GOSTR3410_WITH_GOSTR3411_12_512`.
+    GostStreebog512,
+}
+
+/// `CKM_GOSTR3410`: GOST 34.10 over a hash (PKCS#11 2.30).
+pub const CKM_GOSTR3410: u64 = 0x1201;
+/// TC26's vendor mechanisms: GOST 34.10-2012 with Streebog over the whole data.
+pub const CKM_GOSTR3410_WITH_GOSTR3411_12_256: u64 = 0xD432_1008;
+pub const CKM_GOSTR3410_WITH_GOSTR3411_12_512: u64 = 0xD432_1009;
+
+impl SignMechanism {
+    /// The PKCS#11 mechanism number.
+    pub fn number(self) -> u64 {
+        match self {
+            Self::RsaPkcs => 0x0001, // CKM_RSA_PKCS
+            Self::GostDigest => CKM_GOSTR3410,
+            Self::GostStreebog256 => CKM_GOSTR3410_WITH_GOSTR3411_12_256,
+            Self::GostStreebog512 => CKM_GOSTR3410_WITH_GOSTR3411_12_512,
+        }
+    }
 }
 
 /// One slot of the module.
@@ -102,6 +129,7 @@ pub struct CertificateView {
 pub enum Response {
     Slots(Vec<SlotView>),
     Certificates(Vec<CertificateView>),
+    Mechanisms(Vec<u64>),
     Done,
     /// Logged in; the login's owner number.
     LoggedIn(u64),
@@ -145,6 +173,10 @@ pub fn run(module: &Path) -> std::process::ExitCode {
             return std::process::ExitCode::from(4);
         }
     };
+    // Only GOST needs the raw calls: a module that refuses them still signs RSA.
+    let raw = super::raw::Functions::load(module)
+        .inspect_err(|e| eprintln!("qoltanba pkcs11-helper: {}: no raw calls: {e}", module.display()))
+        .ok();
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     let mut sessions = Sessions::new();
@@ -162,7 +194,7 @@ pub fn run(module: &Path) -> std::process::ExitCode {
             Ok(_) => {}
         }
         let (id, response) = match serde_json::from_str::<Envelope<Request>>(&line) {
-            Ok(Envelope { id, body }) => (id, answer(&pkcs11, &mut sessions, &mut next_owner, body)),
+            Ok(Envelope { id, body }) => (id, answer(&pkcs11, raw.as_ref(), &mut sessions, &mut next_owner, body)),
             Err(e) => (0, Response::Error(format!("not a request: {e}"))),
         };
         let Ok(text) = serde_json::to_string(&Envelope { id, body: response }) else { break };
@@ -179,7 +211,13 @@ fn load(module: &Path) -> cryptoki::error::Result<Pkcs11> {
     Ok(pkcs11)
 }
 
-fn answer(pkcs11: &Pkcs11, sessions: &mut Sessions, next_owner: &mut u64, request: Request) -> Response {
+fn answer(
+    pkcs11: &Pkcs11,
+    raw: Option<&super::raw::Functions>,
+    sessions: &mut Sessions,
+    next_owner: &mut u64,
+    request: Request,
+) -> Response {
     let result = match request {
         Request::Slots => slots(pkcs11).map(Response::Slots),
         Request::Certificates { slot, owner } => {
@@ -201,8 +239,14 @@ fn answer(pkcs11: &Pkcs11, sessions: &mut Sessions, next_owner: &mut u64, reques
             })
         }
         Request::Sign { slot, owner, id, mechanism, data } => match sessions.get(&slot) {
-            Some((held, session)) if *held == owner => sign(session, &id, mechanism, &data),
+            Some((held, session)) if *held == owner => sign(session, raw, &id, mechanism, &data),
             _ => Ok(Response::Error("not logged in".into())),
+        },
+        Request::Mechanisms { slot } => match raw {
+            Some(raw) => {
+                return raw.mechanisms(slot).map_or_else(|e| Response::Error(e.to_string()), Response::Mechanisms);
+            }
+            None => Ok(Response::Error("the module's function list cannot be read".into())),
         },
         Request::Logout { slot, owner } => {
             if sessions.get(&slot).is_some_and(|(held, _)| *held == owner)
@@ -286,6 +330,7 @@ fn change_pin(pkcs11: &Pkcs11, slot: u64, label: &str, old: &str, new: &str) -> 
 
 fn sign(
     session: &cryptoki::session::Session,
+    raw: Option<&super::raw::Functions>,
     id: &str,
     mechanism: SignMechanism,
     data: &str,
@@ -297,10 +342,15 @@ fn sign(
         base64::engine::general_purpose::STANDARD.decode(data).map_err(|_| cryptoki::error::Error::InvalidValue)?;
     let keys = session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id)])?;
     let key = *keys.first().ok_or(cryptoki::error::Error::InvalidValue)?;
-    let mechanism = match mechanism {
-        SignMechanism::RsaPkcs => Mechanism::RsaPkcs,
+    let signature = match (mechanism, raw) {
+        (SignMechanism::RsaPkcs, _) => session.sign(&Mechanism::RsaPkcs, key, &data)?,
+        // cryptoki has no GOST: by number, on the same session and key.
+        (gost, Some(raw)) => match raw.sign(session.handle(), key.handle(), gost.number(), &data) {
+            Ok(signature) => signature,
+            Err(e) => return Ok(Response::Error(e.to_string())),
+        },
+        (_, None) => return Ok(Response::Error("the module's function list cannot be read".into())),
     };
-    let signature = session.sign(&mechanism, key, &data)?;
     Ok(Response::Signature(base64::engine::general_purpose::STANDARD.encode(signature)))
 }
 

@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod helper;
+pub mod raw;
 pub mod token_key;
 
 use std::path::{Path, PathBuf};

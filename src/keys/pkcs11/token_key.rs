@@ -1,11 +1,19 @@
 //! A private key on a token: it signs through the module's helper process, and every
 //! signature is checked against the key's certificate before it is handed out (a token
 //! that answers garbage, or signs with another key, is caught here).
+//!
+//! RSA: `CKM_RSA_PKCS` over a SHA-256 DigestInfo the daemon made. GOST: `CKM_GOSTR3410`
+//! over the daemon's GOST hash where the token offers it (any curve), else TC26's
+//! Streebog mechanisms, where the token hashes the (small: signed attributes, an XML
+//! `SignedInfo`) data itself. PKCS#11 returns GOST signatures as `s ‖ r` big-endian
+//! (RFC 4491); Kalkan's order is the byte reversal, `r_LE ‖ s_LE`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::client::Module;
-use super::helper::SignMechanism;
+use super::helper::{
+    CKM_GOSTR3410, CKM_GOSTR3410_WITH_GOSTR3411_12_256, CKM_GOSTR3410_WITH_GOSTR3411_12_512, SignMechanism,
+};
 use crate::keys::{Certificate, KeyAlgorithm, KeyError, SigningKey};
 
 /// The person logged in on a token for one request (`owner`); logged out when the last
@@ -35,11 +43,45 @@ pub struct TokenKey {
     id: String,
     alias: String,
     certificate: Certificate,
+    /// The token's mechanisms, asked once.
+    mechanisms: OnceLock<Vec<u64>>,
 }
+
+/// Most bytes handed to a token that hashes them itself (the helper's request line is
+/// bounded; what a key signs is signed attributes or a `SignedInfo`, far smaller).
+const MAX_WHOLE_DATA: usize = 32 * 1024;
 
 impl TokenKey {
     pub fn new(login: Arc<Login>, id: String, alias: String, certificate: Certificate) -> Self {
-        Self { login, id, alias, certificate }
+        Self { login, id, alias, certificate, mechanisms: OnceLock::new() }
+    }
+
+    fn offers(&self, mechanism: u64) -> bool {
+        let login = &self.login;
+        self.mechanisms.get_or_init(|| login.module.mechanisms(login.slot).unwrap_or_default()).contains(&mechanism)
+    }
+
+    /// How to have the token sign `message` with a GOST key, and what to send it.
+    fn gost_request(&self, algorithm: KeyAlgorithm, message: &[u8]) -> Result<(SignMechanism, Vec<u8>), KeyError> {
+        if self.offers(CKM_GOSTR3410) {
+            return Ok((SignMechanism::GostDigest, algorithm.digest(message)?));
+        }
+        let whole = match algorithm {
+            KeyAlgorithm::Gost2015_256 if self.offers(CKM_GOSTR3410_WITH_GOSTR3411_12_256) => {
+                Some(SignMechanism::GostStreebog256)
+            }
+            KeyAlgorithm::Gost2015_512 if self.offers(CKM_GOSTR3410_WITH_GOSTR3411_12_512) => {
+                Some(SignMechanism::GostStreebog512)
+            }
+            _ => None,
+        };
+        match whole {
+            Some(_) if message.len() > MAX_WHOLE_DATA => {
+                Err(KeyError::Failed("too much data for a token that hashes it itself".into()))
+            }
+            Some(mechanism) => Ok((mechanism, message.to_vec())),
+            None => Err(KeyError::NoMechanism(algorithm.key_info_name().to_owned())),
+        }
     }
 }
 
@@ -58,19 +100,21 @@ impl SigningKey for TokenKey {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let algorithm = self.certificate.key_algorithm();
-        // The daemon hashes: the token gets a DigestInfo of fixed size, whatever the document.
+        // The daemon hashes where it can: the token gets a request of fixed size.
         let (mechanism, input) = match algorithm {
             Some(KeyAlgorithm::Rsa) => (SignMechanism::RsaPkcs, sha256_digest_info(message)),
-            other => {
-                let name = other.map_or("unknown", |a| a.key_info_name());
-                return Err(KeyError::UnsupportedAlgorithm(format!("{name} on a token")));
-            }
+            Some(gost) => self.gost_request(gost, message)?,
+            None => return Err(KeyError::UnsupportedAlgorithm("unknown on a token".into())),
         };
-        let signature = self
+        let mut signature = self
             .login
             .module
             .sign(self.login.slot, self.login.owner, &self.id, mechanism, &input)
             .map_err(|e| KeyError::Failed(e.to_string()))?;
+        if mechanism != SignMechanism::RsaPkcs {
+            // s_BE ‖ r_BE → r_LE ‖ s_LE
+            signature.reverse();
+        }
         let spki = self.certificate.parsed().tbs_certificate().subject_public_key_info();
         crate::crypto::verify::verify(spki, &self.algorithm().signature_oid(), message, &signature)
             .map_err(|e| KeyError::Failed(format!("the token's signature does not match its certificate: {e}")))?;
