@@ -724,3 +724,43 @@ pub fn xmlsec_verify(xml: &str, id_attr: Option<&str>) -> bool {
     let out = cmd.arg(&path).output().expect("xmlsec1 (apt-get install xmlsec1)");
     out.status.success()
 }
+
+/// The GOST SignatureValue checked by Debian's GOST engine over SignedInfo as xmllint
+/// canonicalizes it (an implementation independent of ours). SignedInfo is cut out with
+/// the namespace declarations it inherits (the root's and the signature's), as
+/// inclusive C14N renders them. `key_file`: the NCA GOST 2015-512 test file that signed
+/// (password Qwerty12).
+pub fn engine_checks_signed_info(xml: &str, key_file: &str) {
+    use qoltanba::crypto::gost::GostCurve;
+    let start = xml.find("<ds:SignedInfo>").unwrap();
+    let end = xml.find("</ds:SignedInfo>").unwrap() + "</ds:SignedInfo>".len();
+    let body = &xml[xml.find("?>").unwrap() + 2..];
+    let root_tag = &body[..body.find('>').unwrap()];
+    let inherited: String = root_tag
+        .split_whitespace()
+        .filter(|a| a.starts_with("xmlns"))
+        .map(|a| format!(" {}", a.trim_end_matches('/')))
+        .collect();
+    let standalone = xml[start..end].replacen(
+        "<ds:SignedInfo>",
+        &format!("<ds:SignedInfo{inherited} xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("si.xml"), &standalone).unwrap();
+    let canonical = std::process::Command::new("xmllint")
+        .arg("--c14n")
+        .arg(dir.path().join("si.xml"))
+        .output()
+        .expect("xmllint (apt-get install libxml2-utils)")
+        .stdout;
+    let sv_start = xml.find("<ds:SignatureValue>").unwrap() + "<ds:SignatureValue>".len();
+    let sv_end = xml.find("</ds:SignatureValue>").unwrap();
+    let signature = unb64(&xml[sv_start..sv_end].split_whitespace().collect::<String>());
+    let key = &qoltanba::keys::load_key_file(&fixture(key_file), "Qwerty12").unwrap()[0];
+    let public = qoltanba::crypto::verify::gost_public_octets(
+        key.certificate().parsed().tbs_certificate().subject_public_key_info(),
+    )
+    .unwrap();
+    assert!(engine_verifies(GostCurve::Tc26_512A, &public, &canonical, &signature), "engine rejected:\n{standalone}");
+}
