@@ -12,6 +12,7 @@ pub mod pkcs11;
 pub mod pkcs12;
 pub mod recent;
 mod software;
+pub mod source;
 
 use der::asn1::ObjectIdentifier;
 use serde::Serialize;

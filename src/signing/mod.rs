@@ -38,7 +38,8 @@ use crate::activity::{Activity, Notice, Signed};
 use crate::cms::tsp::{TsaConfig, add_timestamps};
 use crate::cms::{Content, cosign, parse_signed_data, sign_cades_bes};
 use crate::compute;
-use crate::keys::file::{load_key_bytes, needs_password};
+use crate::keys::pkcs11::token_key::TokenSource;
+use crate::keys::source::{FileSource, KeySource, OpenError, SourceKind};
 use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
 use crate::trust::TrustStore;
 use crate::ui::{
@@ -379,19 +380,23 @@ impl SigningCore {
         }
         let turn = self.screen(context)?;
         let mut dialog = self.prompter.open(context)?;
-        let mut keys = match dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })? {
-            KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
-            KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
-                .map_err(|_| SigningError::KeyFileUnreadable)
-                .and_then(|bytes| {
-                    self.open_with_password(dialog.as_mut(), context, &path, &zeroize::Zeroizing::new(bytes))
-                })
-                .map_err(|e| tell(dialog.as_mut(), context, e))?,
-            KeyChoice::Token(token) if tokens.contains(&token) => {
-                self.open_token(dialog.as_mut(), context, &token).map_err(|e| tell(dialog.as_mut(), context, e))?
-            }
-            KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
-        };
+        // Files and tokens alike: a source of keys, opened with the person's secret.
+        let source: Result<Box<dyn KeySource>, SigningError> =
+            match dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })? {
+                KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
+                KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
+                    .map_err(|_| SigningError::KeyFileUnreadable)
+                    .map(|bytes| Box::new(FileSource::new(path, zeroize::Zeroizing::new(bytes))) as Box<dyn KeySource>),
+                KeyChoice::Token(token) if tokens.contains(&token) => self
+                    .tokens
+                    .module_of(&token)
+                    .ok_or(SigningError::Token("the token is gone".into()))
+                    .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
+                KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
+            };
+        let mut keys = source
+            .and_then(|source| self.open_source(dialog.as_mut(), context, source.as_ref()))
+            .map_err(|e| tell(dialog.as_mut(), context, e))?;
         // Trust checks may use the network: step off the screen meanwhile, unless this
         // request's window stays on it (another site's window must not open over a
         // half-finished one).
@@ -487,90 +492,55 @@ impl SigningCore {
         }
     }
 
-    /// Log in on `token` with the PIN the person types (never one from the page) and
-    /// pair its certificates with its private keys by `CKA_ID`.
-    fn open_token(
+    /// Open `source` with the secret the person types (never one from the page): a
+    /// password for a file, the PIN for a token. A locked token is explained, not asked;
+    /// the dialog says when the token allows one try more; never more tries in one
+    /// request than [`PASSWORD_ATTEMPTS`] (a token's own counter may allow more), and a
+    /// PIN refused before is not sent again.
+    fn open_source(
         &self,
         dialog: &mut dyn Dialog,
         context: &RequestContext,
-        token: &crate::ui::TokenSlot,
+        source: &dyn KeySource,
     ) -> Result<Vec<Box<dyn SigningKey>>, SigningError> {
-        use crate::keys::pkcs11::client::LoginOutcome;
-        use crate::keys::pkcs11::token_key::{Login, TokenKey};
-        let module = self.tokens.module_of(token).ok_or(SigningError::Token("the token is gone".into()))?;
-        let token_error = |e: crate::keys::pkcs11::client::ModuleError| SigningError::Token(e.to_string());
-        let name = std::path::PathBuf::from(&token.label);
-        // A locked token is explained, not asked for a PIN; the token keeps its own
-        // count, and the dialog says so when one try is left.
-        if token.pin_locked {
+        let kind = source.kind();
+        let failed = |e: OpenError| match e {
+            OpenError::WrongSecret { .. } | OpenError::RefusedBefore if kind == SourceKind::Token => {
+                SigningError::WrongPin
+            }
+            OpenError::WrongSecret { .. } | OpenError::RefusedBefore => {
+                SigningError::WrongPassword { attempts_left: None }
+            }
+            OpenError::Locked => SigningError::PinLocked,
+            OpenError::Unreadable => SigningError::KeyFileUnreadable,
+            OpenError::Unsupported => SigningError::UnsupportedKey,
+            OpenError::Empty => SigningError::StorageEmpty,
+            OpenError::Token(why) => SigningError::Token(why),
+        };
+        if source.locked() {
             return Err(SigningError::PinLocked);
         }
-        let mut tries_left = if token.pin_final_try { 1 } else { PASSWORD_ATTEMPTS };
+        if !source.needs_secret() {
+            return source.open("").map_err(failed);
+        }
+        let mut tries_left = if source.final_try() { 1 } else { PASSWORD_ATTEMPTS };
         let mut attempt = 1;
-        let owner = loop {
-            let request = PasswordRequest { context, file: &name, attempt, tries_left };
-            let pin = dialog.password(&request)?.ok_or(SigningError::Canceled)?;
-            match module.login(token.slot, &token.label, &pin).map_err(token_error)? {
-                LoginOutcome::LoggedIn(owner) => {
-                    if crate::keys::pkcs11::is_factory_pin(&pin) {
-                        self.activity.notice(Notice::FactoryPin { token: token.label.clone() }, context.locale);
+        loop {
+            let request = PasswordRequest { context, file: source.shown_as(), attempt, tries_left };
+            let secret = dialog.password(&request)?.ok_or(SigningError::Canceled)?;
+            match source.open(&secret) {
+                Ok(keys) => {
+                    if kind == SourceKind::Token && crate::keys::pkcs11::is_factory_pin(&secret) {
+                        let token = source.shown_as().to_string_lossy().into_owned();
+                        self.activity.notice(Notice::FactoryPin { token }, context.locale);
                     }
-                    break owner;
+                    return Ok(keys);
                 }
-                LoginOutcome::Refused { locked: true, .. } => return Err(SigningError::PinLocked),
-                LoginOutcome::Busy => {
-                    return Err(SigningError::Token("the token is in use by another request: try again".into()));
-                }
-                LoginOutcome::Changed => return Err(SigningError::Token("the token was taken out or changed".into())),
-                // Never more tries in one request than for a key file (the token's own
-                // counter may allow more), and a PIN refused before is not sent again.
-                LoginOutcome::RefusedBefore => return Err(SigningError::WrongPin),
-                LoginOutcome::Refused { .. } if attempt >= PASSWORD_ATTEMPTS => return Err(SigningError::WrongPin),
-                LoginOutcome::Refused { final_try, .. } => {
+                Err(OpenError::WrongSecret { final_try }) if attempt < PASSWORD_ATTEMPTS => {
                     attempt += 1;
                     tries_left = if final_try { 1 } else { PASSWORD_ATTEMPTS + 1 - attempt };
                 }
-            }
-        };
-        let login = Login::new(module.clone(), token.slot, owner);
-        let certificates = module.certificates(token.slot, Some(owner)).map_err(token_error)?;
-        let keys: Vec<Box<dyn SigningKey>> = certificates
-            .into_iter()
-            // Only certificates whose private key is on the token (not CA certificates).
-            .filter(|view| view.has_key != Some(false))
-            .filter_map(|view| {
-                use base64::Engine;
-                let der = base64::engine::general_purpose::STANDARD.decode(&view.der).ok()?;
-                let certificate = crate::keys::Certificate::from_der(&der).ok()?;
-                let key: Box<dyn SigningKey> = Box::new(TokenKey::new(login.clone(), view.id, view.label, certificate));
-                Some(key)
-            })
-            .collect();
-        if keys.is_empty() {
-            return Err(SigningError::StorageEmpty);
-        }
-        Ok(keys)
-    }
-
-    fn open_with_password(
-        &self,
-        dialog: &mut dyn Dialog,
-        context: &RequestContext,
-        path: &Path,
-        bytes: &[u8],
-    ) -> Result<Vec<Box<dyn SigningKey>>, SigningError> {
-        let open = |password: &str| load_key_bytes(bytes, password);
-        if !needs_password(bytes) {
-            return open("").map_err(key_file_error);
-        }
-        let mut attempt = 1;
-        loop {
-            let tries_left = PASSWORD_ATTEMPTS + 1 - attempt;
-            let request = PasswordRequest { context, file: path, attempt, tries_left };
-            let password = dialog.password(&request)?.ok_or(SigningError::Canceled)?;
-            match open(&password) {
-                Err(e) if e.is_wrong_password() && attempt < PASSWORD_ATTEMPTS => attempt += 1,
-                other => return other.map_err(key_file_error),
+                Err(e) => return Err(failed(e)),
             }
         }
     }

@@ -308,7 +308,7 @@ impl Modules {
 
     /// Tokens present now, as the key chooser offers them, of the storages `allowed`
     /// (`None`: any); modules of other storages are not asked.
-    pub fn present(&self, allowed: Option<&[String]>) -> Vec<crate::ui::TokenSlot> {
+    pub fn present(&self, allowed: Option<&[String]>) -> Vec<super::TokenSlot> {
         let mut present = Vec::new();
         for (index, module) in self.modules.iter().enumerate() {
             if allowed.is_some_and(|a| !a.contains(&module.spec.storage)) {
@@ -316,7 +316,7 @@ impl Modules {
             }
             for slot in module.slots().unwrap_or_default() {
                 if let Some(token) = slot.token {
-                    present.push(crate::ui::TokenSlot {
+                    present.push(super::TokenSlot {
                         storage: module.spec.storage.clone(),
                         slot: slot.slot,
                         label: token.label,
@@ -331,7 +331,7 @@ impl Modules {
     }
 
     /// The module serving `token` (by its place in the list, checked against its storage).
-    pub fn module_of(&self, token: &crate::ui::TokenSlot) -> Option<std::sync::Arc<Module>> {
+    pub fn module_of(&self, token: &super::TokenSlot) -> Option<std::sync::Arc<Module>> {
         self.modules.get(token.module).filter(|m| m.spec.storage == token.storage).cloned()
     }
 

@@ -17,6 +17,24 @@ pub mod token_key;
 
 use std::path::{Path, PathBuf};
 
+/// A hardware token as the key chooser shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenSlot {
+    /// NCALayer's storage name (`AKKaztokenStore`, `PKCS11`...).
+    pub storage: String,
+    pub slot: u64,
+    pub label: String,
+    /// Which of the configured modules serves it.
+    #[serde(default)]
+    pub module: usize,
+    /// The token says one more wrong PIN locks it.
+    #[serde(default)]
+    pub pin_final_try: bool,
+    /// The token's PIN is locked.
+    #[serde(default)]
+    pub pin_locked: bool,
+}
+
 /// Storage name of a user-configured module that is not mapped to a vendor's.
 pub const GENERIC_STORAGE: &str = "PKCS11";
 

@@ -10,11 +10,77 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::client::Module;
+use super::TokenSlot;
+use super::client::{LoginOutcome, Module};
 use super::helper::{
     CKM_GOSTR3410, CKM_GOSTR3410_WITH_GOSTR3411_12_256, CKM_GOSTR3410_WITH_GOSTR3411_12_512, SignMechanism,
 };
+use crate::keys::source::{KeySource, OpenError, SourceKind};
 use crate::keys::{Certificate, KeyAlgorithm, KeyError, SigningKey};
+
+/// A token plugged in, as a source of keys: opened with the PIN, it logs in and pairs
+/// its certificates with its private keys by `CKA_ID`.
+pub struct TokenSource {
+    module: Arc<Module>,
+    token: TokenSlot,
+    shown: std::path::PathBuf,
+}
+
+impl TokenSource {
+    pub fn new(module: Arc<Module>, token: TokenSlot) -> Self {
+        let shown = std::path::PathBuf::from(&token.label);
+        Self { module, token, shown }
+    }
+}
+
+impl KeySource for TokenSource {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Token
+    }
+
+    fn shown_as(&self) -> &std::path::Path {
+        &self.shown
+    }
+
+    fn final_try(&self) -> bool {
+        self.token.pin_final_try
+    }
+
+    fn locked(&self) -> bool {
+        self.token.pin_locked
+    }
+
+    fn open(&self, pin: &str) -> Result<Vec<Box<dyn SigningKey>>, OpenError> {
+        let failed = |e: super::client::ModuleError| OpenError::Token(e.to_string());
+        let (slot, module) = (self.token.slot, &self.module);
+        let owner = match module.login(slot, &self.token.label, pin).map_err(failed)? {
+            LoginOutcome::LoggedIn(owner) => owner,
+            LoginOutcome::Refused { locked: true, .. } => return Err(OpenError::Locked),
+            LoginOutcome::Refused { final_try, .. } => return Err(OpenError::WrongSecret { final_try }),
+            LoginOutcome::RefusedBefore => return Err(OpenError::RefusedBefore),
+            LoginOutcome::Busy => {
+                return Err(OpenError::Token("the token is in use by another request: try again".into()));
+            }
+            LoginOutcome::Changed => return Err(OpenError::Token("the token was taken out or changed".into())),
+        };
+        let login = Login::new(module.clone(), slot, owner);
+        let keys: Vec<Box<dyn SigningKey>> = module
+            .certificates(slot, Some(owner))
+            .map_err(failed)?
+            .into_iter()
+            // Only certificates whose private key is on the token (not CA certificates).
+            .filter(|view| view.has_key != Some(false))
+            .filter_map(|view| {
+                use base64::Engine;
+                let der = base64::engine::general_purpose::STANDARD.decode(&view.der).ok()?;
+                let certificate = Certificate::from_der(&der).ok()?;
+                let key: Box<dyn SigningKey> = Box::new(TokenKey::new(login.clone(), view.id, view.label, certificate));
+                Some(key)
+            })
+            .collect();
+        if keys.is_empty() { Err(OpenError::Empty) } else { Ok(keys) }
+    }
+}
 
 /// The person logged in on a token for one request (`owner`); logged out when the last
 /// key of it is dropped.
