@@ -30,6 +30,10 @@ pub const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
 pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
 pub const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
+/// id-ecPublicKey (RFC 5480), its NIST P-256 curve, and ECDSA with SHA-256 (RFC 5758).
+pub const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+pub const ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 
 // Kazakh GOST key algorithms (signature and digest OIDs: `keys::KeyAlgorithm`)
 pub const GOST_2004_KEY: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.1.1");

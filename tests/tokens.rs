@@ -329,3 +329,71 @@ async fn a_token_removed_mid_request_fails_it_cleanly() {
     let ask = json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens"});
     assert_eq!(ws.request(&ask).await["code"], "200");
 }
+
+/// An ECDSA P-256 key on the token (NCA RK issues none; foreign tokens carry them):
+/// `CKM_ECDSA` over qoltanba's SHA-256, the `r ‖ s` answer turned into DER for CMS and
+/// kept as `r ‖ s` for XMLDSig; `openssl cms -verify` and `xmlsec1` accept both.
+#[tokio::test]
+async fn an_ecdsa_key_on_the_token_signs_cms_and_xml() {
+    let Some(hsm) = Hsm::start() else { return };
+    let (key, cert) = (hsm.file("ec.pem"), hsm.file("ec.crt"));
+    hsm.tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "30",
+            "-subj",
+            "/CN=EC TOKEN/serialNumber=IIN123456789011",
+        ],
+    );
+    let (key_der, cert_der) = (hsm.file("ec.key.der"), hsm.file("ec.crt.der"));
+    hsm.tool("openssl", &["pkey", "-outform", "DER", "-in", &key, "-out", &key_der]);
+    hsm.tool("openssl", &["x509", "-outform", "DER", "-in", &cert, "-out", &cert_der]);
+    for (file, kind) in [(&key_der, "privkey"), (&cert_der, "cert")] {
+        let args = ["--module", SOFTHSM, "--token-label", LABEL, "--login", "--pin", PIN, "--write-object", file];
+        hsm.tool("pkcs11-tool", &[&args[..], &["--type", kind, "--id", "02"]].concat());
+    }
+    let conf = hsm.conf();
+    let module = format!("{SOFTHSM}=AKKaztokenStore");
+    let daemon = Daemon::start_with_env(
+        &["--auto-key", "pkcs11:token=NCA%20test;id=%02", "--auto-password", PIN, "--pkcs11-module", &module],
+        &[("SOFTHSM2_CONF", conf.to_str().unwrap())],
+    );
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    let reply = ws.request(&basics_sign(json!(["AKKaztokenStore"]), "ecdsa document")).await;
+    assert_eq!(reply["status"], true, "{reply}");
+    let cms = cms_pem_to_der(reply["body"]["result"][0].as_str().unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let verdict = openssl_verify(&cms, None, Some((Path::new(&cert), now)));
+    assert!(verdict.ok, "{}", verdict.output);
+    assert_eq!(openssl_attached_content(&cms), b"ecdsa document");
+    use der::Decode;
+    let ci = cms::content_info::ContentInfo::from_der(&cms).unwrap();
+    let sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+    let algorithm = &sd.signer_infos.0.iter().next().unwrap().signature_algorithm;
+    assert_eq!(algorithm.oid.to_string(), "1.2.840.10045.4.3.2");
+    assert!(algorithm.parameters.is_none(), "ecdsa-with-SHA256 carries no parameters (RFC 5758)");
+    let info = ws
+        .request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["AKKaztokenStore"]}))
+        .await;
+    assert_eq!(info["responseObject"]["algorithm"], "EC", "{info}");
+    let request = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "allowedStorages":["AKKaztokenStore"],"format":"xml","data":"<doc><iin>123456789011</iin></doc>",
+        "signingParams":{},"signerParams":{"extKeyUsageOids":[],"chain":[]},"locale":"en"}});
+    let reply = ws.request(&request).await;
+    assert_eq!(reply["status"], true, "{reply}");
+    let xml = reply["body"]["result"][0].as_str().unwrap();
+    assert!(xml.contains("xmldsig-more#ecdsa-sha256"), "{xml}");
+    assert!(xmlsec_verify(xml, None), "xmlsec1 refused:\n{xml}");
+}

@@ -66,6 +66,17 @@ pub fn with_null(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned { oid, parameters: Some(Any::from(Null)) }
 }
 
+/// A SignerInfo's `signatureAlgorithm`: explicit NULL parameters as Kalkan writes them,
+/// none for ECDSA (RFC 5758 §3.2 forbids them).
+pub fn signature_algorithm(algorithm: crate::keys::KeyAlgorithm) -> AlgorithmIdentifierOwned {
+    match algorithm {
+        crate::keys::KeyAlgorithm::EcdsaP256 => {
+            AlgorithmIdentifierOwned { oid: algorithm.signature_oid(), parameters: None }
+        }
+        other => with_null(other.signature_oid()),
+    }
+}
+
 /// A single-valued attribute.
 pub(crate) fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, der::Error> {
     Ok(Attribute { oid, values: SetOfVec::try_from(vec![value])? })

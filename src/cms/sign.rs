@@ -114,7 +114,7 @@ fn signer_info(key: &dyn SigningKey, digest: &[u8], signing_time: SystemTime) ->
         }),
         digest_alg: with_null(algorithm.digest_oid()),
         signed_attrs: Some(signed_attrs),
-        signature_algorithm: with_null(algorithm.signature_oid()),
+        signature_algorithm: super::signature_algorithm(algorithm),
         signature: OctetString::new(signature)?,
         unsigned_attrs: None,
     })

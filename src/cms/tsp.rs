@@ -44,7 +44,7 @@ impl Default for TsaConfig {
 /// The TSA policy NCA RK uses for each key algorithm.
 fn policy(algorithm: KeyAlgorithm) -> ObjectIdentifier {
     ObjectIdentifier::new_unwrap(match algorithm {
-        KeyAlgorithm::Rsa => "1.2.398.3.3.2.6.2",
+        KeyAlgorithm::Rsa | KeyAlgorithm::EcdsaP256 => "1.2.398.3.3.2.6.2",
         KeyAlgorithm::Gost2004 => "1.2.398.3.3.2.6.1",
         KeyAlgorithm::Gost2015_256 | KeyAlgorithm::Gost2015_512 => "1.2.398.3.3.2.6.4",
     })

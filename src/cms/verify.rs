@@ -78,6 +78,7 @@ pub fn key_algorithm_of(si: &SignerInfo) -> Option<KeyAlgorithm> {
         "1.2.398.3.10.1.1.1.2" => Some(KeyAlgorithm::Gost2004),
         "1.2.398.3.10.1.1.2.3.1" => Some(KeyAlgorithm::Gost2015_256),
         "1.2.398.3.10.1.1.2.3.2" => Some(KeyAlgorithm::Gost2015_512),
+        "1.2.840.10045.4.3.2" => Some(KeyAlgorithm::EcdsaP256),
         _ => None,
     }
 }

@@ -4,6 +4,7 @@
 //! Streaming matters: `…FromFile` methods hash documents of gigabytes without
 //! holding them in memory.
 
+pub mod ecdsa;
 pub mod gost;
 pub mod verify;
 
@@ -27,7 +28,7 @@ impl Hasher {
     /// The digest used with keys of `algorithm`.
     pub fn for_algorithm(algorithm: KeyAlgorithm) -> Result<Self, KeyError> {
         Ok(match algorithm {
-            KeyAlgorithm::Rsa => Self::Sha256(Sha256::new()),
+            KeyAlgorithm::Rsa | KeyAlgorithm::EcdsaP256 => Self::Sha256(Sha256::new()),
             KeyAlgorithm::Gost2004 => Self::Gost34311(gost94::Gost94Test::new()),
             KeyAlgorithm::Gost2015_256 => Self::Streebog256(streebog::Streebog256::new()),
             KeyAlgorithm::Gost2015_512 => Self::Streebog512(streebog::Streebog512::new()),

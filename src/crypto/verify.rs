@@ -31,7 +31,7 @@ impl std::error::Error for VerifyError {}
 /// The digest algorithm of a signature algorithm we verify; `None` for the others.
 pub fn digest_of_signature(oid: &ObjectIdentifier) -> Option<ObjectIdentifier> {
     Some(ObjectIdentifier::new_unwrap(match oid.to_string().as_str() {
-        "1.2.840.113549.1.1.11" => "2.16.840.1.101.3.4.2.1",
+        "1.2.840.113549.1.1.11" | "1.2.840.10045.4.3.2" => "2.16.840.1.101.3.4.2.1",
         "1.2.840.113549.1.1.5" => "1.3.14.3.2.26",
         "1.2.398.3.10.1.1.1.2" => "1.2.398.3.10.1.3.1",
         "1.2.398.3.10.1.1.2.3.1" => "1.2.398.3.10.1.3.2",
@@ -46,7 +46,7 @@ pub fn gost_curve(spki: &SubjectPublicKeyInfoOwned) -> Option<GostCurve> {
         KeyAlgorithm::Gost2004 => Some(GostCurve::CryptoProA),
         KeyAlgorithm::Gost2015_256 => Some(GostCurve::Tc26_256A),
         KeyAlgorithm::Gost2015_512 => Some(GostCurve::Tc26_512A),
-        KeyAlgorithm::Rsa => None,
+        KeyAlgorithm::Rsa | KeyAlgorithm::EcdsaP256 => None,
     }
 }
 
@@ -69,6 +69,7 @@ pub fn verify(
     let digest_oid = digest_of_signature(algorithm).ok_or_else(|| VerifyError::Unsupported(algorithm.to_string()))?;
     match KeyAlgorithm::from_key_oid(&signer.algorithm.oid) {
         Some(KeyAlgorithm::Rsa) => verify_rsa(signer, &digest_oid, message, signature),
+        Some(KeyAlgorithm::EcdsaP256) => verify_ecdsa(signer, &digest_oid, message, signature),
         Some(_) => {
             let hasher =
                 Hasher::for_oid(&digest_oid).ok_or_else(|| VerifyError::Unsupported(digest_oid.to_string()))?;
@@ -87,6 +88,21 @@ pub fn verify_gost_digest(
     let curve = gost_curve(signer).ok_or_else(|| VerifyError::Unsupported(signer.algorithm.oid.to_string()))?;
     let public = gost_public_octets(signer).ok_or(VerifyError::Unsupported("malformed GOST public key".into()))?;
     if curve.verify(&public, digest, signature) { Ok(()) } else { Err(VerifyError::Invalid) }
+}
+
+/// ECDSA P-256 with SHA-256, the signature DER-encoded (X.509, CMS).
+fn verify_ecdsa(
+    signer: &SubjectPublicKeyInfoOwned,
+    digest_oid: &ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+    if *digest_oid != crate::oid::SHA256 {
+        return Err(VerifyError::Unsupported(digest_oid.to_string()));
+    }
+    let point = signer.subject_public_key.raw_bytes();
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point).verify(message, signature).map_err(|_| VerifyError::Invalid)
 }
 
 fn verify_rsa(
@@ -118,6 +134,7 @@ pub fn verify_digest(
 ) -> Result<(), VerifyError> {
     match KeyAlgorithm::from_key_oid(&signer.algorithm.oid) {
         Some(KeyAlgorithm::Rsa) => verify_rsa_digest(signer, algorithm, digest, signature),
+        Some(KeyAlgorithm::EcdsaP256) => Err(VerifyError::Unsupported("ECDSA over a ready hash".into())),
         Some(_) => verify_gost_digest(signer, digest, signature),
         None => Err(VerifyError::Unsupported(signer.algorithm.oid.to_string())),
     }

@@ -133,7 +133,17 @@ impl Certificate {
 
     /// The key algorithm named by the certificate's public key.
     pub fn key_algorithm(&self) -> Option<KeyAlgorithm> {
-        KeyAlgorithm::from_key_oid(&self.parsed.tbs_certificate().subject_public_key_info().algorithm.oid)
+        let algorithm = &self.parsed.tbs_certificate().subject_public_key_info().algorithm;
+        match KeyAlgorithm::from_key_oid(&algorithm.oid)? {
+            // Of the EC curves, P-256 only.
+            KeyAlgorithm::EcdsaP256 => algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
+                .filter(|curve| *curve == crate::oid::P256)
+                .map(|_| KeyAlgorithm::EcdsaP256),
+            other => Some(other),
+        }
     }
 
     /// PEM with 64-column lines, `\n` line ends and a trailing newline.

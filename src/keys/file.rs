@@ -185,6 +185,8 @@ fn make_key(
             }
             Ok(Box::new(key.with_chain(chain)))
         }
+        // EC keys are signed with on tokens only.
+        Some(KeyAlgorithm::EcdsaP256) => Err(KeyFileError::Unsupported("EC".into())),
         Some(gost) => {
             let key = GostFileKey::new(gost, info.private_key.as_bytes(), cert, alias)
                 .map_err(|e| KeyFileError::Malformed(e.to_string()))?;

@@ -33,6 +33,8 @@ pub enum KeyAlgorithm {
     Gost2015_256,
     /// GOST 34.10-2015 512-bit with GOST 34.11-2015 512.
     Gost2015_512,
+    /// ECDSA on NIST P-256 with SHA-256 (keys on foreign tokens; NCA RK issues none).
+    EcdsaP256,
 }
 
 impl KeyAlgorithm {
@@ -43,6 +45,8 @@ impl KeyAlgorithm {
             o if o == oid::GOST_2004_KEY => Some(Self::Gost2004),
             o if o == oid::GOST_2015_256_KEY => Some(Self::Gost2015_256),
             o if o == oid::GOST_2015_512_KEY => Some(Self::Gost2015_512),
+            // The curve is in the parameters: see `Certificate::key_algorithm`.
+            o if o == oid::EC_PUBLIC_KEY => Some(Self::EcdsaP256),
             _ => None,
         }
     }
@@ -53,13 +57,14 @@ impl KeyAlgorithm {
             Self::Rsa => "RSA",
             Self::Gost2004 => "ECGOST34310",
             Self::Gost2015_256 | Self::Gost2015_512 => "ECGOST3410-2015",
+            Self::EcdsaP256 => "EC",
         }
     }
 
     /// The digest algorithm OID used with this key in CMS.
     pub fn digest_oid(self) -> ObjectIdentifier {
         match self {
-            Self::Rsa => oid::SHA256,
+            Self::Rsa | Self::EcdsaP256 => oid::SHA256,
             Self::Gost2004 => ObjectIdentifier::new_unwrap("1.2.398.3.10.1.3.1"),
             Self::Gost2015_256 => ObjectIdentifier::new_unwrap("1.2.398.3.10.1.3.2"),
             Self::Gost2015_512 => ObjectIdentifier::new_unwrap("1.2.398.3.10.1.3.3"),
@@ -70,6 +75,7 @@ impl KeyAlgorithm {
     pub fn signature_oid(self) -> ObjectIdentifier {
         match self {
             Self::Rsa => oid::SHA256_WITH_RSA,
+            Self::EcdsaP256 => oid::ECDSA_WITH_SHA256,
             Self::Gost2004 => ObjectIdentifier::new_unwrap("1.2.398.3.10.1.1.1.2"),
             Self::Gost2015_256 => ObjectIdentifier::new_unwrap("1.2.398.3.10.1.1.2.3.1"),
             Self::Gost2015_512 => ObjectIdentifier::new_unwrap("1.2.398.3.10.1.1.2.3.2"),
@@ -126,6 +132,11 @@ pub trait SigningKey: Send + Sync {
 
     /// Sign `message`: hash it with the algorithm's digest and sign the hash.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// The key's `CKA_ID` (hex) when it lives on a token.
+    fn token_id(&self) -> Option<&str> {
+        None
+    }
 
     /// Sign a hash made elsewhere with this key's digest algorithm. Keys that can only
     /// sign whole messages (RSA through `ring`, tokens) refuse.

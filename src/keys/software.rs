@@ -89,7 +89,7 @@ impl GostFileKey {
         let size = match algorithm {
             KeyAlgorithm::Gost2015_512 => 64,
             KeyAlgorithm::Gost2004 | KeyAlgorithm::Gost2015_256 => 32,
-            KeyAlgorithm::Rsa => return Err(KeyError::Failed("not a GOST key".into())),
+            KeyAlgorithm::Rsa | KeyAlgorithm::EcdsaP256 => return Err(KeyError::Failed("not a GOST key".into())),
         };
         let bad = || KeyError::Failed("malformed GOST private key".into());
         let mut scalar = zeroize::Zeroizing::new(Vec::with_capacity(size));

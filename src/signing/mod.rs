@@ -410,6 +410,7 @@ impl SigningCore {
                     let trust = filter.trust.as_ref().map(assess).unwrap_or_default();
                     KeyCandidate {
                         key: self.describe(cert),
+                        token_id: k.token_id().map(str::to_owned),
                         not_selectable: filter.check(cert).or(trust.refusal),
                         notes: trust.notes,
                     }

@@ -75,15 +75,17 @@ impl Dialog for &HeadlessPrompter {
         tracing::info!(origin = ?request.context.origin, action = ?request.action, answer = ?self.answer, "headless: key requested");
         std::thread::sleep(self.delay);
         Ok(match self.answer {
-            AutoAnswer::Confirm => match pkcs11_token_label(&self.key_file) {
-                // `pkcs11:token=LABEL`: the token with that label among those plugged in.
-                Some(label) => request
-                    .tokens
-                    .iter()
-                    .find(|t| t.label == label)
-                    .map_or(KeyChoice::Cancel, |t| KeyChoice::Token(t.clone())),
-                None => KeyChoice::File(self.key_file.clone()),
-            },
+            AutoAnswer::Confirm => {
+                match pkcs11_attribute(&self.key_file, "token").and_then(|l| String::from_utf8(l).ok()) {
+                    // `pkcs11:token=LABEL`: the token with that label among those plugged in.
+                    Some(label) => request
+                        .tokens
+                        .iter()
+                        .find(|t| t.label == label)
+                        .map_or(KeyChoice::Cancel, |t| KeyChoice::Token(t.clone())),
+                    None => KeyChoice::File(self.key_file.clone()),
+                }
+            }
             AutoAnswer::Cancel => KeyChoice::Cancel,
         })
     }
@@ -103,7 +105,11 @@ impl Dialog for &HeadlessPrompter {
                 tracing::info!(key = ?key.key.subject, note = %note, "headless: note on key");
             }
         }
-        Ok(keys.iter().position(|k| k.not_selectable.is_none()))
+        // `pkcs11:…;id=%01`: that key of the token; otherwise the first one usable.
+        let id = pkcs11_attribute(&self.key_file, "id").map(|id| crate::keys::certificate::hex(&id));
+        Ok(keys
+            .iter()
+            .position(|k| k.not_selectable.is_none() && id.as_ref().is_none_or(|id| k.token_id.as_ref() == Some(id))))
     }
 
     fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
@@ -144,12 +150,13 @@ impl Prompter for NoPrompter {
     }
 }
 
-/// The `token` attribute of an RFC 7512 PKCS#11 URI (`pkcs11:token=My%20token;id=%01`),
-/// percent-decoded; `None` when `key` is not such a URI.
-fn pkcs11_token_label(key: &std::path::Path) -> Option<String> {
+/// An attribute (`token`, `id`) of an RFC 7512 PKCS#11 URI
+/// (`pkcs11:token=My%20token;id=%01`), percent-decoded; `None` when `key` is not such a
+/// URI or has no such attribute.
+fn pkcs11_attribute(key: &std::path::Path, name: &str) -> Option<Vec<u8>> {
     let uri = key.to_str()?.strip_prefix("pkcs11:")?;
     let path = uri.split('?').next().unwrap_or_default();
-    let value = path.split(';').find_map(|attribute| attribute.strip_prefix("token="))?;
+    let value = path.split(';').find_map(|attribute| attribute.strip_prefix(name)?.strip_prefix('='))?;
     let bytes = value.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -166,19 +173,22 @@ fn pkcs11_token_label(key: &std::path::Path) -> Option<String> {
             }
         }
     }
-    String::from_utf8(decoded).ok()
+    Some(decoded)
 }
 
 #[cfg(test)]
 mod uri_tests {
-    use super::pkcs11_token_label;
+    use super::pkcs11_attribute;
     use std::path::Path;
 
     #[test]
-    fn the_token_label_of_a_pkcs11_uri_is_read() {
-        assert_eq!(pkcs11_token_label(Path::new("pkcs11:token=NCA%20test;id=%01")).as_deref(), Some("NCA test"));
-        assert_eq!(pkcs11_token_label(Path::new("pkcs11:id=%01;token=T?pin-value=1")).as_deref(), Some("T"));
-        assert_eq!(pkcs11_token_label(Path::new("/home/a/key.p12")), None);
-        assert_eq!(pkcs11_token_label(Path::new("pkcs11:token=%zz")), None);
+    fn the_token_label_and_key_id_of_a_pkcs11_uri_are_read() {
+        let attribute = |uri: &str, name: &str| pkcs11_attribute(Path::new(uri), name);
+        assert_eq!(attribute("pkcs11:token=NCA%20test;id=%01", "token").as_deref(), Some(&b"NCA test"[..]));
+        assert_eq!(attribute("pkcs11:token=NCA%20test;id=%01", "id").as_deref(), Some(&[1u8][..]));
+        assert_eq!(attribute("pkcs11:id=%01;token=T?pin-value=1", "token").as_deref(), Some(&b"T"[..]));
+        assert_eq!(attribute("pkcs11:token=T;identity=x", "id"), None, "a name is matched whole");
+        assert_eq!(attribute("/home/a/key.p12", "token"), None);
+        assert_eq!(attribute("pkcs11:token=%zz", "token"), None);
     }
 }

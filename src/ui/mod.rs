@@ -117,6 +117,8 @@ pub struct KeyDescription {
 #[derive(Debug, Clone)]
 pub struct KeyCandidate {
     pub key: KeyDescription,
+    /// The key's `CKA_ID` (hex) when it is on a token (RFC 7512's `id`).
+    pub token_id: Option<String>,
     /// Why the request cannot use this key; `None` when it is selectable.
     pub not_selectable: Option<crate::trust::Unusable>,
     /// What the user should know about the key even when it is selectable (e.g. that

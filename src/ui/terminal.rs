@@ -299,16 +299,19 @@ mod tests {
         let prompter = TerminalPrompter::new(Script { answers: vec!["1", "2"], shown: vec![] }, Locale::En);
         let keys = [
             KeyCandidate {
+                token_id: None,
                 key: KeyDescription { subject: "CN=A".into(), ..Default::default() },
                 not_selectable: Some(crate::trust::Unusable::NotSigningKey),
                 notes: vec![],
             },
             KeyCandidate {
+                token_id: None,
                 key: KeyDescription { subject: "CN=B".into(), ..Default::default() },
                 not_selectable: None,
                 notes: vec![crate::trust::TrustNote::RevocationUnknown { why: "offline".into() }],
             },
             KeyCandidate {
+                token_id: None,
                 key: KeyDescription { subject: "CN=C".into(), ..Default::default() },
                 not_selectable: None,
                 notes: vec![],

@@ -49,6 +49,9 @@ pub fn algorithm_uris(algorithm: KeyAlgorithm) -> (&'static str, &'static str) {
         KeyAlgorithm::Rsa => {
             ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2001/04/xmlenc#sha256")
         }
+        KeyAlgorithm::EcdsaP256 => {
+            ("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "http://www.w3.org/2001/04/xmlenc#sha256")
+        }
         KeyAlgorithm::Gost2015_512 => (
             "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512",
             "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34112015-512",
@@ -271,7 +274,12 @@ fn sign_signed_info(
     layout: Layout,
 ) -> Result<Vec<u8>, XmlDsigError> {
     let signed_info = canonical_in_place(out, signature_start, mode, |doc, s| first_child(doc, s, "SignedInfo"))?;
-    let value = key.sign(&signed_info)?;
+    let mut value = key.sign(&signed_info)?;
+    if key.algorithm() == KeyAlgorithm::EcdsaP256 {
+        // XMLDSig's ECDSA value is r ‖ s (RFC 4051 §3.3), not X.509's DER.
+        value = crate::crypto::ecdsa::der_to_raw(&value, 32)
+            .ok_or_else(|| crate::keys::KeyError::Failed("malformed ECDSA signature".into()))?;
+    }
     let mark = out[signature_start..]
         .find(VALUE_MARK)
         .map(|i| i + signature_start)

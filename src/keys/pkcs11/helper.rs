@@ -63,6 +63,8 @@ pub enum SignMechanism {
     RsaPkcs,
     /// `CKM_GOSTR3410` over a GOST hash the daemon made (any of the three curves).
     GostDigest,
+    /// `CKM_ECDSA` over a SHA-256 hash the daemon made; the answer is `r ‖ s`.
+    Ecdsa,
     /// TC26's `CKM_GOSTR3410_WITH_GOSTR3411_12_256`: the token hashes the data itself.
     GostStreebog256,
     /// TC26's `CKM_GOSTR3410_WITH_GOSTR3411_12_512`.
@@ -80,6 +82,7 @@ impl SignMechanism {
     pub fn number(self) -> u64 {
         match self {
             Self::RsaPkcs => 0x0001, // CKM_RSA_PKCS
+            Self::Ecdsa => 0x1041,   // CKM_ECDSA
             Self::GostDigest => CKM_GOSTR3410,
             Self::GostStreebog256 => CKM_GOSTR3410_WITH_GOSTR3411_12_256,
             Self::GostStreebog512 => CKM_GOSTR3410_WITH_GOSTR3411_12_512,
@@ -344,6 +347,7 @@ fn sign(
     let key = *keys.first().ok_or(cryptoki::error::Error::InvalidValue)?;
     let signature = match (mechanism, raw) {
         (SignMechanism::RsaPkcs, _) => session.sign(&Mechanism::RsaPkcs, key, &data)?,
+        (SignMechanism::Ecdsa, _) => session.sign(&Mechanism::Ecdsa, key, &data)?,
         // cryptoki has no GOST: by number, on the same session and key.
         (gost, Some(raw)) => match raw.sign(session.handle(), key.handle(), gost.number(), &data) {
             Ok(signature) => signature,

@@ -160,6 +160,10 @@ impl SigningKey for TokenKey {
         &self.alias
     }
 
+    fn token_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+
     fn algorithm(&self) -> KeyAlgorithm {
         self.certificate.key_algorithm().unwrap_or(KeyAlgorithm::Rsa)
     }
@@ -169,6 +173,7 @@ impl SigningKey for TokenKey {
         // The daemon hashes where it can: the token gets a request of fixed size.
         let (mechanism, input) = match algorithm {
             Some(KeyAlgorithm::Rsa) => (SignMechanism::RsaPkcs, sha256_digest_info(message)),
+            Some(KeyAlgorithm::EcdsaP256) => (SignMechanism::Ecdsa, crate::crypto::sha256(message)),
             Some(gost) => self.gost_request(gost, message)?,
             None => return Err(KeyError::UnsupportedAlgorithm("unknown on a token".into())),
         };
@@ -177,9 +182,15 @@ impl SigningKey for TokenKey {
             .module
             .sign(self.login.slot, self.login.owner, &self.id, mechanism, &input)
             .map_err(|e| KeyError::Failed(e.to_string()))?;
-        if mechanism != SignMechanism::RsaPkcs {
+        match mechanism {
+            SignMechanism::RsaPkcs => {}
+            // r ‖ s → DER, as X.509 and CMS carry it
+            SignMechanism::Ecdsa => {
+                signature = crate::crypto::ecdsa::raw_to_der(&signature)
+                    .ok_or_else(|| KeyError::Failed("the token's ECDSA signature is malformed".into()))?;
+            }
             // s_BE ‖ r_BE → r_LE ‖ s_LE
-            signature.reverse();
+            _ => signature.reverse(),
         }
         let spki = self.certificate.parsed().tbs_certificate().subject_public_key_info();
         crate::crypto::verify::verify(spki, &self.algorithm().signature_oid(), message, &signature)

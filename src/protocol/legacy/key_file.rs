@@ -126,7 +126,11 @@ fn get_keys(keys: &[KeyListing]) -> Value {
     let lines: Vec<String> = keys
         .iter()
         .map(|k| {
-            let alg = if k.algorithm == KeyAlgorithm::Rsa { "RSA" } else { "ГОСТ" };
+            let alg = match k.algorithm {
+                KeyAlgorithm::Rsa => "RSA",
+                KeyAlgorithm::EcdsaP256 => "EC",
+                _ => "ГОСТ",
+            };
             format!("{alg}|{}|{}|{}", k.subject_cn, k.serial_hex, k.alias)
         })
         .collect();
