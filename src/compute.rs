@@ -67,3 +67,45 @@ fn run<T>(job: impl FnOnce() -> T) -> T {
     let _slot = Slot;
     job()
 }
+
+/// Map `items` with `f` on every core, in order: the documents of one approved batch
+/// (a page may send 1 000 small ones) are signed as fast as the machine allows. Call
+/// inside [`run_for`]'s job or on a blocking thread; the helper threads count as the
+/// caller's slot (a nested [`run_for`] in `f` runs at once instead of waiting for a slot
+/// its own caller holds).
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = cores.min(items.len());
+    if threads < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    INSIDE.with(|i| i.set(true));
+                    part.iter().map(f).collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn par_map_keeps_order_and_nested_work_runs_at_once() {
+        let items: Vec<u32> = (0..1000).collect();
+        let out = super::par_map(&items, |x| super::run_for(usize::MAX, || x * 2));
+        assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(super::par_map(&[7u8], |x| *x), vec![7]);
+        assert!(super::par_map(&[] as &[u8], |x| *x).is_empty());
+    }
+}

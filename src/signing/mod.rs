@@ -186,12 +186,11 @@ impl SigningCore {
                     return self.sign_xades_t(&context, action, &filter, &documents, &summaries);
                 }
                 self.sign_flow(&context, action, &filter, bytes, &summaries, |key| {
-                    documents
-                        .iter()
-                        .map(|xml| {
-                            Ok(Signature::Xml(crate::xmldsig::sign_xml(key, xml, &tbs_xpath, &parent_xpath, layout)?))
-                        })
-                        .collect()
+                    compute::par_map(&documents, |xml| {
+                        Ok(Signature::Xml(crate::xmldsig::sign_xml(key, xml, &tbs_xpath, &parent_xpath, layout)?))
+                    })
+                    .into_iter()
+                    .collect()
                 })
                 .map(signed)
             }
@@ -199,7 +198,7 @@ impl SigningCore {
                 let bytes = documents.iter().map(Vec::len).sum();
                 let summaries = documents.iter().map(|d| summarize(d)).collect::<Vec<_>>();
                 self.sign_flow(&context, action, &filter, bytes, &summaries, |key| {
-                    documents.iter().map(|d| Ok(Signature::Raw(key.sign(d)?))).collect()
+                    compute::par_map(&documents, |d| Ok(Signature::Raw(key.sign(d)?))).into_iter().collect()
                 })
                 .map(signed)
             }
@@ -272,7 +271,8 @@ impl SigningCore {
         let work = if inputs.iter().any(|i| matches!(i, CmsInput::File { .. })) { usize::MAX } else { bytes };
         let (signatures, certificate) = self.sign_flow(context, action, filter, work, &summaries, |key| {
             let now = SystemTime::now();
-            inputs.iter().map(|input| Ok(Signature::Cms(cms_for(key, input, now)?))).collect()
+            // A batch on every core: one key, one approval, many documents.
+            compute::par_map(&inputs, |input| Ok(Signature::Cms(cms_for(key, input, now)?))).into_iter().collect()
         })?;
         if !timestamp {
             return Ok(Outcome::Signed { signatures, certificate });
@@ -332,9 +332,8 @@ impl SigningCore {
         let bytes = documents.iter().map(String::len).sum();
         let (signed, certificate) = self.sign_flow(context, action, filter, bytes, summaries, |key| {
             let now = SystemTime::now();
-            documents
-                .iter()
-                .map(|xml| Ok(crate::xmldsig::sign_xades_bes(xml, key, now)?))
+            compute::par_map(documents, |xml| Ok(crate::xmldsig::sign_xades_bes(xml, key, now)?))
+                .into_iter()
                 .collect::<Result<Vec<_>, SigningError>>()
         })?;
         let signatures = signed
