@@ -433,6 +433,16 @@ mod tests {
     }
 
     #[test]
+    fn the_factory_pin_notice_points_to_the_menu_item() {
+        let factory = crate::activity::Notice::FactoryPin { token: "KAZTOKEN".into() };
+        for (locale, _) in crate::i18n::LANGUAGES {
+            let (title, body) = notice(&factory, locale);
+            assert!(title.contains("KAZTOKEN"), "{title}");
+            assert!(body.contains(Text::ChangeTokenPin.get(locale)), "{locale:?}: {body}");
+        }
+    }
+
+    #[test]
     fn sizes_read_like_sizes() {
         assert_eq!(size(980, Locale::En), "980 bytes");
         assert_eq!(size(1536, Locale::En), "1.5 KiB");
