@@ -17,12 +17,14 @@ use crate::ui::TokenSlot;
 use crate::ui::sanitize::shown;
 use crate::ui::shell::Status;
 
+/// The fields, in order.
 const CURRENT: usize = 0;
 const NEW: usize = 1;
 const AGAIN: usize = 2;
 
-/// What the page's buttons ask for.
+/// What the page asks for this frame.
 pub enum PinAct {
+    /// Nothing.
     None,
     /// Send this to the daemon.
     Answer(Answer),
