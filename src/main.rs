@@ -125,11 +125,16 @@ struct Parts {
     forced: Forced,
     recent: Arc<RecentFiles>,
     data_dir: std::path::PathBuf,
+    /// The PKCS#11 modules the signing core uses.
+    tokens: Arc<qoltanba::keys::pkcs11::client::Modules>,
 }
+
+/// How often the tray and the main window look which tokens are plugged in.
+const TOKEN_LOOK: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The tray, the main window and their commands; with `desktop`, shown.
 fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, desktop: bool) -> Arc<Shell> {
-    let Parts { activity, settings, trust, core, forced, recent, data_dir } = parts;
+    let Parts { activity, settings, trust, core, forced, recent, data_dir, tokens } = parts;
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
@@ -148,7 +153,7 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     let setup = qoltanba::ui::shell::Setup::for_this_user(data_dir);
     let first_start = !settings.get().trust_asked;
     let shell = shell.with_settings(Arc::clone(&settings), set_online).with_tsa(tsa).forced(forced);
-    let shell = Arc::new(shell.with_setup(setup));
+    let shell = Arc::new(shell.with_setup(setup).with_tokens(qoltanba::ui::shell::Tokens::of(tokens)));
     #[cfg(feature = "desktop")]
     if desktop && let Ok(program) = std::env::current_exe() {
         qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
@@ -163,6 +168,8 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     // (nothing else shows it: without a desktop, no certutil runs at start); a first
     // start shows the main window, which asks to make them trust us when they do not.
     if desktop {
+        // Only a desktop shows tokens (the tray's and the main window's PIN change).
+        shell.watch_tokens(TOKEN_LOOK);
         let checking = Arc::clone(&shell);
         tokio::task::spawn_blocking(move || {
             if checking.refresh_trust() == Some(false) && first_start {
@@ -223,7 +230,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let modules = qoltanba::keys::pkcs11::modules(&args.modules.configured());
     let tokens = Arc::new(qoltanba::keys::pkcs11::client::Modules::new(modules, program));
     let core = SigningCore::new(prompter, Arc::clone(&trust), tsa)
-        .with_tokens(tokens)
+        .with_tokens(Arc::clone(&tokens))
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity));
     let core = Arc::new(core);
@@ -291,8 +298,16 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let (stop_tx, stop_rx) = watch::channel(false);
     let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
     let forced = Forced { offline: args.offline, tsa: args.tsa_url.is_some() };
-    let parts =
-        Parts { activity, settings, trust: Arc::clone(&trust), core, forced, recent, data_dir: data_dir.clone() };
+    let parts = Parts {
+        activity,
+        settings,
+        trust: Arc::clone(&trust),
+        core,
+        forced,
+        recent,
+        data_dir: data_dir.clone(),
+        tokens,
+    };
     let shell = app_shell(parts, listening, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
     let quit = stop_tx.clone();

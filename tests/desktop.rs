@@ -585,3 +585,103 @@ async fn a_click_on_the_notification_reopens_the_window_with_its_activation_toke
     );
     drop(x);
 }
+
+/// SoftHSM's module (`softhsm2`), standing in for a token's vendor library.
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A SoftHSM token store of its own (its own `SOFTHSM2_CONF`), with one token still
+/// holding the factory PIN NCA RK publishes for KAZTOKEN. `None` where softhsm2 or
+/// opensc is missing (never in CI).
+fn factory_pin_token(label: &str) -> Option<tempfile::TempDir> {
+    let present = Path::new(SOFTHSM).exists()
+        && Command::new("pkcs11-tool").arg("--version").output().is_ok()
+        && Command::new("softhsm2-util").arg("--version").output().is_ok();
+    if !present {
+        let message = "softhsm2 and opensc are needed (apt-get install softhsm2 opensc)";
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "{message}: CI must run the token tests");
+        eprintln!("SKIPPED the PIN change window: {message}");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display());
+    std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
+    let made = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", label, "--pin", "12345678", "--so-pin", "87654321"])
+        .env("SOFTHSM2_CONF", dir.path().join("softhsm2.conf"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    Some(dir)
+}
+
+/// Whether `pin` opens the token labelled `label` (OpenSC's pkcs11-tool, not qoltanba).
+fn pin_opens(conf: &Path, label: &str, pin: &str) -> bool {
+    Command::new("pkcs11-tool")
+        .args(["--module", SOFTHSM, "--token-label", label, "--login", "--pin", pin, "--list-objects"])
+        .env("SOFTHSM2_CONF", conf)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// A person whose token still has its factory PIN changes it without a terminal: the
+/// main window lists the token with a "Change token PIN…" button (the tray's item of
+/// the same name opens the same page); the page takes the current PIN and the new one
+/// twice, says a wrong current PIN, then changes it. pkcs11-tool then logs in with the
+/// new PIN and no longer with the factory one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_changes_the_tokens_pin_in_the_window() {
+    const LABEL: &str = "KAZTOKEN";
+    for (lc_all, tag) in [("kk_KZ.UTF-8", "kk"), ("ru_RU.UTF-8", "ru"), ("en_US.UTF-8", "en")] {
+        let Some(hsm) = factory_pin_token(LABEL) else { return };
+        let conf = hsm.path().join("softhsm2.conf");
+        let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+        let module = format!("{SOFTHSM}=AKKaztokenStore");
+        let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("QOLTANBA_PKCS11_MODULES", module.as_str())];
+        let daemon = x.daemon_with(&[], lc_all, &env);
+        let again = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["--listen", &daemon.addr.to_string(), "--data-dir"])
+            .arg(&daemon.data_dir)
+            .env("DISPLAY", &x.name)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(0), "{again:?}");
+        let x = drive(x, move |x| {
+            x.wait_page(1, "status");
+            // The token is looked for every 3 s: the window is redrawn with it.
+            std::thread::sleep(Duration::from_millis(3500));
+            x.screenshot(&format!("{tag}-9-main-window-token"));
+            // Tab: Close, Quit, Stop signing (the bottom row), then the PIN button.
+            for _ in 0..4 {
+                x.key("Tab");
+            }
+            x.key("space");
+            x.wait_page(2, "change-pin");
+            x.type_text("00000000");
+            x.key("Return");
+            x.type_text("24681357");
+            x.key("Return");
+            x.type_text("24681357");
+            x.key("Return");
+            x.wait_page(3, "pin-wrong");
+            x.screenshot(&format!("{tag}-10-change-pin"));
+            // The new PIN stays typed: only the current one again.
+            x.type_text("12345678");
+            x.key("Return");
+            x.wait_page(4, "pin-changed");
+            x.screenshot(&format!("{tag}-11-pin-changed"));
+            // Closing the page goes back to the main window; Escape there closes it.
+            x.key("Escape");
+            x.wait_page(5, "status");
+            x.key("Escape");
+            assert!(x.wait_no_window(Duration::from_secs(3)), "Escape closes the main window");
+        })
+        .await;
+        assert!(pin_opens(&conf, LABEL, "24681357"), "{tag}: the new PIN opens the token");
+        assert!(!pin_opens(&conf, LABEL, "12345678"), "{tag}: the factory PIN no longer does");
+        drop((x, daemon));
+    }
+}

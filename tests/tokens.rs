@@ -208,10 +208,15 @@ async fn a_wrong_pin_is_refused_after_three_tries_and_never_signs() {
 #[test]
 fn change_pin_changes_it_and_refuses_a_factory_pin() {
     let Some(hsm) = Hsm::start() else { return };
-    let change = |input: &str| {
+    // A home of its own: no settings.json choosing a language.
+    let home = tempfile::tempdir().unwrap();
+    let change_in = |lc_all: &str, input: &str| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
             .args(["tokens", "change-pin", "--pin-stdin", "--token", LABEL, "--pkcs11-module", SOFTHSM])
             .env("SOFTHSM2_CONF", hsm.conf())
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env("LC_ALL", lc_all)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -225,10 +230,18 @@ fn change_pin_changes_it_and_refuses_a_factory_pin() {
             format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
         )
     };
+    let change = |input: &str| change_in("C.UTF-8", input);
     let (ok, text) = change("1234\n12345678\n12345678\n");
     assert!(!ok && text.contains("factory PIN"), "{text}");
+    let (ok, text) = change("1234\n24681\n24681\n");
+    assert!(!ok && text.contains("at least 6 characters"), "{text}");
     let (ok, text) = change("9999\n246813\n246813\n");
-    assert!(!ok && text.contains("wrong PIN"), "{text}");
+    assert!(!ok && text.contains("Wrong PIN"), "{text}");
+    // In the person's language.
+    let (ok, text) = change_in("ru_RU.UTF-8", "9999\n246813\n246813\n");
+    assert!(!ok && text.contains("Неверный PIN"), "{text}");
+    let (ok, text) = change_in("kk_KZ.UTF-8", "1234\n246813\n246814\n");
+    assert!(!ok && text.contains("сәйкес келмейді"), "{text}");
     let (ok, text) = change("1234\n246813\n246813\n");
     assert!(ok && text.contains("was changed"), "{text}");
     // The new PIN opens the token; the old one no longer does.

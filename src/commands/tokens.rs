@@ -1,4 +1,4 @@
-//! `qoltanba tokens list`.
+//! `qoltanba tokens list` and `qoltanba tokens change-pin`.
 
 use std::process::ExitCode;
 
@@ -13,8 +13,12 @@ pub fn tokens(command: &TokensCommand) -> ExitCode {
     }
 }
 
+/// `qoltanba tokens change-pin`, speaking the user's language (the one chosen in the
+/// window, else the environment's).
 fn change_pin(args: &crate::cli::ChangePinArgs) -> ExitCode {
-    use crate::keys::pkcs11::client::LoginOutcome;
+    use crate::i18n::pin::{Pin, outcome};
+    use crate::keys::pkcs11::PinChange;
+    let locale = super::trust::locale(&crate::platform::default_data_dir());
     let program = match crate::platform::program_path() {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string()),
@@ -27,53 +31,46 @@ fn change_pin(args: &crate::cli::ChangePinArgs) -> ExitCode {
         .collect();
     let token = match present.as_slice() {
         [one] => one.clone(),
-        [] => return super::fail("no such token is plugged in (qoltanba tokens list shows them)"),
-        _ => return super::fail("more than one token is plugged in: name one with --token LABEL"),
+        [] => return super::fail(Pin::NoSuchToken.get(locale)),
+        _ => return super::fail(Pin::ManyTokens.get(locale)),
     };
-    let Some(module) = modules.module_of(&token) else { return super::fail("the token is gone") };
-    let pins = match read_pins(args.pin_stdin, &token.label) {
+    let said = |change: &PinChange| outcome(change, &token.label, locale);
+    let Some(module) = modules.module_of(&token) else { return super::fail(&said(&PinChange::Removed)) };
+    let pins = match read_pins(args.pin_stdin, &token.label, locale) {
         Ok(p) => p,
         Err(e) => return super::fail(&e),
     };
     let [old, new, again] = &pins;
-    if new != again {
-        return super::fail("the two new PINs differ; nothing was changed");
+    if let Err(problem) = crate::keys::pkcs11::check_new_pin(new, again) {
+        return super::fail(&said(&PinChange::Rejected { problem }));
     }
-    if crate::keys::pkcs11::is_factory_pin(new) || new.len() < 6 {
-        return super::fail("choose a PIN of at least 6 characters that is not a factory PIN (12345678, 1234567890)");
-    }
-    match module.change_pin(token.slot, &token.label, old, new) {
-        Ok(LoginOutcome::LoggedIn(_)) => {
-            println!("The PIN of the token \"{}\" was changed.", crate::ui::sanitize::shown(&token.label));
+    match PinChange::of(module.change_pin(token.slot, &token.label, old, new)) {
+        PinChange::Changed => {
+            println!("{}", said(&PinChange::Changed));
             ExitCode::SUCCESS
         }
-        Ok(LoginOutcome::Refused { locked: true, .. }) => {
-            super::fail("the token's PIN is locked: unblock it with its PUK")
-        }
-        Ok(LoginOutcome::Refused { final_try: true, .. }) => {
-            super::fail("wrong PIN; ONE try is left before the token locks")
-        }
-        Ok(LoginOutcome::Refused { .. } | LoginOutcome::RefusedBefore) => super::fail("wrong PIN; nothing was changed"),
-        Ok(LoginOutcome::Busy) => super::fail("the token is in use by a signing request now; try again"),
-        Ok(LoginOutcome::Changed) => super::fail("the token was taken out or changed"),
-        Err(e) => super::fail(&e.to_string()),
+        other => super::fail(&said(&other)),
     }
 }
 
 /// The old PIN, the new one and the new one again.
-fn read_pins(stdin: bool, label: &str) -> Result<[zeroize::Zeroizing<String>; 3], String> {
+fn read_pins(stdin: bool, label: &str, locale: crate::i18n::Locale) -> Result<[zeroize::Zeroizing<String>; 3], String> {
+    use crate::i18n::pin::Pin;
     use std::io::BufRead;
-    let read = |prompt: &str| -> Result<zeroize::Zeroizing<String>, String> {
+    let read = |prompt: Pin| -> Result<zeroize::Zeroizing<String>, String> {
         if stdin {
             let mut line = zeroize::Zeroizing::new(String::new());
             std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
             Ok(zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
         } else {
+            let prompt = format!("{} ", prompt.get(locale));
             rpassword::prompt_password(prompt).map(zeroize::Zeroizing::new).map_err(|e| e.to_string())
         }
     };
-    let label = crate::ui::sanitize::shown(label);
-    Ok([read(&format!("Current PIN of \"{label}\": "))?, read("New PIN: ")?, read("New PIN again: ")?])
+    if !stdin {
+        eprintln!("{} {}", Pin::Token.get(locale), crate::ui::sanitize::shown(label));
+    }
+    Ok([read(Pin::Current)?, read(Pin::New)?, read(Pin::Again)?])
 }
 
 #[derive(serde::Serialize)]

@@ -69,6 +69,8 @@ pub enum Text {
     AboutWhat,
     AsksToSign,
     ShowWindow,
+    /// The tray's and the main window's way to the PIN change window.
+    ChangeTokenPin,
 }
 
 impl Text {
@@ -263,6 +265,9 @@ impl Text {
             (ShowWindow, Kk) => "Көрсету",
             (ShowWindow, Ru) => "Показать",
             (ShowWindow, En) => "Show",
+            (ChangeTokenPin, Kk) => "Токеннің PIN-кодын өзгерту…",
+            (ChangeTokenPin, Ru) => "Сменить PIN-код токена…",
+            (ChangeTokenPin, En) => "Change token PIN…",
         }
     }
 }
@@ -348,9 +353,9 @@ pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, Stri
         (Notice::PortTaken { text }, Kk) => ("qoltanba іске қосылмады".into(), text.clone()),
         (Notice::PortTaken { text }, Ru) => ("qoltanba не запущен".into(), text.clone()),
         (Notice::PortTaken { text }, En) => ("qoltanba did not start".into(), text.clone()),
-        (Notice::FactoryPin { token }, Kk) => (format!("«{}» токенінің PIN-коды зауыттық", crate::ui::sanitize::shown(token)), "Зауыттық PIN ештеңені қорғамайды: оны өзгертіңіз (qoltanba tokens change-pin).".into()),
-        (Notice::FactoryPin { token }, Ru) => (format!("У токена «{}» заводской PIN-код", crate::ui::sanitize::shown(token)), "Заводской PIN ничего не защищает: смените его (qoltanba tokens change-pin).".into()),
-        (Notice::FactoryPin { token }, En) => (format!("The token \"{}\" still has its factory PIN", crate::ui::sanitize::shown(token)), "A factory PIN protects nothing: change it (qoltanba tokens change-pin).".into()),
+        (Notice::FactoryPin { token }, Kk) => (format!("«{}» токенінің PIN-коды зауыттық", crate::ui::sanitize::shown(token)), format!("Зауыттық PIN ештеңені қорғамайды: оны qoltanba мәзіріндегі «{}» арқылы өзгертіңіз (немесе qoltanba tokens change-pin).", Text::ChangeTokenPin.get(Kk))),
+        (Notice::FactoryPin { token }, Ru) => (format!("У токена «{}» заводской PIN-код", crate::ui::sanitize::shown(token)), format!("Заводской PIN ничего не защищает: смените его в меню qoltanba, «{}» (или qoltanba tokens change-pin).", Text::ChangeTokenPin.get(Ru))),
+        (Notice::FactoryPin { token }, En) => (format!("The token \"{}\" still has its factory PIN", crate::ui::sanitize::shown(token)), format!("A factory PIN protects nothing: change it from qoltanba's menu, \"{}\" (or qoltanba tokens change-pin).", Text::ChangeTokenPin.get(En))),
     }
 }
 
@@ -425,6 +430,16 @@ mod tests {
             "Sign a hash the page computed — you cannot see what it is"
         );
         assert_eq!(operation(Action::CoSign, &[], Locale::En), "Co-sign a document");
+    }
+
+    #[test]
+    fn the_factory_pin_notice_points_to_the_menu_item() {
+        let factory = crate::activity::Notice::FactoryPin { token: "KAZTOKEN".into() };
+        for (locale, _) in crate::i18n::LANGUAGES {
+            let (title, body) = notice(&factory, locale);
+            assert!(title.contains("KAZTOKEN"), "{title}");
+            assert!(body.contains(Text::ChangeTokenPin.get(locale)), "{locale:?}: {body}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! person to read goes through [`Msg::text`].
 
 pub mod dialog;
+pub mod pin;
 pub mod setup;
 pub mod validation;
 

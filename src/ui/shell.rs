@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::activity::{Activity, Signed};
 use crate::i18n::Locale;
 use crate::i18n::dialog::Text;
+use crate::keys::pkcs11::PinChange;
+use crate::ui::TokenSlot;
 
 /// What a person can ask the app to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,8 @@ pub enum Command {
     TrustBrowsers,
     /// Start qoltanba at login, or not.
     SetAutostart(bool),
+    /// Open the window that changes a plugged-in token's PIN.
+    ChangeTokenPin,
 }
 
 /// What the tray and the main window show.
@@ -57,6 +61,9 @@ pub struct Status {
     pub browsers_trusted: Option<bool>,
     /// qoltanba starts at login.
     pub autostart: bool,
+    /// Hardware tokens plugged in (as last seen).
+    #[serde(default)]
+    pub tokens: Vec<TokenSlot>,
 }
 
 /// Settings the command line fixed for this run: they win over `settings.json`.
@@ -146,6 +153,39 @@ impl Setup {
     }
 }
 
+/// Hardware tokens as the shell sees them: which are plugged in, and changing a PIN.
+/// Both block (they ask the PKCS#11 modules' helpers): call them off the UI threads.
+pub struct Tokens {
+    /// The tokens plugged in now.
+    pub present: Box<dyn Fn() -> Vec<TokenSlot> + Send + Sync>,
+    /// Change the PIN of a token from the first PIN to the second.
+    pub change_pin: PinChanger,
+}
+
+/// Changes the PIN of a token from the first PIN to the second.
+pub type PinChanger = Box<dyn Fn(&TokenSlot, &str, &str) -> PinChange + Send + Sync>;
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Self { present: Box::new(Vec::new), change_pin: Box::new(|_, _, _| PinChange::Removed) }
+    }
+}
+
+impl Tokens {
+    /// The tokens of `modules` (the ones the signing core uses, so that a PIN change
+    /// and a signing request never log in on a token at the same time).
+    pub fn of(modules: Arc<crate::keys::pkcs11::client::Modules>) -> Self {
+        let listed = Arc::clone(&modules);
+        Self {
+            present: Box::new(move || listed.present(None)),
+            change_pin: Box::new(move |token, old, new| match modules.module_of(token) {
+                Some(module) => PinChange::of(module.change_pin(token.slot, &token.label, old, new)),
+                None => PinChange::Removed,
+            }),
+        }
+    }
+}
+
 /// One line of the tray menu.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
@@ -191,6 +231,9 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
         status.recent_keys.iter().map(|k| Item::Info(crate::ui::sanitize::shown(&k.display().to_string()))).collect()
     };
     items.push(Item::Submenu { label: t(Text::KeysMenu), items: keys });
+    if !status.tokens.is_empty() {
+        items.push(Item::Action { label: t(Text::ChangeTokenPin), command: Command::ChangeTokenPin });
+    }
     items.push(Item::Separator);
     let languages = crate::i18n::LANGUAGES
         .into_iter()
@@ -214,6 +257,12 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
     items.push(Item::Action { label: t(Text::OpenWindow), command: Command::OpenWindow });
     items.push(Item::Action { label: t(Text::Quit), command: Command::Quit });
     items
+}
+
+/// The same token in the same place: a token offered in a window may be changed only
+/// while it is still the one plugged in there (its PIN state may have changed).
+fn same_token(a: &TokenSlot, b: &TokenSlot) -> bool {
+    (a.module, &a.storage, a.slot, &a.label) == (b.module, &b.storage, b.slot, &b.label)
 }
 
 /// Where the project lives.
@@ -252,7 +301,15 @@ pub struct Shell {
     setup: Setup,
     /// The last answer of `setup.trusted`.
     trusted: std::sync::Mutex<Option<bool>>,
+    tokens: Tokens,
+    /// The last answer of `tokens.present`.
+    present: std::sync::Mutex<Vec<TokenSlot>>,
+    /// Opens the PIN change window for these tokens (set once, by the front end).
+    pin_window: std::sync::OnceLock<PinWindowOpener>,
 }
+
+/// How [`Command::ChangeTokenPin`] opens its window, offering these tokens.
+pub type PinWindowOpener = Box<dyn Fn(Vec<TokenSlot>) + Send + Sync>;
 
 impl Shell {
     /// `quit` stops the daemon; `recent_keys` lists key files used before.
@@ -274,6 +331,9 @@ impl Shell {
             forced: Forced::default(),
             setup: Setup::default(),
             trusted: std::sync::Mutex::new(None),
+            tokens: Tokens::default(),
+            present: std::sync::Mutex::new(Vec::new()),
+            pin_window: std::sync::OnceLock::new(),
         }
     }
 
@@ -289,6 +349,61 @@ impl Shell {
         *crate::platform::lock(&self.trusted) = trusted;
         self.activity.touch();
         trusted
+    }
+
+    /// Where hardware tokens are found and their PINs changed.
+    pub fn with_tokens(mut self, tokens: Tokens) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
+    /// Look again which tokens are plugged in (blocking: asks the modules); the front
+    /// ends redraw when that changed.
+    pub fn refresh_tokens(&self) -> Vec<TokenSlot> {
+        let now = (self.tokens.present)();
+        let changed = {
+            let mut present = crate::platform::lock(&self.present);
+            let changed = *present != now;
+            *present = now.clone();
+            changed
+        };
+        if changed {
+            self.activity.touch();
+        }
+        now
+    }
+
+    /// Look which tokens are plugged in now and every `every` after, on a thread of its
+    /// own, for as long as the shell is there.
+    pub fn watch_tokens(self: &Arc<Self>, every: std::time::Duration) {
+        let shell = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            while let Some(shell) = shell.upgrade() {
+                shell.refresh_tokens();
+                drop(shell);
+                std::thread::sleep(every);
+            }
+        });
+    }
+
+    /// How [`Command::ChangeTokenPin`] opens its window (set once, by the front end).
+    pub fn set_pin_window_opener(&self, open: PinWindowOpener) {
+        let _ = self.pin_window.set(open);
+    }
+
+    /// Change the PIN of `token` from `old` to `new` (blocking: asks the token). The new
+    /// PIN is checked first ([`crate::keys::pkcs11::check_new_pin`]); the token must be
+    /// one of those plugged in. PINs are never logged.
+    pub fn change_pin(&self, token: &TokenSlot, old: &str, new: &str) -> PinChange {
+        if let Err(problem) = crate::keys::pkcs11::check_new_pin(new, new) {
+            return PinChange::Rejected { problem };
+        }
+        let known = crate::platform::lock(&self.present).iter().any(|t| same_token(t, token));
+        let outcome = if known { (self.tokens.change_pin)(token, old, new) } else { PinChange::Removed };
+        tracing::info!(token = %crate::ui::sanitize::shown(&token.label), ?outcome, "PIN change");
+        // The token's PIN state (tries left, locked) may have changed.
+        self.refresh_tokens();
+        outcome
     }
 
     /// Where the timestamp authority is read and changed.
@@ -346,6 +461,7 @@ impl Shell {
             forced: self.forced,
             browsers_trusted: *crate::platform::lock(&self.trusted),
             autostart: (self.setup.autostart)(),
+            tokens: crate::platform::lock(&self.present).clone(),
         }
     }
 
@@ -394,6 +510,14 @@ impl Shell {
             Command::SetAutostart(on) => {
                 (self.setup.set_autostart)(on);
                 self.activity.touch();
+            }
+            Command::ChangeTokenPin => {
+                let tokens = crate::platform::lock(&self.present).clone();
+                match self.pin_window.get() {
+                    Some(open) if !tokens.is_empty() => open(tokens),
+                    Some(_) => tracing::warn!("no token is plugged in: no PIN to change"),
+                    None => tracing::warn!("no window to change a PIN in (no display)"),
+                }
             }
         }
     }
@@ -548,6 +672,138 @@ mod tests {
             })
             .expect("an About submenu");
         assert!(about.contains(&Item::Info(HOMEPAGE.into())), "{about:?}");
+    }
+
+    /// A token of the test's own: its PIN, the wrong PINs it still takes, whether it is
+    /// plugged in or in use, and how often it was asked to change its PIN.
+    struct FakeToken {
+        pin: std::sync::Mutex<String>,
+        tries: AtomicUsize,
+        plugged: AtomicBool,
+        busy: AtomicBool,
+        asked: AtomicUsize,
+    }
+
+    fn slot() -> TokenSlot {
+        TokenSlot {
+            storage: "AKKaztokenStore".into(),
+            slot: 3,
+            label: "NCA test".into(),
+            module: 0,
+            pin_final_try: false,
+            pin_locked: false,
+        }
+    }
+
+    fn fake_tokens(token: &Arc<FakeToken>) -> Tokens {
+        let (listed, changed) = (Arc::clone(token), Arc::clone(token));
+        Tokens {
+            present: Box::new(move || if listed.plugged.load(Ordering::SeqCst) { vec![slot()] } else { vec![] }),
+            change_pin: Box::new(move |_, old, new| {
+                changed.asked.fetch_add(1, Ordering::SeqCst);
+                let mut pin = changed.pin.lock().unwrap();
+                if changed.busy.load(Ordering::SeqCst) {
+                    return PinChange::Busy;
+                }
+                if changed.tries.load(Ordering::SeqCst) == 0 {
+                    return PinChange::Locked;
+                }
+                if *pin != old {
+                    let left = changed.tries.fetch_sub(1, Ordering::SeqCst) - 1;
+                    return if left == 0 { PinChange::Locked } else { PinChange::WrongPin { final_try: left == 1 } };
+                }
+                changed.tries.store(3, Ordering::SeqCst);
+                *pin = new.to_owned();
+                PinChange::Changed
+            }),
+        }
+    }
+
+    #[test]
+    fn the_pin_change_is_offered_only_with_a_token_plugged_in() {
+        let token = Arc::new(FakeToken {
+            pin: std::sync::Mutex::new("12345678".into()),
+            tries: AtomicUsize::new(3),
+            plugged: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            asked: AtomicUsize::new(0),
+        });
+        let shell = shell(Arc::default()).with_tokens(fake_tokens(&token));
+        let offered = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&offered);
+        shell.set_pin_window_opener(Box::new(move |tokens| seen.lock().unwrap().push(tokens)));
+        let offers = |shell: &Shell| {
+            actions(&menu(&shell.status(), Locale::En))
+                .into_iter()
+                .filter(|(_, c)| *c == Command::ChangeTokenPin)
+                .count()
+        };
+        assert!(shell.refresh_tokens().is_empty());
+        assert_eq!(offers(&shell), 0, "no token, no PIN to change");
+        shell.run(Command::ChangeTokenPin);
+        assert!(offered.lock().unwrap().is_empty(), "nothing opens without a token");
+        token.plugged.store(true, Ordering::SeqCst);
+        let redraws = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&redraws);
+        shell.activity().on_change(Box::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert_eq!(shell.refresh_tokens(), [slot()]);
+        shell.refresh_tokens();
+        assert_eq!(redraws.load(Ordering::SeqCst), 1, "redrawn when the tokens change, not at every look");
+        assert_eq!(shell.status().tokens, [slot()]);
+        let items = menu(&shell.status(), Locale::Ru);
+        assert!(actions(&items).contains(&("Сменить PIN-код токена…".into(), Command::ChangeTokenPin)), "{items:?}");
+        assert_eq!(offers(&shell), 1);
+        shell.run(Command::ChangeTokenPin);
+        assert_eq!(*offered.lock().unwrap(), [vec![slot()]], "the window offers the token plugged in");
+        // Pulled out: the item goes at the next look.
+        token.plugged.store(false, Ordering::SeqCst);
+        shell.refresh_tokens();
+        assert_eq!(offers(&shell), 0);
+    }
+
+    #[test]
+    fn a_pin_change_checks_the_new_pin_asks_the_token_and_says_how_it_went() {
+        let token = Arc::new(FakeToken {
+            pin: std::sync::Mutex::new("12345678".into()),
+            tries: AtomicUsize::new(3),
+            plugged: AtomicBool::new(true),
+            busy: AtomicBool::new(false),
+            asked: AtomicUsize::new(0),
+        });
+        let shell = shell(Arc::default()).with_tokens(fake_tokens(&token));
+        shell.refresh_tokens();
+        let asked = || token.asked.load(Ordering::SeqCst);
+        use crate::keys::pkcs11::NewPinProblem;
+        // New PINs the token is never asked about.
+        for (new, problem) in [("1234567890", NewPinProblem::Factory), ("12345", NewPinProblem::TooShort)] {
+            assert_eq!(shell.change_pin(&slot(), "12345678", new), PinChange::Rejected { problem });
+        }
+        assert_eq!(asked(), 0);
+        assert_eq!(shell.change_pin(&slot(), "00000000", "246813"), PinChange::WrongPin { final_try: false });
+        assert_eq!(shell.change_pin(&slot(), "00000001", "246813"), PinChange::WrongPin { final_try: true });
+        token.busy.store(true, Ordering::SeqCst);
+        assert_eq!(shell.change_pin(&slot(), "12345678", "246813"), PinChange::Busy);
+        token.busy.store(false, Ordering::SeqCst);
+        assert_eq!(shell.change_pin(&slot(), "12345678", "246813"), PinChange::Changed);
+        assert_eq!(*token.pin.lock().unwrap(), "246813");
+        // Another token in the slot now, or none: the token is not asked.
+        let before = asked();
+        let other = TokenSlot { label: "other".into(), ..slot() };
+        assert_eq!(shell.change_pin(&other, "246813", "135792"), PinChange::Removed);
+        token.plugged.store(false, Ordering::SeqCst);
+        shell.refresh_tokens();
+        assert_eq!(shell.change_pin(&slot(), "246813", "135792"), PinChange::Removed);
+        assert_eq!(asked(), before);
+        // Three wrong PINs lock it.
+        token.plugged.store(true, Ordering::SeqCst);
+        shell.refresh_tokens();
+        for _ in 0..2 {
+            shell.change_pin(&slot(), "00000000", "135792");
+        }
+        assert_eq!(shell.change_pin(&slot(), "00000000", "135792"), PinChange::Locked);
+        assert_eq!(shell.change_pin(&slot(), "246813", "135792"), PinChange::Locked);
     }
 
     #[test]

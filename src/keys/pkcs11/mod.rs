@@ -104,6 +104,77 @@ pub fn is_factory_pin(pin: &str) -> bool {
     FACTORY_PINS.contains(&pin)
 }
 
+/// The fewest characters a new PIN may have.
+pub const MIN_PIN_CHARS: usize = 6;
+
+/// Why a new PIN is not set (nothing is sent to the token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NewPinProblem {
+    /// The new PIN and its repetition differ.
+    Differ,
+    /// Fewer than [`MIN_PIN_CHARS`] characters.
+    TooShort,
+    /// One of the [`FACTORY_PINS`].
+    Factory,
+}
+
+/// Whether `new`, typed again as `again`, may become a token's PIN.
+pub fn check_new_pin(new: &str, again: &str) -> Result<(), NewPinProblem> {
+    if new != again {
+        Err(NewPinProblem::Differ)
+    } else if is_factory_pin(new) {
+        Err(NewPinProblem::Factory)
+    } else if new.chars().count() < MIN_PIN_CHARS {
+        Err(NewPinProblem::TooShort)
+    } else {
+        Ok(())
+    }
+}
+
+/// What an attempt to change a token's PIN came to, for the terminal and the window.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PinChange {
+    /// The token has the new PIN now.
+    Changed,
+    /// The new PIN was not acceptable; the token was not asked.
+    Rejected { problem: NewPinProblem },
+    /// The current PIN was wrong; `final_try`: one more wrong PIN locks the token.
+    WrongPin { final_try: bool },
+    /// The PIN is locked: only the PUK unblocks it.
+    Locked,
+    /// A signing request is logged in on the token now.
+    Busy,
+    /// The token was taken out or replaced by another.
+    Removed,
+    /// The module failed; `reason` in its words.
+    Failed { reason: String },
+}
+
+impl PinChange {
+    /// The outcome of [`client::Module::change_pin`].
+    pub fn of(result: Result<client::LoginOutcome, client::ModuleError>) -> Self {
+        use client::LoginOutcome;
+        match result {
+            Ok(LoginOutcome::LoggedIn(_)) => Self::Changed,
+            Ok(LoginOutcome::Refused { locked: true, .. }) => Self::Locked,
+            Ok(LoginOutcome::Refused { final_try, .. }) => Self::WrongPin { final_try },
+            Ok(LoginOutcome::RefusedBefore) => Self::WrongPin { final_try: false },
+            Ok(LoginOutcome::Busy) => Self::Busy,
+            Ok(LoginOutcome::Changed) => Self::Removed,
+            Err(client::ModuleError::Failed(reason)) if token_gone(&reason) => Self::Removed,
+            Err(e) => Self::Failed { reason: e.to_string() },
+        }
+    }
+}
+
+/// Does a module's error say the token or its reader is no longer there?
+fn token_gone(reason: &str) -> bool {
+    let reason = reason.to_ascii_uppercase().replace('_', "");
+    ["TOKENNOTPRESENT", "DEVICEREMOVED", "SLOTIDINVALID"].iter().any(|code| reason.contains(code))
+}
+
 /// `QOLTANBA_PKCS11_MODULES`: specs separated by `;` (a path may hold `:` on Windows).
 pub fn from_env(value: &str) -> Vec<String> {
     value.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -124,5 +195,32 @@ mod tests {
         assert_eq!(parse_spec("/opt/a=b/lib.so").unwrap().path, PathBuf::from("/opt/a=b/lib.so"));
         assert_eq!(parse_spec("  "), None);
         assert_eq!(from_env("/a.so; /b.so=AKJaCartaStore;"), ["/a.so", "/b.so=AKJaCartaStore"]);
+    }
+
+    #[test]
+    fn a_new_pin_is_typed_twice_is_long_enough_and_not_a_factory_pin() {
+        assert_eq!(check_new_pin("246813", "246813"), Ok(()));
+        assert_eq!(check_new_pin("ӘбвгдЕ", "ӘбвгдЕ"), Ok(()), "characters, not bytes");
+        assert_eq!(check_new_pin("246813", "246814"), Err(NewPinProblem::Differ));
+        assert_eq!(check_new_pin("12345", "12345"), Err(NewPinProblem::TooShort));
+        assert_eq!(check_new_pin("12345678", "12345678"), Err(NewPinProblem::Factory));
+        assert_eq!(check_new_pin("1234567890", "1234567890"), Err(NewPinProblem::Factory));
+    }
+
+    #[test]
+    fn what_the_module_answered_is_one_outcome() {
+        use client::{LoginOutcome, ModuleError};
+        assert_eq!(PinChange::of(Ok(LoginOutcome::LoggedIn(0))), PinChange::Changed);
+        let refused = |locked, final_try| PinChange::of(Ok(LoginOutcome::Refused { locked, final_try }));
+        assert_eq!(refused(true, false), PinChange::Locked);
+        assert_eq!(refused(false, true), PinChange::WrongPin { final_try: true });
+        assert_eq!(refused(false, false), PinChange::WrongPin { final_try: false });
+        assert_eq!(PinChange::of(Ok(LoginOutcome::Busy)), PinChange::Busy);
+        assert_eq!(PinChange::of(Ok(LoginOutcome::Changed)), PinChange::Removed);
+        let failed = |why: &str| PinChange::of(Err(ModuleError::Failed(why.into())));
+        assert_eq!(failed("Function::GetTokenInfo: PKCS11 error: CKR_TOKEN_NOT_PRESENT"), PinChange::Removed);
+        assert_eq!(failed("SlotIdInvalid"), PinChange::Removed);
+        assert!(matches!(failed("CKR_GENERAL_ERROR"), PinChange::Failed { .. }));
+        assert!(matches!(PinChange::of(Err(ModuleError::TimedOut)), PinChange::Failed { .. }));
     }
 }

@@ -17,6 +17,7 @@ use eframe::egui::{self, Color32, Key, RichText, Ui, ViewportCommand};
 use zeroize::Zeroizing;
 
 use super::EXIT_NO_WINDOW;
+use super::change_pin::{PinAct, PinForm};
 use super::password::PasswordField;
 use super::wire::{self, Answer, Ask, ConfirmView, KeyView, Opening};
 use crate::i18n::dialog::{Text, size};
@@ -130,6 +131,7 @@ enum Page {
         /// The timestamp authority field, as typed.
         tsa: String,
     },
+    ChangePin(Box<PinForm>),
 }
 
 impl Page {
@@ -158,6 +160,9 @@ impl Page {
             }
             Ask::Failed { message } => Page::Failed { message },
             Ask::Status { status } => Page::Status { tsa: status.tsa_url.clone(), status },
+            Ask::ChangePin { tokens } => Page::ChangePin(Box::new(PinForm::new(tokens, None))),
+            // Only the PIN page asks for it (see `DialogApp::ui`).
+            Ask::PinChanged { .. } => Page::Waiting,
         }
     }
 }
@@ -212,8 +217,9 @@ impl DialogApp {
         if wire::send(&mut std::io::stdout().lock(), &answer).is_err() {
             std::process::exit(0);
         }
-        // The main window stays as it is (with what is typed) until its update comes.
-        if !matches!(self.page, Page::Status { .. }) {
+        // The main window stays as it is (with what is typed) until its update comes;
+        // the PIN page until the token's answer comes.
+        if !matches!(self.page, Page::Status { .. } | Page::ChangePin(_)) {
             self.page = Page::Waiting;
         }
     }
@@ -284,6 +290,29 @@ impl eframe::App for DialogApp {
             if let Ask::Status { status } = &ask {
                 self.locale = status.language;
             }
+            // The PIN page takes the token's answer, and keeps the main window under it
+            // up to date; with no PIN page, an answer is for nobody.
+            let ask = match (&mut self.page, ask) {
+                (Page::ChangePin(form), Ask::PinChanged { outcome }) => {
+                    form.answered(outcome);
+                    trace_name(form.trace_name().unwrap_or("change-pin"));
+                    continue;
+                }
+                (Page::ChangePin(form), Ask::Status { status }) => {
+                    if form.back.is_some() {
+                        form.back = Some(status);
+                    }
+                    continue;
+                }
+                (_, Ask::PinChanged { .. }) => continue,
+                (_, ask) => ask,
+            };
+            // The PIN page opened over the main window goes back to it when closed.
+            let back = match &mut self.page {
+                Page::Status { status, .. } => Some(status.clone()),
+                Page::ChangePin(form) => form.back.take(),
+                _ => None,
+            };
             // A refreshed main window keeps what is being typed into it.
             let typing = match &self.page {
                 Page::Status { status, tsa } if *tsa != status.tsa_url => Some(tsa.clone()),
@@ -295,6 +324,9 @@ impl eframe::App for DialogApp {
             self.page = Page::of(ask);
             if let (Page::Status { tsa, .. }, Some(typed)) = (&mut self.page, typing) {
                 *tsa = typed;
+            }
+            if let Page::ChangePin(form) = &mut self.page {
+                form.back = back;
             }
             if update {
                 continue;
@@ -322,7 +354,7 @@ impl eframe::App for DialogApp {
             }
         }
         // Closing these pages answers nothing: nobody waits for them.
-        let failed = matches!(self.page, Page::Failed { .. } | Page::Status { .. });
+        let failed = matches!(self.page, Page::Failed { .. } | Page::Status { .. } | Page::ChangePin(_));
         if ctx.input(|i| i.viewport().close_requested()) && !failed {
             self.answer(Answer::Cancel);
             return;
@@ -342,7 +374,7 @@ impl eframe::App for DialogApp {
             Act::None
         };
 
-        if !matches!(self.page, Page::Status { .. }) {
+        if !matches!(self.page, Page::Status { .. } | Page::ChangePin(_)) {
             egui::Panel::top("site").show(ui, |ui| self.header(ui));
         }
         egui::Panel::bottom("buttons").exact_size(56.0).show(ui, |ui| {
@@ -367,7 +399,26 @@ impl eframe::App for DialogApp {
             Act::None => {}
             Act::Answer(answer) => self.answer(answer),
             Act::Cancel => self.answer(Answer::Cancel),
-            Act::Exit => ctx.send_viewport_cmd(ViewportCommand::Close),
+            Act::Exit => self.leave(&ctx),
+        }
+    }
+}
+
+impl DialogApp {
+    /// Close the page: the PIN page goes back to the main window it was opened over;
+    /// anything else closes the window.
+    fn leave(&mut self, ctx: &egui::Context) {
+        let back = match &mut self.page {
+            Page::ChangePin(form) => form.back.take(),
+            _ => None,
+        };
+        match back {
+            Some(status) => {
+                self.page = Page::Status { tsa: status.tsa_url.clone(), status };
+                trace(&self.page);
+                self.fresh = true;
+            }
+            None => ctx.send_viewport_cmd(ViewportCommand::Close),
         }
     }
 }
@@ -402,6 +453,13 @@ impl DialogApp {
                     return Act::Answer(Answer::Command { command });
                 }
                 return Act::None;
+            }
+            Page::ChangePin(form) => {
+                return match form.buttons(ui, locale) {
+                    PinAct::None => Act::None,
+                    PinAct::Answer(answer) => Act::Answer(answer),
+                    PinAct::Close => Act::Exit,
+                };
             }
             Page::Key { path, .. } | Page::ChooseFile { path, .. } => {
                 let path = path.trim().to_owned();
@@ -474,6 +532,11 @@ impl DialogApp {
                 ui.label(RichText::new(format!("⚠ {}", shown(message))).size(16.0).color(warning(ui)));
                 Act::None
             }
+            Page::ChangePin(form) => match form.body(ui, locale, fresh, enter) {
+                PinAct::None => Act::None,
+                PinAct::Answer(answer) => Act::Answer(answer),
+                PinAct::Close => Act::Exit,
+            },
             Page::Status { status, tsa } => {
                 let trust = main_page(ui, status, locale, fresh);
                 match trust.or_else(|| settings_row(ui, status, tsa, enter)) {
@@ -675,6 +738,16 @@ fn main_page(ui: &mut Ui, status: &Status, locale: Locale, fresh: bool) -> Optio
     for key in &status.recent_keys {
         ui.label(RichText::new(shown(&key.display().to_string())).monospace());
     }
+    if !status.tokens.is_empty() {
+        ui.add_space(8.0);
+        ui.label(RichText::new(t(Text::Tokens)).strong());
+        for token in &status.tokens {
+            ui.label(format!("{} — {}", shown(&token.label), shown(&token.storage)));
+        }
+        if ui.button(RichText::new(t(Text::ChangeTokenPin)).size(15.0)).clicked() {
+            command = Some(Command::ChangeTokenPin);
+        }
+    }
     command
 }
 
@@ -722,7 +795,6 @@ fn settings_row(ui: &mut Ui, status: &Status, tsa: &mut String, enter: bool) -> 
 /// Tests follow the pages through `QOLTANBA_DIALOG_TRACE`, a file that gets each
 /// page's name (never what it shows) as the page appears.
 fn trace(page: &Page) {
-    let Some(file) = std::env::var_os("QOLTANBA_DIALOG_TRACE") else { return };
     let name = match page {
         Page::Waiting => "waiting",
         Page::Key { .. } => "key",
@@ -734,7 +806,14 @@ fn trace(page: &Page) {
         Page::ChooseFile { .. } => "choose-file",
         Page::Failed { .. } => "failed",
         Page::Status { .. } => "status",
+        Page::ChangePin(_) => "change-pin",
     };
+    trace_name(name);
+}
+
+/// Add `name` to the page trace (see [`trace`]).
+fn trace_name(name: &str) {
+    let Some(file) = std::env::var_os("QOLTANBA_DIALOG_TRACE") else { return };
     let line = format!("{name}\n");
     let appended = std::fs::OpenOptions::new().create(true).append(true).open(file);
     let _ = appended.and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));

@@ -17,6 +17,8 @@
 mod activation;
 pub mod app;
 #[cfg(feature = "desktop")]
+mod change_pin;
+#[cfg(feature = "desktop")]
 pub mod notify;
 #[cfg(feature = "desktop")]
 mod password;

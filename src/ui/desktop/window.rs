@@ -1,6 +1,8 @@
 //! The main window: the tray's commands in a window, for desktops with no tray and
 //! for a second start of `qoltanba`. Drawn by the dialog process like the request
 //! dialogs ([`Ask::Status`]); one at a time; it follows the shell's state while open.
+//! The same window changes a token's PIN ([`Ask::ChangePin`]): over the main window
+//! when that is open, alone when the tray asked.
 
 use std::path::PathBuf;
 use std::process::ChildStdin;
@@ -38,16 +40,23 @@ impl MainWindow {
             }
         }));
         // The shell keeps the window (the window holds the shell only weakly).
+        let pins = Arc::clone(&window);
+        shell.set_pin_window_opener(Box::new(move |tokens| pins.show(Ask::ChangePin { tokens })));
         shell.set_window_opener(Box::new(move || window.open()));
     }
 
     /// Open the window, or bring the open one to the front (it raises itself on news).
     fn open(self: &Arc<Self>) {
         let Some(shell) = self.shell.upgrade() else { return };
-        let status = Ask::Status { status: shell.status() };
+        self.show(Ask::Status { status: shell.status() });
+    }
+
+    /// Show `first` in the open window, or in a new one.
+    fn show(self: &Arc<Self>, first: Ask) {
+        let Some(shell) = self.shell.upgrade() else { return };
         let mut open = lock(&self.open);
         if let Some((_, input)) = open.as_mut() {
-            if wire::send(input, &status).is_ok() {
+            if wire::send(input, &first).is_ok() {
                 return;
             }
             *open = None;
@@ -60,7 +69,7 @@ impl MainWindow {
                 return;
             }
         };
-        if process.send(&status).is_err() {
+        if process.send(&first).is_err() {
             process.release(Some(std::time::Duration::ZERO));
             return;
         }
@@ -70,10 +79,17 @@ impl MainWindow {
         let window = Arc::clone(self);
         std::thread::spawn(move || {
             while let Ok(answer) = answers.recv() {
-                if let (Answer::Command { command }, Some(shell)) = (answer, window.shell.upgrade()) {
-                    shell.run(command);
-                    window.refresh();
+                let Some(shell) = window.shell.upgrade() else { break };
+                match answer {
+                    Answer::Command { command } => shell.run(command),
+                    Answer::ChangePin { token, old, new } => {
+                        let outcome = shell.change_pin(&token, &old, &new);
+                        drop((old, new));
+                        window.tell(number, &Ask::PinChanged { outcome });
+                    }
+                    _ => continue,
                 }
+                window.refresh();
             }
             let mut open = lock(&window.open);
             if open.as_ref().is_some_and(|(n, _)| *n == number) {
@@ -82,6 +98,17 @@ impl MainWindow {
             drop(open);
             reap(child, None);
         });
+    }
+
+    /// Tell the window numbered `number`, if it is still the open one.
+    fn tell(&self, number: u64, ask: &Ask) {
+        let mut open = lock(&self.open);
+        if let Some((n, input)) = open.as_mut()
+            && *n == number
+            && wire::send(input, ask).is_err()
+        {
+            *open = None;
+        }
     }
 
     /// Show the current state in the open window, if one is open.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::i18n::Locale;
+use crate::keys::pkcs11::PinChange;
 use crate::signing::Action;
 use crate::ui::shell::{Command, Status};
 use crate::ui::{DocumentSummary, KeyDescription, TokenSlot};
@@ -43,6 +44,10 @@ pub enum Ask {
     Failed { message: String },
     /// The main window: the app's state and commands (again after each change).
     Status { status: Status },
+    /// Change the PIN of one of `tokens` (the tokens plugged in).
+    ChangePin { tokens: Vec<TokenSlot> },
+    /// What the last [`Answer::ChangePin`] came to.
+    PinChanged { outcome: PinChange },
     /// The request is over (the page left, or the flow ended): close now.
     Close,
 }
@@ -93,6 +98,12 @@ pub enum Answer {
     Command {
         command: Command,
     },
+    /// Change the PIN of `token` from `old` to `new` (typed twice and checked).
+    ChangePin {
+        token: TokenSlot,
+        old: Zeroizing<String>,
+        new: Zeroizing<String>,
+    },
     Cancel,
 }
 
@@ -106,6 +117,7 @@ impl std::fmt::Debug for Answer {
             Self::Confirm => f.write_str("Confirm"),
             Self::File { path } => f.debug_struct("File").field("path", path).finish(),
             Self::Command { command } => f.debug_struct("Command").field("command", command).finish(),
+            Self::ChangePin { token, .. } => f.debug_struct("ChangePin").field("token", token).finish_non_exhaustive(),
             Self::Cancel => f.write_str("Cancel"),
         }
     }
@@ -168,6 +180,18 @@ mod tests {
     fn a_password_answer_never_prints_the_password() {
         let answer = Answer::Password { password: Zeroizing::new("Qwerty12".into()) };
         assert_eq!(format!("{answer:?}"), "Password { .. }");
+        let token = TokenSlot {
+            storage: "PKCS11".into(),
+            slot: 1,
+            label: "NCA test".into(),
+            module: 0,
+            pin_final_try: false,
+            pin_locked: false,
+        };
+        let answer =
+            Answer::ChangePin { token, old: Zeroizing::new("24681357".into()), new: Zeroizing::new("97531864".into()) };
+        let shown = format!("{answer:?}");
+        assert!(shown.contains("NCA test") && !shown.contains("2468") && !shown.contains("9753"), "{shown}");
     }
 
     #[test]
