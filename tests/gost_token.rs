@@ -287,3 +287,43 @@ fn the_sigex_client_signs_with_a_gost_token() {
     let pem = results["basicsSignCMSIdCard"].as_str().expect("one PEM string");
     engine_accepts_cms(&json!({"body":{"result":[pem]}}), GostCurve::Tc26_512A, b"11\n");
 }
+
+/// `tokens change-pin` against the token's own counter: a wrong current PIN with two
+/// tries left says one is left; the next locks it, and then even the right PIN is
+/// refused as locked; with a fresh counter the PIN changes and opens the token.
+#[test]
+fn change_pin_follows_the_tokens_counter() {
+    let token = Token::new("nca-test/keys2026/legal_head.p12", "Qwerty12", None);
+    let home = tempfile::tempdir().unwrap();
+    let change = |input: &str| {
+        use std::io::Write;
+        let module = module();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["tokens", "change-pin", "--pin-stdin", "--pkcs11-module", &module.to_string_lossy()])
+            .env("QOLTANBA_TEST_TOKEN", token.path())
+            .env("HOME", home.path())
+            .env("LC_ALL", "en_US.UTF-8")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    };
+    std::fs::write(token.dir.path().join("tries"), "2").unwrap();
+    let (ok, text) = change("000000\n735291\n735291\n");
+    assert!(!ok && text.contains("ONE try is left"), "{text}");
+    let (ok, text) = change("111111\n735291\n735291\n");
+    assert!(!ok && text.contains("locked"), "{text}");
+    let (ok, text) = change(&format!("{PIN}\n735291\n735291\n"));
+    assert!(!ok && text.contains("locked"), "the right PIN cannot open a locked token: {text}");
+    assert_eq!(std::fs::read_to_string(token.dir.path().join("pin")).unwrap(), PIN);
+    // Unblocked (as with the PUK): the change goes through.
+    std::fs::write(token.dir.path().join("tries"), "3").unwrap();
+    let (ok, text) = change(&format!("{PIN}\n735291\n735291\n"));
+    assert!(ok && text.contains("was changed"), "{text}");
+    assert_eq!(std::fs::read_to_string(token.dir.path().join("pin")).unwrap(), "735291");
+}
