@@ -1,7 +1,8 @@
 //! A PKCS#11 module for tests only: one slot, one token, one key from a PKCS#12 file,
 //! signing with the GOST mechanisms no free token emulator has (SoftHSM has none for
-//! GOST 34.10-2015): `CKM_GOSTR3410` (0x1201) over a hash, and TC26's
-//! `CKM_GOSTR3410_WITH_GOSTR3411_12_256/512` (0xD4321008/9) over the data. It answers as
+//! GOST 34.10-2015): over a hash `CKM_GOSTR3410` (0x1201, 256-bit keys) and TC26's
+//! `CKM_GOSTR3410_512` (0xD4321006), and over the data TC26's
+//! `CKM_GOSTR3410_WITH_GOSTR3411_12_256/512` (0xD4321008/9). It answers as
 //! the PKCS#11 standard says a token does, including the user-PIN counter SoftHSM lacks
 //! (`CKF_USER_PIN_COUNT_LOW`, `_FINAL_TRY`, `_LOCKED`).
 //!
@@ -13,7 +14,7 @@
 //! - `pin`: the user PIN (rewritten by `C_SetPIN`); `tries`: wrong PINs left, 3 when
 //!   absent, 0 = locked (rewritten by `C_Login`);
 //! - `absent`: while this file exists the token is out of the reader;
-//! - `mechanisms`: mechanisms offered, hex numbers separated by commas (default all three);
+//! - `mechanisms`: mechanisms offered, hex numbers separated by commas (default all four);
 //! - `label`: the token's label (default `GOST test token`).
 //!
 //! Signatures come out as PKCS#11 gives them, `s ‖ r` big-endian (RFC 4491): the
@@ -34,6 +35,7 @@ const PRIVATE_KEY: CK_OBJECT_HANDLE = 2;
 const ID: &[u8] = &[0x01];
 const MAX_TRIES: u32 = 3;
 const GOSTR3410: CK_ULONG = 0x1201;
+const GOSTR3410_512: CK_ULONG = 0xD432_1006;
 const TC26_256: CK_ULONG = 0xD432_1008;
 const TC26_512: CK_ULONG = 0xD432_1009;
 
@@ -56,8 +58,10 @@ fn state() -> MutexGuard<'static, State> {
     STATE.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The token's directory; without one (the variable unset) there is no token, and
+/// `C_Initialize` fails rather than read the working directory.
 fn dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("QOLTANBA_TEST_TOKEN").unwrap_or_default())
+    PathBuf::from(std::env::var_os("QOLTANBA_TEST_TOKEN").unwrap_or_else(|| "/nonexistent".into()))
 }
 
 fn read(name: &str) -> Option<String> {
@@ -82,7 +86,7 @@ fn offered() -> Vec<CK_ULONG> {
             .split(',')
             .filter_map(|m| CK_ULONG::from_str_radix(m.trim().trim_start_matches("0x"), 16).ok())
             .collect(),
-        None => vec![GOSTR3410, TC26_256, TC26_512],
+        None => vec![GOSTR3410, GOSTR3410_512, TC26_256, TC26_512],
     }
 }
 
@@ -282,9 +286,8 @@ unsafe extern "C" fn C_GetMechanismInfo(
         return CKR_SLOT_ID_INVALID;
     }
     let bits = match kind {
-        TC26_256 => (256, 256),
-        TC26_512 => (512, 512),
-        GOSTR3410 => (256, 512),
+        TC26_256 | GOSTR3410 => (256, 256),
+        TC26_512 | GOSTR3410_512 => (512, 512),
         _ => return CKR_MECHANISM_INVALID,
     };
     if !offered().contains(&kind) {
@@ -440,6 +443,9 @@ unsafe extern "C" fn C_FindObjects(
 ) -> CK_RV {
     let mut state = state();
     let Some(s) = state.sessions.get_mut(&session) else { return CKR_SESSION_HANDLE_INVALID };
+    if objects.is_null() || count.is_null() {
+        return CKR_ARGUMENTS_BAD;
+    }
     let n = s.found.len().min(max as usize);
     let taken: Vec<_> = s.found.drain(..n).collect();
     unsafe {
@@ -475,6 +481,9 @@ unsafe extern "C" fn C_GetAttributeValue(
         return CKR_OBJECT_HANDLE_INVALID;
     }
     let Some(key) = state.key.as_deref() else { return CKR_CRYPTOKI_NOT_INITIALIZED };
+    if template.is_null() {
+        return CKR_ARGUMENTS_BAD;
+    }
     let template = unsafe { std::slice::from_raw_parts_mut(template, count as usize) };
     let mut rv = CKR_OK;
     for wanted in template {
@@ -514,10 +523,11 @@ unsafe extern "C" fn C_SignInit(
         return CKR_MECHANISM_INVALID;
     }
     let size = state.key.as_deref().map_or(0, signature_size);
+    // As a TC26 token: CKM_GOSTR3410 signs with 256-bit keys only.
     let fits = match mechanism {
-        TC26_256 => size == 64,
-        TC26_512 => size == 128,
-        _ => true,
+        TC26_256 | GOSTR3410 => size == 64,
+        TC26_512 | GOSTR3410_512 => size == 128,
+        _ => false,
     };
     if !fits {
         return CKR_KEY_TYPE_INCONSISTENT;
@@ -553,13 +563,20 @@ unsafe extern "C" fn C_Sign(
     let rv = (|| {
         let Some(s) = state.sessions.get_mut(&session) else { return CKR_SESSION_HANDLE_INVALID };
         let Some(mechanism) = s.signing else { return CKR_OPERATION_NOT_INITIALIZED };
-        if signature.is_null() {
-            unsafe { *signature_length = signature_size(key.as_ref()) as CK_ULONG };
-            return CKR_OK;
+        if signature_length.is_null() {
+            return CKR_ARGUMENTS_BAD;
+        }
+        let size = signature_size(key.as_ref());
+        // Asking the size, or a buffer too small: the operation stays active (PKCS#11 §5.2).
+        if signature.is_null() || unsafe { (*signature_length as usize) < size } {
+            let small = !signature.is_null();
+            unsafe { *signature_length = size as CK_ULONG };
+            return if small { CKR_BUFFER_TOO_SMALL } else { CKR_OK };
         }
         s.signing = None;
         let data = unsafe { bytes(data, length) };
-        let signed = if mechanism == GOSTR3410 { key.sign_digest(data) } else { key.sign(data) };
+        let over_hash = matches!(mechanism, GOSTR3410 | GOSTR3410_512);
+        let signed = if over_hash { key.sign_digest(data) } else { key.sign(data) };
         let Ok(mut signed) = signed else { return CKR_DATA_LEN_RANGE };
         signed.reverse();
         unsafe { give(&signed, signature, signature_length) }

@@ -136,7 +136,8 @@ fn engine_accepts_cms(reply: &Value, curve: GostCurve, content: &[u8]) {
 }
 
 /// The module is a real GOST token by an independent client: OpenSC's `pkcs11-tool`
-/// signs with TC26's mechanism, and the GOST engine accepts it.
+/// signs with TC26's mechanism over the data, and with `CKM_GOSTR3410_512` over a
+/// Streebog-512 hash the GOST engine made; the engine accepts both signatures.
 #[test]
 fn the_test_module_signs_for_pkcs11_tool_as_the_gost_engine_expects() {
     if !opensc_present() {
@@ -144,25 +145,36 @@ fn the_test_module_signs_for_pkcs11_tool_as_the_gost_engine_expects() {
     }
     let token = Token::new("nca-test/keys2026/legal_head.p12", "Qwerty12", None);
     let dir = tempfile::tempdir().unwrap();
-    let (data, signature) = (dir.path().join("data"), dir.path().join("sig"));
-    std::fs::write(&data, b"signed by pkcs11-tool").unwrap();
-    let out = Command::new("pkcs11-tool")
-        .args(["--module", &module().to_string_lossy(), "--login", "--pin", PIN, "--sign", "-m", "0xD4321009"])
-        .arg("-i")
+    let (data, digest) = (dir.path().join("data"), dir.path().join("digest"));
+    let message = b"signed by pkcs11-tool";
+    std::fs::write(&data, message).unwrap();
+    let hashed = Command::new("openssl")
+        .args(["dgst", "-engine", "gost", "-md_gost12_512", "-binary", "-out"])
+        .arg(&digest)
         .arg(&data)
-        .arg("-o")
-        .arg(&signature)
-        .env("QOLTANBA_TEST_TOKEN", token.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut kalkan = std::fs::read(&signature).unwrap();
-    assert_eq!(kalkan.len(), 128);
-    kalkan.reverse();
+    assert!(hashed.status.success(), "{}", String::from_utf8_lossy(&hashed.stderr));
     let keys = qoltanba::keys::load_key_file(&fixture("nca-test/keys2026/legal_head.p12"), "Qwerty12").unwrap();
     let spki = keys[0].certificate().parsed().tbs_certificate().subject_public_key_info().clone();
     let public = gost_public_octets(&spki).unwrap();
-    assert!(engine_verifies(GostCurve::Tc26_512A, &public, b"signed by pkcs11-tool", &kalkan));
+    for (mechanism, input) in [("0xD4321009", &data), ("0xD4321006", &digest)] {
+        let signature = dir.path().join(format!("sig{mechanism}"));
+        let out = Command::new("pkcs11-tool")
+            .args(["--module", &module().to_string_lossy(), "--login", "--pin", PIN, "--sign", "-m", mechanism])
+            .arg("-i")
+            .arg(input)
+            .arg("-o")
+            .arg(&signature)
+            .env("QOLTANBA_TEST_TOKEN", token.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mechanism}: {}", String::from_utf8_lossy(&out.stderr));
+        let mut kalkan = std::fs::read(&signature).unwrap();
+        assert_eq!(kalkan.len(), 128);
+        kalkan.reverse();
+        assert!(engine_verifies(GostCurve::Tc26_512A, &public, message, &kalkan), "{mechanism}");
+    }
 }
 
 fn opensc_present() -> bool {
@@ -174,9 +186,10 @@ fn opensc_present() -> bool {
     present
 }
 
-/// basics `sign` over the real socket with a GOST key on the token: through
-/// `CKM_GOSTR3410` over qoltanba's hash (GOST 34.10-2015 512 and GOST 34.310-2004), and
-/// through TC26's mechanism where the token hashes; each CMS passes the GOST engine.
+/// basics `sign` over the real socket with a GOST key on the token: over qoltanba's hash
+/// (TC26's `CKM_GOSTR3410_512` for GOST 34.10-2015 512, `CKM_GOSTR3410` for GOST
+/// 34.310-2004), and through TC26's mechanism where the token hashes; each CMS passes
+/// the GOST engine.
 #[tokio::test]
 async fn gost_cms_from_the_token_passes_the_gost_engine_by_every_mechanism() {
     for (key, curve, mechanisms) in [
@@ -199,10 +212,12 @@ async fn gost_cms_from_the_token_passes_the_gost_engine_by_every_mechanism() {
     }
 }
 
-/// A token that offers no mechanism for its key's curve: a clear error, nothing signed.
+/// A token that offers no mechanism for its key's size: a clear error, nothing signed.
 #[tokio::test]
 async fn a_token_without_a_mechanism_for_its_key_says_so() {
-    let token = Token::new("nca-test/keys2026/legal_head.p12", "Qwerty12", Some(TC26_256));
+    // CKM_GOSTR3410 is for 256-bit keys: a 512-bit key on a token offering only the
+    // 256-bit mechanisms cannot sign.
+    let token = Token::new("nca-test/keys2026/legal_head.p12", "Qwerty12", Some(&format!("{RAW},{TC26_256}")));
     let daemon = token.daemon(PIN);
     let mut ws = daemon.connect(Some("https://egov.kz")).await;
     let reply = ws.request(&basics_sign(b"x")).await;

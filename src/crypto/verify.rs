@@ -67,7 +67,12 @@ pub fn verify(
     signature: &[u8],
 ) -> Result<(), VerifyError> {
     let digest_oid = digest_of_signature(algorithm).ok_or_else(|| VerifyError::Unsupported(algorithm.to_string()))?;
-    match KeyAlgorithm::from_key_oid(&signer.algorithm.oid) {
+    let key = KeyAlgorithm::from_key_oid(&signer.algorithm.oid);
+    // ECDSA signatures come from EC keys only, and EC keys make nothing else.
+    if (*algorithm == crate::oid::ECDSA_WITH_SHA256) != (key == Some(KeyAlgorithm::EcdsaP256)) {
+        return Err(VerifyError::Unsupported(format!("{algorithm} with this key")));
+    }
+    match key {
         Some(KeyAlgorithm::Rsa) => verify_rsa(signer, &digest_oid, message, signature),
         Some(KeyAlgorithm::EcdsaP256) => verify_ecdsa(signer, &digest_oid, message, signature),
         Some(_) => {
@@ -98,6 +103,10 @@ fn verify_ecdsa(
     signature: &[u8],
 ) -> Result<(), VerifyError> {
     use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+    let p256 = signer.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    if p256 != Some(crate::oid::P256) {
+        return Err(VerifyError::Unsupported("an EC curve other than P-256".into()));
+    }
     if *digest_oid != crate::oid::SHA256 {
         return Err(VerifyError::Unsupported(digest_oid.to_string()));
     }

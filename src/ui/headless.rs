@@ -164,6 +164,10 @@ fn pkcs11_attribute(key: &std::path::Path, name: &str) -> Option<Vec<u8>> {
         match bytes[i] {
             b'%' => {
                 let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                // Two hex digits exactly (from_str_radix alone would take "+1").
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
                 decoded.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
             }
@@ -190,5 +194,6 @@ mod uri_tests {
         assert_eq!(attribute("pkcs11:token=T;identity=x", "id"), None, "a name is matched whole");
         assert_eq!(attribute("/home/a/key.p12", "token"), None);
         assert_eq!(attribute("pkcs11:token=%zz", "token"), None);
+        assert_eq!(attribute("pkcs11:id=%+1", "id"), None);
     }
 }

@@ -61,8 +61,11 @@ pub enum SignMechanism {
     /// `CKM_RSA_PKCS` over a DigestInfo the daemon made: a request of fixed size, whatever
     /// the document.
     RsaPkcs,
-    /// `CKM_GOSTR3410` over a GOST hash the daemon made (any of the three curves).
+    /// `CKM_GOSTR3410` over a GOST hash the daemon made (256-bit keys: GOST 34.10-2015
+    /// 256 and GOST 34.310-2004).
     GostDigest,
+    /// TC26's `CKM_GOSTR3410_512` over a Streebog-512 hash the daemon made.
+    GostDigest512,
     /// `CKM_ECDSA` over a SHA-256 hash the daemon made; the answer is `r ‖ s`.
     Ecdsa,
     /// TC26's `CKM_GOSTR3410_WITH_GOSTR3411_12_256`: the token hashes the data itself.
@@ -73,6 +76,8 @@ pub enum SignMechanism {
 
 /// `CKM_GOSTR3410`: GOST 34.10 over a hash (PKCS#11 2.30).
 pub const CKM_GOSTR3410: u64 = 0x1201;
+/// TC26's `CKM_GOSTR3410_512`: GOST 34.10-2012 512-bit over a hash.
+pub const CKM_GOSTR3410_512: u64 = 0xD432_1006;
 /// TC26's vendor mechanisms: GOST 34.10-2012 with Streebog over the whole data.
 pub const CKM_GOSTR3410_WITH_GOSTR3411_12_256: u64 = 0xD432_1008;
 pub const CKM_GOSTR3410_WITH_GOSTR3411_12_512: u64 = 0xD432_1009;
@@ -84,6 +89,7 @@ impl SignMechanism {
             Self::RsaPkcs => 0x0001, // CKM_RSA_PKCS
             Self::Ecdsa => 0x1041,   // CKM_ECDSA
             Self::GostDigest => CKM_GOSTR3410,
+            Self::GostDigest512 => CKM_GOSTR3410_512,
             Self::GostStreebog256 => CKM_GOSTR3410_WITH_GOSTR3411_12_256,
             Self::GostStreebog512 => CKM_GOSTR3410_WITH_GOSTR3411_12_512,
         }

@@ -14,7 +14,7 @@ use std::ptr;
 
 use cryptoki_sys::{CK_FUNCTION_LIST, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_OK};
 
-/// Most mechanisms read from a module, most bytes of a signature.
+/// Most mechanisms read from a module, most bytes of a signature (RSA-16384 is 2 KiB).
 const MAX_MECHANISMS: CK_ULONG = 1024;
 const MAX_SIGNATURE: CK_ULONG = 16 * 1024;
 
@@ -74,7 +74,22 @@ impl Functions {
         }
         // SAFETY: non-null, returned by the module for this purpose, read once.
         let list = unsafe { *list };
-        Ok(Self { _library: library, list })
+        // The loader must have handed back the copy cryptoki initialised (handles from
+        // cryptoki mean nothing to another copy): that copy answers "already initialised".
+        let initialize = list.C_Initialize.ok_or("the module has no C_Initialize")?;
+        // SAFETY: C_Initialize without arguments, as PKCS#11 allows.
+        match unsafe { initialize(ptr::null_mut()) } {
+            cryptoki_sys::CKR_CRYPTOKI_ALREADY_INITIALIZED => Ok(Self { _library: library, list }),
+            rv => {
+                if rv == CKR_OK
+                    && let Some(finalize) = list.C_Finalize
+                {
+                    // SAFETY: undoes the initialisation just made, of this copy only.
+                    unsafe { finalize(ptr::null_mut()) };
+                }
+                Err("the module was loaded twice as separate copies".into())
+            }
+        }
     }
 
     /// Every mechanism the token in `slot` offers, by number.
@@ -104,25 +119,48 @@ impl Functions {
     ) -> Result<Vec<u8>, Rv> {
         let unsupported = Rv(cryptoki_sys::CKR_FUNCTION_NOT_SUPPORTED);
         let (init, sign) = (self.list.C_SignInit.ok_or(unsupported)?, self.list.C_Sign.ok_or(unsupported)?);
+        // Everything that can fail is checked before the operation starts: once it has,
+        // only C_Sign ends it.
+        let length = CK_ULONG::try_from(data.len()).map_err(|_| Rv(cryptoki_sys::CKR_DATA_LEN_RANGE))?;
         let mut mechanism =
             CK_MECHANISM { mechanism: ulong(mechanism)?, pParameter: ptr::null_mut(), ulParameterLen: 0 };
+        // The module only reads the input (a scratch copy: the C prototype is not const).
+        let mut input = data.to_vec();
+        let mut signature = vec![0u8; MAX_SIGNATURE as usize];
+        let mut written = MAX_SIGNATURE;
         // SAFETY: a mechanism without parameters, read by the module during the call.
         check(unsafe { init(session, &mut mechanism, key) })?;
-        let length = CK_ULONG::try_from(data.len()).map_err(|_| Rv(cryptoki_sys::CKR_DATA_LEN_RANGE))?;
-        // The module reads `data` only: the pointer is not written through.
-        let input = data.as_ptr().cast_mut();
-        let mut size: CK_ULONG = 0;
-        // SAFETY: `input` holds `length` bytes; a null output asks only for the size (the
-        // operation stays active, PKCS#11 §5.2).
-        check(unsafe { sign(session, input, length, ptr::null_mut(), &mut size) })?;
-        if size > MAX_SIGNATURE {
+        // SAFETY: `input` holds `length` bytes and the output `written` bytes, as the module
+        // is told; one call ends the operation whatever it answers (a signature larger
+        // than the buffer is CKR_BUFFER_TOO_SMALL, refused).
+        check(unsafe { sign(session, input.as_mut_ptr(), length, signature.as_mut_ptr(), &mut written) })?;
+        if written == 0 || written > MAX_SIGNATURE {
             return Err(Rv(cryptoki_sys::CKR_GENERAL_ERROR));
         }
-        let mut signature = vec![0u8; size as usize];
-        let mut written = size;
-        // SAFETY: the output buffer holds `written` bytes, as the module was told.
-        check(unsafe { sign(session, input, length, signature.as_mut_ptr(), &mut written) })?;
-        signature.truncate(written.min(size) as usize);
+        signature.truncate(written as usize);
         Ok(signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// This file stays the crate's only unsafe code (the crate denies it elsewhere; a
+    /// module could opt back in with `allow`, so that is checked here).
+    #[test]
+    fn no_other_source_file_allows_unsafe_code() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if std::fs::read_to_string(&path).is_ok_and(|text| text.contains("allow(unsafe_code)")) {
+                    found.push(path.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].ends_with("raw.rs"), "{found:?}");
     }
 }

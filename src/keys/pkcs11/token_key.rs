@@ -2,9 +2,9 @@
 //! signature is checked against the key's certificate before it is handed out (a token
 //! that answers garbage, or signs with another key, is caught here).
 //!
-//! RSA: `CKM_RSA_PKCS` over a SHA-256 DigestInfo the daemon made. GOST: `CKM_GOSTR3410`
-//! over the daemon's GOST hash where the token offers it (any curve), else TC26's
-//! Streebog mechanisms, where the token hashes the (small: signed attributes, an XML
+//! RSA: `CKM_RSA_PKCS` over a SHA-256 DigestInfo the daemon made. GOST: over the
+//! daemon's GOST hash where the token offers it (`CKM_GOSTR3410` for 256-bit keys, TC26's
+//! `CKM_GOSTR3410_512` for 512-bit ones), else TC26's Streebog mechanisms, where the token hashes the (small: signed attributes, an XML
 //! `SignedInfo`) data itself. PKCS#11 returns GOST signatures as `s ‖ r` big-endian
 //! (RFC 4491); Kalkan's order is the byte reversal, `r_LE ‖ s_LE`.
 
@@ -13,7 +13,8 @@ use std::sync::{Arc, OnceLock};
 use super::TokenSlot;
 use super::client::{LoginOutcome, Module};
 use super::helper::{
-    CKM_GOSTR3410, CKM_GOSTR3410_WITH_GOSTR3411_12_256, CKM_GOSTR3410_WITH_GOSTR3411_12_512, SignMechanism,
+    CKM_GOSTR3410, CKM_GOSTR3410_512, CKM_GOSTR3410_WITH_GOSTR3411_12_256, CKM_GOSTR3410_WITH_GOSTR3411_12_512,
+    SignMechanism,
 };
 use crate::keys::source::{KeySource, OpenError, SourceKind};
 use crate::keys::{Certificate, KeyAlgorithm, KeyError, SigningKey};
@@ -74,6 +75,8 @@ impl KeySource for TokenSource {
                 use base64::Engine;
                 let der = base64::engine::general_purpose::STANDARD.decode(&view.der).ok()?;
                 let certificate = Certificate::from_der(&der).ok()?;
+                // Keys of algorithms qoltanba cannot sign with (P-384, …) are not offered.
+                certificate.key_algorithm()?;
                 let key: Box<dyn SigningKey> = Box::new(TokenKey::new(login.clone(), view.id, view.label, certificate));
                 Some(key)
             })
@@ -122,21 +125,32 @@ impl TokenKey {
         Self { login, id, alias, certificate, mechanisms: OnceLock::new() }
     }
 
-    fn offers(&self, mechanism: u64) -> bool {
-        let login = &self.login;
-        self.mechanisms.get_or_init(|| login.module.mechanisms(login.slot).unwrap_or_default()).contains(&mechanism)
+    /// Whether the token offers `mechanism`; the list is asked once (a failure to answer
+    /// is reported as such, not as "no mechanism").
+    fn offers(&self, mechanism: u64) -> Result<bool, KeyError> {
+        if let Some(offered) = self.mechanisms.get() {
+            return Ok(offered.contains(&mechanism));
+        }
+        let offered = self.login.module.mechanisms(self.login.slot).map_err(|e| KeyError::Failed(e.to_string()))?;
+        Ok(self.mechanisms.get_or_init(|| offered).contains(&mechanism))
     }
 
     /// How to have the token sign `message` with a GOST key, and what to send it.
     fn gost_request(&self, algorithm: KeyAlgorithm, message: &[u8]) -> Result<(SignMechanism, Vec<u8>), KeyError> {
-        if self.offers(CKM_GOSTR3410) {
-            return Ok((SignMechanism::GostDigest, algorithm.digest(message)?));
+        // Over qoltanba's hash where the token can (a request of fixed size); 512-bit keys
+        // have their own mechanism for that (TC26), CKM_GOSTR3410 is for 256-bit ones.
+        let (over_hash, over_hash_mechanism) = match algorithm {
+            KeyAlgorithm::Gost2015_512 => (SignMechanism::GostDigest512, CKM_GOSTR3410_512),
+            _ => (SignMechanism::GostDigest, CKM_GOSTR3410),
+        };
+        if self.offers(over_hash_mechanism)? {
+            return Ok((over_hash, algorithm.digest(message)?));
         }
         let whole = match algorithm {
-            KeyAlgorithm::Gost2015_256 if self.offers(CKM_GOSTR3410_WITH_GOSTR3411_12_256) => {
+            KeyAlgorithm::Gost2015_256 if self.offers(CKM_GOSTR3410_WITH_GOSTR3411_12_256)? => {
                 Some(SignMechanism::GostStreebog256)
             }
-            KeyAlgorithm::Gost2015_512 if self.offers(CKM_GOSTR3410_WITH_GOSTR3411_12_512) => {
+            KeyAlgorithm::Gost2015_512 if self.offers(CKM_GOSTR3410_WITH_GOSTR3411_12_512)? => {
                 Some(SignMechanism::GostStreebog512)
             }
             _ => None,
