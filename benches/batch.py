@@ -33,7 +33,7 @@ def ours(n):
         recv_frame(s)
         docs = [base64.b64encode(os.urandom(1024)).decode() for _ in range(n)]
         request = {"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {
-            "format": "cms", "data": docs, "signingParams": {"decode": True, "encapsulate": False},
+            "format": "cms", "data": docs, "signingParams": {"decode": True, "encapsulate": False, "allowExpired": True},
             "signerParams": {"extKeyUsageOids": [], "chain": []}, "locale": "en"}}
         start = time.time()
         send_text(s, json.dumps(request))
