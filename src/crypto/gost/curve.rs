@@ -410,8 +410,8 @@ mod tests {
         let curve = Curve::<L>::new(params);
         let q = *curve.order();
         let mut scalars = vec![Uint::<L>::ZERO, Uint::ONE, Uint::from_u8(2), q - Uint::from_u8(2), q - Uint::ONE];
-        scalars.push(Uint::ONE << (q.bits() - 1));
-        scalars.push((Uint::ONE << (q.bits() - 1)) - Uint::ONE);
+        scalars.push(Uint::ONE << (q.bit_width() - 1));
+        scalars.push((Uint::ONE << (q.bit_width() - 1)) - Uint::ONE);
         for _ in 0..24 {
             let mut bytes = vec![0u8; Uint::<L>::BYTES];
             getrandom::fill(&mut bytes).unwrap();

@@ -272,8 +272,17 @@ impl Module {
     /// Change the user PIN of the token labelled `label`.
     pub fn change_pin(&self, slot: u64, label: &str, old: &str, new: &str) -> Result<LoginOutcome, ModuleError> {
         let (old, new) = (Zeroizing::new(old.to_owned()), Zeroizing::new(new.to_owned()));
-        match self.ask(&Request::ChangePin { slot, label: label.to_owned(), old, new })? {
-            Response::Done => Ok(LoginOutcome::LoggedIn(0)),
+        let hash = self.pin_hash(label, &new);
+        let answer = self.ask(&Request::ChangePin { slot, label: label.to_owned(), old, new });
+        // The token's PIN flags changed either way: the next slot list asks afresh.
+        crate::platform::lock(&self.state).slots = None;
+        match answer? {
+            Response::Done => {
+                // The new PIN may have been refused before this run (mistyped at a
+                // prompt, or an earlier PIN): it is the right one now.
+                crate::platform::lock(&self.refused).remove(&hash);
+                Ok(LoginOutcome::LoggedIn(0))
+            }
             other => outcome(other),
         }
     }

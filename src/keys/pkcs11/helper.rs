@@ -237,7 +237,7 @@ fn answer(
             if sessions.contains_key(&slot) {
                 return Response::Busy;
             }
-            login(pkcs11, slot, &label, &pin).map(|outcome| match outcome {
+            login(pkcs11, slot, &label, &pin).or_else(|e| removed(e).map(Err)).map(|outcome| match outcome {
                 Ok(session) => {
                     let owner = *next_owner;
                     *next_owner += 1;
@@ -269,10 +269,33 @@ fn answer(
             if sessions.contains_key(&slot) {
                 return Response::Busy;
             }
-            change_pin(pkcs11, slot, &label, &old, &new)
+            change_pin(pkcs11, slot, &label, &old, &new).or_else(removed)
         }
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
+}
+
+/// A token or reader gone in the middle of a call is [`Response::Changed`], told as
+/// such to the person; other errors stay errors.
+fn removed<T>(e: cryptoki::error::Error) -> cryptoki::error::Result<T>
+where
+    Response: Into<T>,
+{
+    use cryptoki::error::{Error, RvError};
+    match e {
+        Error::Pkcs11(
+            RvError::TokenNotPresent
+            | RvError::DeviceRemoved
+            | RvError::SlotIdInvalid
+            | RvError::SessionHandleInvalid
+            | RvError::SessionClosed
+            | RvError::TokenNotRecognized,
+            _,
+        )
+        // `find_slot`: the slot itself is gone (a USB reader pulled out).
+        | Error::InvalidValue => Ok(Response::Changed.into()),
+        other => Err(other),
+    }
 }
 
 fn find_slot(pkcs11: &Pkcs11, slot: u64) -> cryptoki::error::Result<cryptoki::slot::Slot> {

@@ -49,13 +49,19 @@ pub struct PinForm {
     pub back: Option<Status>,
 }
 
+/// An empty PIN field with room to spare: typing never moves it (a move would leave an
+/// unwiped copy behind).
+fn empty_pin() -> Zeroizing<String> {
+    Zeroizing::new(String::with_capacity(128))
+}
+
 impl PinForm {
     /// A page offering `tokens`, over the main window `back` if it was open.
     pub fn new(tokens: Vec<TokenSlot>, back: Option<Status>) -> Self {
         Self {
             tokens,
             chosen: 0,
-            fields: Default::default(),
+            fields: std::array::from_fn(|_| empty_pin()),
             caps_lock: [false; 3],
             focus: Some(CURRENT),
             said: None,
@@ -114,8 +120,8 @@ impl PinForm {
         }
         if let Err(problem) = check_new_pin(&self.fields[NEW], &self.fields[AGAIN]) {
             self.said = Some(PinChange::Rejected { problem });
-            self.fields[NEW] = Zeroizing::default();
-            self.fields[AGAIN] = Zeroizing::default();
+            self.fields[NEW] = empty_pin();
+            self.fields[AGAIN] = empty_pin();
             self.focus = Some(NEW);
             return None;
         }
@@ -230,7 +236,8 @@ impl PinForm {
                 act = PinAct::Answer(answer);
             }
         }
-        if ui.add(big(crate::i18n::dialog::Text::Close.get(locale))).clicked() {
+        // Not while the token works: the answer would have no page to land on.
+        if ui.add_enabled(!self.waiting, big(crate::i18n::dialog::Text::Close.get(locale))).clicked() {
             act = PinAct::Close;
         }
         act
