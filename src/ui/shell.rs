@@ -373,15 +373,21 @@ impl Shell {
         now
     }
 
-    /// Look which tokens are plugged in now and every `every` after, on a thread of its
-    /// own, for as long as the shell is there.
+    /// Look which tokens are plugged in now and again later, on a thread of its own, for
+    /// as long as the shell is there: every `every` after a change, then less and less
+    /// often (up to 4 × `every`) while nothing changes, so that a vendor's module is not
+    /// asked for its cards every few seconds all day.
     pub fn watch_tokens(self: &Arc<Self>, every: std::time::Duration) {
         let shell = Arc::downgrade(self);
         std::thread::spawn(move || {
+            let mut wait = every;
+            let mut last = None;
             while let Some(shell) = shell.upgrade() {
-                shell.refresh_tokens();
+                let now = shell.refresh_tokens();
                 drop(shell);
-                std::thread::sleep(every);
+                wait = if last.as_ref() == Some(&now) { (wait * 2).min(every * 4) } else { every };
+                last = Some(now);
+                std::thread::sleep(wait);
             }
         });
     }
