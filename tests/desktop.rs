@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    Daemon, PASSWORD, RSA_KEY, RSA_KEY_VALID_AT, b64, cms_pem_to_der, fixture, openssl_attached_content, openssl_verify,
+    Daemon, PASSWORD, RSA_KEY, RSA_KEY_VALID_AT, SOFTHSM, b64, cms_pem_to_der, fixture, openssl_attached_content,
+    openssl_verify, softhsm_store,
 };
 use serde_json::{Value, json};
 
@@ -586,27 +587,11 @@ async fn a_click_on_the_notification_reopens_the_window_with_its_activation_toke
     drop(x);
 }
 
-/// SoftHSM's module (`softhsm2`), standing in for a token's vendor library.
-const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
 /// A SoftHSM token store of its own (its own `SOFTHSM2_CONF`), with one token still
 /// holding the factory PIN NCA RK publishes for KAZTOKEN. `None` where softhsm2 or
 /// opensc is missing (never in CI).
 fn factory_pin_token(label: &str) -> Option<tempfile::TempDir> {
-    let present = Path::new(SOFTHSM).exists()
-        && Command::new("pkcs11-tool").arg("--version").output().is_ok()
-        && Command::new("softhsm2-util").arg("--version").output().is_ok();
-    if !present {
-        let message = "softhsm2 and opensc are needed (apt-get install softhsm2 opensc)";
-        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "{message}: CI must run the token tests");
-        eprintln!("SKIPPED the PIN change window: {message}");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display());
-    std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
+    let dir = softhsm_store("the PIN change window")?;
     let made = Command::new("softhsm2-util")
         .args(["--init-token", "--free", "--label", label, "--pin", "12345678", "--so-pin", "87654321"])
         .env("SOFTHSM2_CONF", dir.path().join("softhsm2.conf"))

@@ -288,16 +288,7 @@ async fn xmldsig_from_the_gost_token_passes_the_gost_engine() {
 #[test]
 fn the_sigex_client_signs_with_a_gost_token() {
     let token = Token::new("nca-test/keys2026/legal_head.p12", "Qwerty12", None);
-    let daemon = token.daemon(PIN);
-    let out = tempfile::tempdir().unwrap();
-    let url = format!("wss://127.0.0.1:{}", daemon.addr.port());
-    let ca = daemon.ca_path();
-    run_node(
-        "e2e.js",
-        &["gost-token".as_ref(), out.path().as_os_str()],
-        &[("QOLTANBA_URL", url.as_ref()), ("NODE_EXTRA_CA_CERTS", ca.as_os_str())],
-    );
-    let results: Value = serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let results = sigex_e2e(&token.daemon(PIN), "gost-token");
     assert_eq!(results["activeTokens"], json!([STORAGE]));
     let pem = results["basicsSignCMSIdCard"].as_str().expect("one PEM string");
     engine_accepts_cms(&json!({"body":{"result":[pem]}}), GostCurve::Tc26_512A, b"11\n");

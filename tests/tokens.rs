@@ -15,7 +15,6 @@ use std::process::{Command, Output};
 use common::*;
 use serde_json::{Value, json};
 
-const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const PIN: &str = "1234";
 const LABEL: &str = "NCA test";
 
@@ -26,22 +25,7 @@ struct Hsm {
 
 impl Hsm {
     fn start() -> Option<Self> {
-        let present = Path::new(SOFTHSM).exists()
-            && Command::new("pkcs11-tool").arg("--version").output().is_ok()
-            && Command::new("softhsm2-util").arg("--version").output().is_ok();
-        if !present {
-            let message = "softhsm2 and opensc are needed (apt-get install softhsm2 opensc)";
-            assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "{message}: CI must run the token tests");
-            eprintln!("SKIPPED tests/tokens.rs: {message}");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::create_dir(&tokens).unwrap();
-        let conf =
-            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display());
-        std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
-        let hsm = Hsm { dir };
+        let hsm = Hsm { dir: softhsm_store("tests/tokens.rs")? };
         hsm.tool("softhsm2-util", &["--init-token", "--free", "--label", LABEL, "--pin", PIN, "--so-pin", "5678"]);
         // The key and certificate out of the NCA test file (RC2-40: OpenSSL's legacy provider).
         let pem = hsm.file("all.pem");
@@ -261,16 +245,7 @@ fn change_pin_changes_it_and_refuses_a_factory_pin() {
 #[test]
 fn the_sigex_client_signs_with_token_storages() {
     let Some(hsm) = Hsm::start() else { return };
-    let daemon = token_daemon(&hsm, PIN);
-    let out = tempfile::tempdir().unwrap();
-    let url = format!("wss://127.0.0.1:{}", daemon.addr.port());
-    let ca = daemon.ca_path();
-    run_node(
-        "e2e.js",
-        &["token".as_ref(), out.path().as_os_str()],
-        &[("QOLTANBA_URL", url.as_ref()), ("NODE_EXTRA_CA_CERTS", ca.as_os_str())],
-    );
-    let results: Value = serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let results = sigex_e2e(&token_daemon(&hsm, PIN), "token");
     assert_eq!(results["activeTokens"], json!(["AKKaztokenStore"]));
     let nca = fixture("nca-test/ca/nca_rsa_test.crt");
     let chain = Some((nca.as_path(), RSA_KEY_VALID_AT));

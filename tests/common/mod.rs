@@ -764,3 +764,41 @@ pub fn engine_checks_signed_info(xml: &str, key_file: &str) {
     .unwrap();
     assert!(engine_verifies(GostCurve::Tc26_512A, &public, &canonical, &signature), "engine rejected:\n{standalone}");
 }
+
+/// Run SIGEX's `ncalayer-js-client` end-to-end script `tests/js/e2e.js` in `mode`
+/// against `daemon` over the real socket, and return its `results.json`.
+pub fn sigex_e2e(daemon: &Daemon, mode: &str) -> Value {
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("wss://127.0.0.1:{}", daemon.addr.port());
+    let ca = daemon.ca_path();
+    run_node(
+        "e2e.js",
+        &[mode.as_ref(), out.path().as_os_str()],
+        &[("QOLTANBA_URL", url.as_ref()), ("NODE_EXTRA_CA_CERTS", ca.as_os_str())],
+    );
+    serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap()
+}
+
+/// SoftHSM2's module, where Debian installs it.
+pub const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A SoftHSM token store of its own: a temp dir holding `softhsm2.conf` (pass it as
+/// `SOFTHSM2_CONF`) and its `tokens/` directory. `None`, with `SKIPPED what`, where
+/// softhsm2 or opensc is missing; never in CI (`CI=true`), where that fails the test.
+pub fn softhsm_store(what: &str) -> Option<tempfile::TempDir> {
+    let present = Path::new(SOFTHSM).exists()
+        && Command::new("pkcs11-tool").arg("--version").output().is_ok()
+        && Command::new("softhsm2-util").arg("--version").output().is_ok();
+    if !present {
+        let message = "softhsm2 and opensc are needed (apt-get install softhsm2 opensc)";
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "{message}: CI must run the token tests");
+        eprintln!("SKIPPED {what}: {message}");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display());
+    std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
+    Some(dir)
+}
