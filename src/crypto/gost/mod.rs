@@ -11,16 +11,17 @@
 //! reversal of RFC 4491's `s ‖ r` big-endian form.)
 //!
 //! The nonce `k` comes from the operating system's CSPRNG, hedged: it is derived from
-//! a Streebog-512 hash of fresh random bytes, the private key and the digest, so a
+//! a SHA-512 hash of fresh random bytes, the private key and the digest, so a
 //! broken RNG alone cannot repeat or bias `k` across different messages. Private
 //! scalars and nonces live in zeroizing buffers.
 
 mod curve;
+mod field;
 mod params;
 
 use crypto_bigint::{U256, U512, Uint};
+use sha2::{Digest, Sha512};
 use std::sync::OnceLock;
-use streebog::Digest;
 use zeroize::{Zeroize, Zeroizing};
 
 pub use curve::{Affine, Curve, CurveParams};
@@ -176,26 +177,23 @@ fn public_with<const L: usize>(curve: &Curve<L>, d: &[u8]) -> Result<Vec<u8>, Go
     Ok(out)
 }
 
-/// Hedged nonces: candidates are Streebog-512(seed ‖ counter), where the seed hashes
-/// 64 fresh bytes from the OS with the private key and the digest. Candidates outside
-/// [1, q) are rejected (no modular bias).
-struct NonceSource {
-    seed: Zeroizing<[u8; 64]>,
+/// Hedged nonces: each candidate is SHA-512(label ‖ fresh ‖ d ‖ digest ‖ counter),
+/// where `fresh` is 64 bytes from the OS drawn once per signature. So a broken RNG
+/// alone cannot repeat or bias `k` across different messages, and one hash (two
+/// SHA-512 blocks) per candidate keeps this cheap next to the curve arithmetic.
+/// Candidates outside [1, q) are rejected (no modular bias).
+struct NonceSource<'a> {
+    fresh: Zeroizing<[u8; 64]>,
+    d: &'a [u8],
+    digest: &'a [u8],
     counter: u32,
 }
 
-impl NonceSource {
-    fn new(d: &[u8], digest: &[u8]) -> Result<Self, GostError> {
+impl<'a> NonceSource<'a> {
+    fn new(d: &'a [u8], digest: &'a [u8]) -> Result<Self, GostError> {
         let mut fresh = Zeroizing::new([0u8; 64]);
         getrandom::fill(fresh.as_mut()).map_err(|e| GostError::Random(e.to_string()))?;
-        let mut h = streebog::Streebog512::new();
-        h.update(b"qoltanba GOST 34.10 nonce");
-        h.update(fresh.as_ref());
-        h.update(d);
-        h.update(digest);
-        let mut seed = Zeroizing::new([0u8; 64]);
-        seed.copy_from_slice(&h.finalize());
-        Ok(Self { seed, counter: 0 })
+        Ok(Self { fresh, d, digest, counter: 0 })
     }
 
     fn next<const L: usize>(&mut self, curve: &Curve<L>) -> Zeroizing<Uint<L>> {
@@ -203,8 +201,11 @@ impl NonceSource {
         let bits = curve.order().bit_width();
         loop {
             self.counter = self.counter.wrapping_add(1);
-            let mut h = streebog::Streebog512::new();
-            h.update(self.seed.as_ref());
+            let mut h = Sha512::new();
+            h.update(b"qoltanba GOST 34.10 nonce");
+            h.update(self.fresh.as_ref());
+            h.update(self.d);
+            h.update(self.digest);
             h.update(self.counter.to_be_bytes());
             let mut block = Zeroizing::new([0u8; 64]);
             block.copy_from_slice(&h.finalize());

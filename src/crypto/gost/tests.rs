@@ -1,3 +1,4 @@
+use super::field::MontyField;
 use super::*;
 use crypto_bigint::Uint;
 
@@ -27,7 +28,7 @@ fn h<const L: usize>(hex: &str) -> Uint<L> {
 
 #[test]
 fn rfc7091_example_256() {
-    let c = Curve::<L256>::new(&TEST_256);
+    let c = Curve::<L256, MontyField<L256>>::new(&TEST_256);
     let d = h("7A929ADE789BB9BE10ED359DD39A72C11B60961F49397EEE1D19CE9891EC3B28");
     let q = c.public_key(&d).unwrap();
     assert_eq!(q.x, h("7F2B49E270DB6D90D8595BEC458B50C58585BA1D4E9B788F6689DBD8E56FD80B"));
@@ -44,7 +45,7 @@ fn rfc7091_example_256() {
 
 #[test]
 fn rfc7091_example_512() {
-    let c = Curve::<L512>::new(&TEST_512);
+    let c = Curve::<L512, MontyField<L512>>::new(&TEST_512);
     let d = h(
         "0BA6048AADAE241BA40936D47756D7C93091A0E8514669700EE7508E508B102072E8123B2200A0563322DAD2827E2714A2636B7BFD18AADFC62967821FA18DD4",
     );
@@ -121,4 +122,40 @@ fn bad_private_keys_are_refused() {
     assert_eq!(GostCurve::Tc26_512A.sign(&[0; 64], &[1; 64]), Err(GostError::BadPrivateKey));
     assert_eq!(GostCurve::CryptoProA.sign(&[0xFF; 32], &[1; 32]), Err(GostError::BadPrivateKey));
     assert_eq!(GostCurve::CryptoProA.sign(&[1; 33], &[1; 32]), Err(GostError::BadPrivateKey));
+}
+
+/// The production curves' special-form arithmetic against the generic Montgomery one:
+/// the same public keys, and signatures made with one verify with the other.
+fn fields_agree<const L: usize>(params: &CurveParams) {
+    let special = Curve::<L>::new(params);
+    let generic = Curve::<L, MontyField<L>>::new(params);
+    let q = *special.order();
+    let mut scalars =
+        vec![Uint::<L>::ONE, Uint::from_u8(2), q.wrapping_sub(&Uint::ONE), q.wrapping_sub(&Uint::from_u8(2))];
+    for _ in 0..8 {
+        let mut bytes = vec![0u8; Uint::<L>::BYTES];
+        getrandom::fill(&mut bytes).unwrap();
+        let k = special.reduce(&Uint::from_le_slice(&bytes));
+        if bool::from(k.is_nonzero()) {
+            scalars.push(k);
+        }
+    }
+    let e = special.reduce(&Uint::from_be_hex(&"5A".repeat(Uint::<L>::BYTES)));
+    for d in &scalars {
+        let public = special.public_key(d).unwrap();
+        assert_eq!(Some(public), generic.public_key(d), "d = {d}");
+        for k in scalars.iter().rev().take(3) {
+            let Some((r, s)) = special.sign(d, &e, k) else { continue };
+            assert_eq!(Some((r, s)), generic.sign(d, &e, k));
+            assert!(generic.verify(&public, &e, &r, &s) && special.verify(&public, &e, &r, &s));
+            assert!(!special.verify(&public, &e, &s, &r) || r == s);
+        }
+    }
+}
+
+#[test]
+fn special_form_and_generic_field_arithmetic_give_the_same_signatures() {
+    fields_agree::<L256>(&params::CRYPTOPRO_A);
+    fields_agree::<L256>(&params::TC26_256_A);
+    fields_agree::<L512>(&params::TC26_512_A);
 }
