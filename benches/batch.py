@@ -3,6 +3,8 @@
 one approval), next to `openssl speed rsa2048` on the same machine.
 
   cargo build --release && python3 benches/batch.py [N]   (default 1000)
+  python3 benches/batch.py N KEY PASSWORD   (another key; prints only our sig/s:
+                                            compare.sh sets it against the GOST engine)
 
 A fresh `qoltanba` (release, headless, plain ws on loopback) with the NCA RSA test key
 signs the batch (CMS, detached); the figure is signatures per second over the whole
@@ -21,11 +23,11 @@ def openssl_rsa2048_sign_per_s():
     return float(line.split()[-2])
 
 
-def ours(n):
+def ours(n, key=KEY, password="Qwerty12"):
     tmp = tempfile.mkdtemp()
     port = 14950
     daemon = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--insecure-ws", "--offline", "--data-dir", tmp,
-                               "--auto-key", KEY, "--auto-password", "Qwerty12"],
+                               "--auto-key", key, "--auto-password", password],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)
@@ -48,5 +50,8 @@ def ours(n):
 
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    if len(sys.argv) > 3:
+        print(f"batch of {n} x 1 KiB, {os.path.basename(sys.argv[2])}: qoltanba {ours(n, sys.argv[2], sys.argv[3]):.0f} sig/s")
+        sys.exit(0)
     mine, theirs = ours(n), openssl_rsa2048_sign_per_s()
     print(f"batch of {n} x 1 KiB, RSA-2048: qoltanba {mine:.0f} sig/s, openssl speed {theirs:.0f} sign/s (1 core), ratio {mine / theirs:.2f}")

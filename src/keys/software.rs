@@ -1,13 +1,13 @@
 //! Keys held in memory after being decrypted from a file.
 
-use ring::rand::SystemRandom;
-use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 
 use super::{Certificate, KeyAlgorithm, KeyError, SigningKey};
 use crate::crypto::gost::GostCurve;
 
-/// An RSA key from a key file. `ring` keeps the private key and signs in constant time
-/// with blinding.
+/// An RSA key from a key file. AWS-LC (through aws-lc-rs) keeps the private key, clears
+/// it when dropped, and signs in constant time with blinding.
 pub struct RsaFileKey {
     pair: RsaKeyPair,
     certificate: Certificate,
@@ -33,7 +33,7 @@ impl RsaFileKey {
 
     /// Does this private key belong to `cert`? Compares the public key.
     pub fn matches(&self, cert: &Certificate) -> bool {
-        use ring::signature::KeyPair;
+        use aws_lc_rs::signature::KeyPair;
         let spki = cert.parsed().tbs_certificate().subject_public_key_info();
         spki.subject_public_key.raw_bytes() == self.pair.public_key().as_ref()
     }
@@ -57,7 +57,7 @@ impl SigningKey for RsaFileKey {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let mut sig = vec![0u8; self.pair.public().modulus_len()];
+        let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
             .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
             .map_err(|_| KeyError::Failed("RSA signing".into()))?;
