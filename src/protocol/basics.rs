@@ -340,7 +340,7 @@ fn run(d: &Dispatcher, session: &Session, operation: Operation, shape: Shape) ->
     let locale = session.context.locale;
     let context = RequestContext { logo: shape.logo.clone(), ..session.context.clone() };
     match d.execute_in(context, operation) {
-        Ok(Outcome::Signed { signatures, certificate }) => {
+        Ok(Outcome::Signed { signatures, certificate, .. }) => {
             let texts: Vec<String> = signatures
                 .into_iter()
                 .map(|s| match s {

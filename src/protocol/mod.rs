@@ -40,7 +40,7 @@ impl Session {
     /// A session for a page at `origin`; `page_gone` is set by the connection when the
     /// page disconnects, so dialogs for it are not shown any more.
     pub fn new(origin: Option<String>, page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        Self { context: RequestContext { origin, locale: Locale::default(), page_gone, logo: None } }
+        Self { context: RequestContext { origin, page_gone, ..RequestContext::default() } }
     }
 }
 
@@ -138,6 +138,8 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
             Err(e) => return Pending::Reply(Some(reply::malformed_request(&e.to_string()))),
         }
     }
+    // The method as the journal records it (bounded: a page writes it).
+    session.context.method = method_name(&request).map(|m| m.chars().take(64).collect());
     let module = match request.get("module") {
         None | Some(Value::Null) => MODULE_LEGACY,
         Some(Value::String(module)) => module.as_str(),

@@ -18,6 +18,7 @@
 pub mod files;
 mod filter;
 mod named;
+mod record;
 mod request;
 mod summary;
 pub mod turns;
@@ -39,7 +40,7 @@ use crate::cms::tsp::{TsaConfig, add_timestamps};
 use crate::cms::{Content, cosign, parse_signed_data, sign_cades_bes};
 use crate::compute;
 use crate::keys::pkcs11::token_key::TokenSource;
-use crate::keys::source::{FileSource, KeySource, OpenError, SourceKind};
+use crate::keys::source::{FileSource, KeyPlace, KeySource, OpenError, SourceKind};
 use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
 use crate::trust::TrustStore;
 use crate::ui::{
@@ -73,6 +74,8 @@ pub struct SigningCore {
     activity: Arc<Activity>,
     /// PKCS#11 modules (each driven by its own helper process).
     tokens: Arc<crate::keys::pkcs11::client::Modules>,
+    /// Where every signing request's outcome is recorded.
+    journal: Option<Arc<crate::journal::Journal>>,
 }
 
 impl From<NoTurn> for SigningError {
@@ -88,6 +91,7 @@ impl From<NoTurn> for SigningError {
 /// still held.
 struct Chosen<'a> {
     key: Box<dyn SigningKey>,
+    place: KeyPlace,
     description: KeyDescription,
     notes: Vec<crate::trust::TrustNote>,
     turn: Turn<'a>,
@@ -106,7 +110,14 @@ impl SigningCore {
             chosen_files: Mutex::new(HashSet::new()),
             activity: Arc::default(),
             tokens: Arc::new(crate::keys::pkcs11::client::Modules::new(Vec::new(), PathBuf::new())),
+            journal: None,
         }
+    }
+
+    /// Record every signing request in `journal`.
+    pub fn with_journal(mut self, journal: Arc<crate::journal::Journal>) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     /// Use these PKCS#11 modules for tokens.
@@ -148,9 +159,13 @@ impl SigningCore {
             self.activity.notice(Notice::RefusedWhilePaused { origin }, locale);
             return Err(SigningError::Paused);
         }
+        let record = self.journal.as_ref().and_then(|journal| record::Pending::of(journal, &request));
         let outcome = self.carry_out(request);
+        if let Some(record) = record {
+            record.finish(&outcome);
+        }
         match &outcome {
-            Ok(Outcome::Signed { signatures, certificate }) => {
+            Ok(Outcome::Signed { signatures, certificate, .. }) => {
                 let at_ms = crate::platform::now_ms();
                 let signer = certificate.subject_cn();
                 let signed = Signed { at_ms, origin, action, documents: signatures.len(), signer };
@@ -269,13 +284,13 @@ impl SigningCore {
         })?;
         // Files are hashed after approval, whatever their size.
         let work = if inputs.iter().any(|i| matches!(i, CmsInput::File { .. })) { usize::MAX } else { bytes };
-        let (signatures, certificate) = self.sign_flow(context, action, filter, work, &summaries, |key| {
+        let (signatures, certificate, key) = self.sign_flow(context, action, filter, work, &summaries, |key| {
             let now = SystemTime::now();
             // A batch on every core: one key, one approval, many documents.
             compute::par_map(&inputs, |input| Ok(Signature::Cms(cms_for(key, input, now)?))).into_iter().collect()
         })?;
         if !timestamp {
-            return Ok(Outcome::Signed { signatures, certificate });
+            return Ok(Outcome::Signed { signatures, certificate, key });
         }
         // The network, with the screen free for others.
         let stamped = signatures
@@ -285,7 +300,7 @@ impl SigningCore {
                 other => Ok(other),
             })
             .collect::<Result<Vec<_>, SigningError>>()?;
-        Ok(Outcome::Signed { signatures: stamped, certificate })
+        Ok(Outcome::Signed { signatures: stamped, certificate, key })
     }
 
     /// What the confirmation shows for one CMS input; refuses inputs that cannot be
@@ -330,7 +345,7 @@ impl SigningCore {
         summaries: &[DocumentSummary],
     ) -> Result<Outcome, SigningError> {
         let bytes = documents.iter().map(String::len).sum();
-        let (signed, certificate) = self.sign_flow(context, action, filter, bytes, summaries, |key| {
+        let (signed, certificate, key) = self.sign_flow(context, action, filter, bytes, summaries, |key| {
             let now = SystemTime::now();
             compute::par_map(documents, |xml| Ok(crate::xmldsig::sign_xades_bes(xml, key, now)?))
                 .into_iter()
@@ -340,12 +355,12 @@ impl SigningCore {
             .into_iter()
             .map(|s| Ok(Signature::Xml(s.timestamp(&self.tsa())?)))
             .collect::<Result<Vec<_>, SigningError>>()?;
-        Ok(Outcome::Signed { signatures, certificate })
+        Ok(Outcome::Signed { signatures, certificate, key })
     }
 
     /// The dialog flow of every signature: key, confirmation, then `sign` with the
-    /// chosen key once the screen is free again. Returns what `sign` made and the
-    /// signer's certificate.
+    /// chosen key once the screen is free again. Returns what `sign` made, the
+    /// signer's certificate and where the key was.
     fn sign_flow<T>(
         &self,
         context: &RequestContext,
@@ -354,14 +369,14 @@ impl SigningCore {
         work: usize,
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
-    ) -> Result<(T, Box<crate::keys::Certificate>), SigningError> {
-        let Chosen { key, description, notes, turn, mut dialog } = self.choose_key(context, action, filter)?;
+    ) -> Result<(T, Box<crate::keys::Certificate>, KeyPlace), SigningError> {
+        let Chosen { key, place, description, notes, turn, mut dialog } = self.choose_key(context, action, filter)?;
         let confirmation = Confirmation { context, action, signer: &description, notes: &notes, documents };
         self.approve(dialog.as_mut(), &confirmation)?;
         drop(dialog);
         drop(turn);
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
-        Ok((signed, Box::new(key.certificate().clone())))
+        Ok((signed, Box::new(key.certificate().clone()), place))
     }
 
     /// The turn, then key file, password, trust checks (off screen) and the key pick.
@@ -393,8 +408,10 @@ impl SigningCore {
                     .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
                 KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
             };
-        let mut keys = source
-            .and_then(|source| self.open_source(dialog.as_mut(), context, source.as_ref()))
+        let source = source.map_err(|e| tell(dialog.as_mut(), context, e))?;
+        let place = KeyPlace::of(source.as_ref());
+        let mut keys = self
+            .open_source(dialog.as_mut(), context, source.as_ref())
             .map_err(|e| tell(dialog.as_mut(), context, e))?;
         // Trust checks may use the network: step off the screen meanwhile, unless this
         // request's window stays on it (another site's window must not open over a
@@ -426,7 +443,8 @@ impl SigningCore {
         match dialog.pick_key(&candidates)? {
             Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => {
                 let KeyCandidate { key: description, notes, .. } = candidates.swap_remove(i);
-                Ok(Chosen { key: keys.swap_remove(i), description, notes, turn, dialog })
+                let key = keys.swap_remove(i);
+                Ok(Chosen { place: place.of_key(key.as_ref()), key, description, notes, turn, dialog })
             }
             _ => Err(SigningError::Canceled),
         }
@@ -564,8 +582,8 @@ fn tell(dialog: &mut dyn Dialog, context: &RequestContext, error: SigningError) 
 }
 
 /// The outcome of a signing flow.
-fn signed((signatures, certificate): (Vec<Signature>, Box<crate::keys::Certificate>)) -> Outcome {
-    Outcome::Signed { signatures, certificate }
+fn signed((signatures, certificate, key): (Vec<Signature>, Box<crate::keys::Certificate>, KeyPlace)) -> Outcome {
+    Outcome::Signed { signatures, certificate, key }
 }
 
 /// A key file error as the core reports it (no paths, no parser details).

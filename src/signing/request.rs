@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use super::filter::{KeyFilter, Purpose};
 use crate::cms::CmsError;
+use crate::keys::source::KeyPlace;
 use crate::keys::{Certificate, KeyError, KeyInfo};
 use crate::ui::RequestContext;
 use crate::xmldsig::{Layout, XmlError};
@@ -162,10 +163,11 @@ pub enum Action {
 #[derive(Debug)]
 pub enum Outcome {
     KeyInfo(Box<KeyInfo>),
-    /// One signature per input, in order, and the signer's certificate.
+    /// One signature per input, in order, the signer's certificate and where the key was.
     Signed {
         signatures: Vec<Signature>,
         certificate: Box<Certificate>,
+        key: KeyPlace,
     },
     /// The CMS with timestamps added.
     Timestamped(Vec<u8>),
