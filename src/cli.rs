@@ -40,6 +40,9 @@ pub enum Command {
     Autostart(AutostartCommand),
     /// Check everything a page needs to reach qoltanba, and say what to fix.
     Doctor(DoctorArgs),
+    /// The signing journal: every signing request (site, signer, document hashes,
+    /// result), hash-chained; --verify checks the chain.
+    Journal(JournalArgs),
     /// Hardware tokens (PKCS#11): what is plugged in and the keys on it.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -51,6 +54,24 @@ pub enum Command {
     /// library that crashes takes only this process down).
     #[command(hide = true, name = "pkcs11-helper")]
     Pkcs11Helper { module: PathBuf },
+}
+
+/// `qoltanba journal`.
+#[derive(Debug, Args, Clone)]
+pub struct JournalArgs {
+    /// The data directory whose journal is read.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print the journal's lines as they are: one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Check the hash chain (across the rotated file too). Exit status: 0 intact, 1
+    /// broken, naming the first line that fails.
+    #[arg(long)]
+    pub verify: bool,
+    /// Only the latest N entries.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Some(Command::Autostart(command)) => return qoltanba::commands::autostart(&command),
         Some(Command::Doctor(args)) => return qoltanba::commands::doctor(&args),
         Some(Command::Tokens(command)) => return qoltanba::commands::tokens(&command),
+        Some(Command::Journal(args)) => return qoltanba::commands::journal(&args),
         Some(Command::Pkcs11Helper { module }) => return qoltanba::keys::pkcs11::helper::run(&module),
         #[cfg(feature = "desktop")]
         Some(Command::Dialog) => return qoltanba::ui::desktop::app::run(),
@@ -222,6 +223,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let tsa_url = args.tsa_url.clone().or(chosen_tsa).unwrap_or_else(|| qoltanba::cms::tsp::DEFAULT_TSA_URL.into());
     let tsa = TsaConfig { url: tsa_url, ..TsaConfig::default() };
     let activity = Arc::new(Activity::default());
+    // The tray's recent signatures survive a restart: the journal has them.
+    let journal = Arc::new(qoltanba::journal::Journal::new(&data_dir));
+    activity.remember(qoltanba::journal::recent_signatures(&data_dir, qoltanba::activity::RECENT));
     #[cfg(feature = "desktop")]
     if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
         activity.set_notifier(Box::new(notifier));
@@ -232,7 +236,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let core = SigningCore::new(prompter, Arc::clone(&trust), tsa)
         .with_tokens(Arc::clone(&tokens))
         .with_check_time(args.check_time.map(|s| s * 1000))
-        .with_activity(Arc::clone(&activity));
+        .with_activity(Arc::clone(&activity))
+        .with_journal(journal);
     let core = Arc::new(core);
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };

@@ -1,10 +1,12 @@
 //! Command-line subcommands other than `serve`, for people and scripts.
 
+mod journal;
 mod sign;
 mod tokens;
 mod trust;
 mod verify;
 
+pub use journal::journal;
 pub use sign::sign;
 pub use tokens::tokens;
 pub use trust::{autostart, doctor, trust};

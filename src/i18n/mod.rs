@@ -5,6 +5,7 @@
 //! person to read goes through [`Msg::text`].
 
 pub mod dialog;
+pub mod journal;
 pub mod pin;
 pub mod setup;
 pub mod validation;
