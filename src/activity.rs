@@ -12,7 +12,8 @@ use crate::platform::lock;
 use crate::i18n::Locale;
 use crate::signing::Action;
 
-/// Signatures of this run kept for the tray's list.
+/// Signatures kept for the tray's list (of this run, and of earlier ones from the
+/// signing journal).
 pub const RECENT: usize = 20;
 
 /// Each kind of warning (refusals while stopped, timestamp failures) is told at most
@@ -90,6 +91,16 @@ impl Activity {
     /// The signatures of this run, newest first.
     pub fn recent(&self) -> Vec<Signed> {
         lock(&self.recent).iter().cloned().collect()
+    }
+
+    /// Remember signatures of earlier runs (from the journal), `past` newest first:
+    /// the tray lists them until newer ones push them out.
+    pub fn remember(&self, past: Vec<Signed>) {
+        let mut recent = lock(&self.recent);
+        recent.extend(past);
+        recent.truncate(RECENT);
+        drop(recent);
+        self.touch();
     }
 
     /// Tell the person, and remember signatures.
