@@ -351,23 +351,25 @@ pub fn raw_lines(dir: &Path) -> std::io::Result<Vec<Vec<u8>>> {
 
 /// Up to `n` entries of the journal, newest first; damaged lines are skipped.
 pub fn recent(dir: &Path, n: usize) -> std::io::Result<Vec<Entry>> {
-    let files = files(dir)?;
-    let all = files.iter().rev().flat_map(|(_, bytes)| lines(bytes).collect::<Vec<_>>().into_iter().rev());
-    Ok(all.filter_map(|(line, _)| serde_json::from_slice(line).ok()).take(n).collect())
+    Ok(newest_first(&files(dir)?).take(n).collect())
 }
 
 /// The latest `n` signatures, newest first, for the tray; none when the journal
 /// cannot be read (which is logged).
 pub fn recent_signatures(dir: &Path, n: usize) -> Vec<Signed> {
-    let files = match files(dir) {
-        Ok(files) => files,
+    match files(dir) {
+        Ok(files) => newest_first(&files).filter_map(|e| e.as_signed()).take(n).collect(),
         Err(e) => {
             tracing::warn!(error = %e, "the signing journal cannot be read");
-            return Vec::new();
+            Vec::new()
         }
-    };
+    }
+}
+
+/// The entries of `files` (oldest first), newest first, damaged lines skipped.
+fn newest_first<'a>(files: &'a [(&'static str, Vec<u8>)]) -> impl Iterator<Item = Entry> + 'a {
     let all = files.iter().rev().flat_map(|(_, bytes)| lines(bytes).collect::<Vec<_>>().into_iter().rev());
-    all.filter_map(|(line, _)| serde_json::from_slice::<Entry>(line).ok()?.as_signed()).take(n).collect()
+    all.filter_map(|(line, _)| serde_json::from_slice(line).ok())
 }
 
 /// What [`verify`] found.

@@ -24,6 +24,19 @@ fn journal(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .expect("run qoltanba journal")
 }
 
+/// `journal --json`, parsed.
+fn json_lines(dir: &std::path::Path) -> Vec<Value> {
+    let out = journal(dir, &["--json"]);
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The daemon in `dir`, answering every request with the RSA test key and `answer`.
+fn start(dir: &std::path::Path, answer: &str) -> Daemon {
+    let key = fixture(RSA_KEY);
+    Daemon::start_in(dir, &["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-answer", answer])
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     qoltanba::journal::hex_sha256(bytes)
 }
@@ -32,8 +45,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 async fn signatures_are_journaled_and_a_changed_line_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let key = fixture(RSA_KEY);
-    let args = ["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-answer", "confirm"];
-    let mut daemon = Daemon::start_in(dir.path(), &args);
+    let mut daemon = start(dir.path(), "confirm");
     let origin = "https://journal.example.kz";
     let mut ws = daemon.connect(Some(origin)).await;
     let document = b"Journal test document: the contract text 7f3e9a";
@@ -47,10 +59,7 @@ async fn signatures_are_journaled_and_a_changed_line_is_found() {
     daemon.terminate();
 
     // Two lines, one object each.
-    let out = journal(dir.path(), &["--json"]);
-    assert!(out.status.success(), "{out:?}");
-    let lines: Vec<Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = json_lines(dir.path());
     assert_eq!(lines.len(), 2, "{lines:?}");
     let (cms, signed_xml) = (&lines[0], &lines[1]);
     for (entry, action, method, hash, size) in [
@@ -114,7 +123,7 @@ async fn signatures_are_journaled_and_a_changed_line_is_found() {
     );
 
     // A restart appends after the damage; the tray's list comes from the journal.
-    let mut daemon = Daemon::start_in(dir.path(), &args);
+    let mut daemon = start(dir.path(), "confirm");
     let mut ws = daemon.connect(Some(origin)).await;
     let reply = ws
         .request(
@@ -133,9 +142,7 @@ async fn signatures_are_journaled_and_a_changed_line_is_found() {
 #[tokio::test]
 async fn a_canceled_request_is_journaled_without_a_signer() {
     let dir = tempfile::tempdir().unwrap();
-    let key = fixture(RSA_KEY);
-    let args = ["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--auto-answer", "cancel"];
-    let mut daemon = Daemon::start_in(dir.path(), &args);
+    let mut daemon = start(dir.path(), "cancel");
     let mut ws = daemon.connect(None).await;
     let reply = ws
         .request(
@@ -146,9 +153,7 @@ async fn a_canceled_request_is_journaled_without_a_signer() {
     // Showing a key signs nothing: not journaled.
     ws.request(&json!({"module":COMMON,"method":"getKeyInfo","args":["PKCS12"]})).await;
     daemon.terminate();
-    let out = journal(dir.path(), &["--json"]);
-    let lines: Vec<Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = json_lines(dir.path());
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["result"], "canceled");
     assert!(lines[0].get("origin").is_none() && lines[0].get("signer").is_none(), "{}", lines[0]);

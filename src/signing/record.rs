@@ -22,7 +22,7 @@ pub(super) struct Pending {
     entry: Entry,
     /// Files among the documents, hashed after signing (a file is not touched before
     /// the person approves).
-    files: Vec<(usize, PathBuf)>,
+    files: Files,
 }
 
 impl Pending {
@@ -67,8 +67,11 @@ impl Pending {
     }
 }
 
-/// The documents of a signing operation, and which of them are files (by index).
-fn documents(operation: &Operation) -> Option<(Vec<Document>, Vec<(usize, PathBuf)>)> {
+/// Files among a request's documents: their index and path.
+type Files = Vec<(usize, PathBuf)>;
+
+/// The documents of a signing operation, and which of them are files.
+fn documents(operation: &Operation) -> Option<(Vec<Document>, Files)> {
     let mut files = Vec::new();
     let docs = match operation {
         Operation::Cms { inputs, .. } => {
