@@ -43,6 +43,9 @@ pub enum Command {
     /// Hardware tokens (PKCS#11): what is plugged in and the keys on it.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Which sites may use qoltanba: list, allow, deny or forget a site's answer.
+    #[command(subcommand)]
+    Sites(SitesCommand),
     /// The dialog window of one request; started by the daemon, which talks to it on
     /// stdin and stdout.
     #[command(hide = true)]
@@ -51,6 +54,37 @@ pub enum Command {
     /// library that crashes takes only this process down).
     #[command(hide = true, name = "pkcs11-helper")]
     Pkcs11Helper { module: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SitesCommand {
+    /// Every site allowed or denied, and since when.
+    List(SitesArgs),
+    /// Let a site use qoltanba without asking (its requests still need your approval).
+    Allow(SiteArgs),
+    /// Refuse a site's requests without asking.
+    Deny(SiteArgs),
+    /// Forget the answer for a site: it is asked again at its next request.
+    Forget(SiteArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SitesArgs {
+    /// The data directory whose sites are meant (a running daemon using it sees the
+    /// change at once).
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON (an array) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SiteArgs {
+    /// The site's origin as the browser sends it, e.g. https://sigex.kz
+    pub origin: String,
+    #[command(flatten)]
+    pub common: SitesArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +386,10 @@ pub struct ServeArgs {
     /// Headless answerer: confirm every request, or cancel every request.
     #[arg(long, value_name = "confirm|cancel", env = "QOLTANBA_AUTO_ANSWER", default_value = "confirm")]
     pub auto_answer: AutoAnswer,
+
+    /// Headless answerer: how to answer when a site not met before asks.
+    #[arg(long, value_name = "once|always|never|cancel", env = "QOLTANBA_AUTO_SITE", default_value = "once")]
+    pub auto_site: crate::ui::SiteAnswer,
 
     /// Headless answerer: the file its file chooser picks.
     #[arg(long, value_name = "FILE", env = "QOLTANBA_AUTO_FILE")]

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Some(Command::Autostart(command)) => return qoltanba::commands::autostart(&command),
         Some(Command::Doctor(args)) => return qoltanba::commands::doctor(&args),
         Some(Command::Tokens(command)) => return qoltanba::commands::tokens(&command),
+        Some(Command::Sites(command)) => return qoltanba::commands::sites(&command),
         Some(Command::Pkcs11Helper { module }) => return qoltanba::keys::pkcs11::helper::run(&module),
         #[cfg(feature = "desktop")]
         Some(Command::Dialog) => return qoltanba::ui::desktop::app::run(),
@@ -91,7 +92,8 @@ fn prompter(
         );
         let prompter = HeadlessPrompter::new(key.clone(), password, args.auto_answer)
             .with_delay(std::time::Duration::from_millis(args.auto_delay_ms))
-            .with_document(args.auto_file.clone());
+            .with_document(args.auto_file.clone())
+            .with_site_answer(args.auto_site);
         return Ok((Arc::new(prompter), false));
     }
     let in_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -222,6 +224,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let tsa_url = args.tsa_url.clone().or(chosen_tsa).unwrap_or_else(|| qoltanba::cms::tsp::DEFAULT_TSA_URL.into());
     let tsa = TsaConfig { url: tsa_url, ..TsaConfig::default() };
     let activity = Arc::new(Activity::default());
+    // The person's answers about sites: shared with the tray, changed by `qoltanba sites`.
+    let sites = Arc::new(qoltanba::sites::Sites::in_dir(&data_dir));
     #[cfg(feature = "desktop")]
     if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
         activity.set_notifier(Box::new(notifier));
@@ -232,7 +236,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let core = SigningCore::new(prompter, Arc::clone(&trust), tsa)
         .with_tokens(Arc::clone(&tokens))
         .with_check_time(args.check_time.map(|s| s * 1000))
-        .with_activity(Arc::clone(&activity));
+        .with_activity(Arc::clone(&activity))
+        .with_sites(Arc::clone(&sites));
     let core = Arc::new(core);
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };

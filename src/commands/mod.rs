@@ -1,11 +1,13 @@
 //! Command-line subcommands other than `serve`, for people and scripts.
 
 mod sign;
+mod sites;
 mod tokens;
 mod trust;
 mod verify;
 
 pub use sign::sign;
+pub use sites::sites;
 pub use tokens::tokens;
 pub use trust::{autostart, doctor, trust};
 pub use verify::{verify_cms, verify_xml};

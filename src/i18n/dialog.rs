@@ -39,6 +39,12 @@ pub enum Text {
     Sign,
     Close,
     ChooseFileTitle,
+    SiteTitle,
+    SiteExplained,
+    SiteAsksFor,
+    AllowOnce,
+    AllowAlways,
+    DenySite,
     FilePath,
     Choose,
     SiteLogo,
@@ -175,6 +181,30 @@ impl Text {
             (ChooseFileTitle, Kk) => "Файлды таңдаңыз",
             (ChooseFileTitle, Ru) => "Выберите файл",
             (ChooseFileTitle, En) => "Choose a file",
+            (SiteTitle, Kk) => "Бұл сайт qoltanba-ны алғаш рет пайдаланғысы келеді",
+            (SiteTitle, Ru) => "Этот сайт впервые обращается к qoltanba",
+            (SiteTitle, En) => "This site asks to use qoltanba for the first time",
+            (SiteExplained, Kk) => {
+                "Рұқсат етсеңіз, сайт кілтті таңдауды және қол қоюды сұрай алады; әр қолтаңбаны бәрібір сіз растайсыз. Сайтты танымасаңыз, «Ешқашан» басыңыз."
+            }
+            (SiteExplained, Ru) => {
+                "Если разрешить, сайт сможет просить выбрать ключ и подписать; каждую подпись вы всё равно подтверждаете сами. Если вы не знаете этот сайт, нажмите «Никогда»."
+            }
+            (SiteExplained, En) => {
+                "If you allow it, the site may ask you to choose a key and to sign; you still approve every signature yourself. If you do not know this site, choose Never."
+            }
+            (SiteAsksFor, Kk) => "Қазір сұрайтыны:",
+            (SiteAsksFor, Ru) => "Сейчас просит:",
+            (SiteAsksFor, En) => "It asks now to:",
+            (AllowOnce, Kk) => "Бір рет",
+            (AllowOnce, Ru) => "Один раз",
+            (AllowOnce, En) => "Once",
+            (AllowAlways, Kk) => "Әрқашан",
+            (AllowAlways, Ru) => "Всегда",
+            (AllowAlways, En) => "Always",
+            (DenySite, Kk) => "Ешқашан",
+            (DenySite, Ru) => "Никогда",
+            (DenySite, En) => "Never",
             (FilePath, Kk) => "Файл:",
             (FilePath, Ru) => "Файл:",
             (FilePath, En) => "File:",

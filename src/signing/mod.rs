@@ -7,6 +7,10 @@
 //! to talk to the user ([`turns`]), and when the network is used (trust checks and
 //! timestamps happen while the flow is off the screen).
 //!
+//! Sites: a request that would open a dialog comes through only if the person allowed
+//! its site (asked first, in the same dialog, for a site not met before); a denied or
+//! backing-off site gets `Canceled` without a dialog ([`crate::sites`]).
+//!
 //! A signature always goes: the turn → choose a key file → password → (off screen:
 //! trust checks) → pick a key that passes the request's [`KeyFilter`] → the user's
 //! confirmation, naming the site and showing the documents → (off screen) sign →
@@ -41,10 +45,11 @@ use crate::compute;
 use crate::keys::pkcs11::token_key::TokenSource;
 use crate::keys::source::{FileSource, KeySource, OpenError, SourceKind};
 use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
+use crate::sites::{Admission, Permission, Sites};
 use crate::trust::TrustStore;
 use crate::ui::{
     Confirmation, Dialog, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyDescription, KeyRequest,
-    PasswordRequest, Prompter, RequestContext, Shown,
+    PasswordRequest, Prompter, RequestContext, Shown, SiteAnswer, SiteRequest,
 };
 use turns::{NoTurn, Turn, Turns};
 
@@ -73,6 +78,8 @@ pub struct SigningCore {
     activity: Arc<Activity>,
     /// PKCS#11 modules (each driven by its own helper process).
     tokens: Arc<crate::keys::pkcs11::client::Modules>,
+    /// Which sites the person allowed or denied.
+    sites: Arc<Sites>,
 }
 
 impl From<NoTurn> for SigningError {
@@ -106,7 +113,14 @@ impl SigningCore {
             chosen_files: Mutex::new(HashSet::new()),
             activity: Arc::default(),
             tokens: Arc::new(crate::keys::pkcs11::client::Modules::new(Vec::new(), PathBuf::new())),
+            sites: Arc::new(Sites::in_memory()),
         }
+    }
+
+    /// Keep the person's answers about sites in `sites` (shared with the tray).
+    pub fn with_sites(mut self, sites: Arc<Sites>) -> Self {
+        self.sites = sites;
+        self
     }
 
     /// Use these PKCS#11 modules for tokens.
@@ -148,7 +162,22 @@ impl SigningCore {
             self.activity.notice(Notice::RefusedWhilePaused { origin }, locale);
             return Err(SigningError::Paused);
         }
+        // Requests that would ask the person: not for denied sites, nor while a site backs off.
+        let asks = !matches!(request.operation, Operation::ApplyTimestamp { .. });
+        if asks {
+            match self.sites.admission(origin.as_deref(), crate::platform::now_ms()) {
+                Admission::Denied | Admission::BackingOff => {
+                    tracing::info!(origin = ?origin, "refused without a dialog: the site is denied or backing off");
+                    return Err(SigningError::Canceled);
+                }
+                Admission::Allowed | Admission::Ask => {}
+            }
+        }
         let outcome = self.carry_out(request);
+        if asks {
+            let canceled = matches!(outcome, Err(SigningError::Canceled));
+            self.sites.note_outcome(origin.as_deref(), canceled, crate::platform::now_ms());
+        }
         match &outcome {
             Ok(Outcome::Signed { signatures, certificate }) => {
                 let at_ms = crate::platform::now_ms();
@@ -227,7 +256,8 @@ impl SigningCore {
         // path could hang the chooser or leak the person's credentials.
         let directory = if files::is_local_absolute(Path::new(directory)) { directory } else { "" };
         let request = FileRequest { context, extension, directory };
-        let path = self.prompter.open(context)?.choose_file(&request)?.ok_or(SigningError::Canceled)?;
+        let path =
+            self.open_dialog(context, Action::ChooseFile)?.choose_file(&request)?.ok_or(SigningError::Canceled)?;
         let path = files::canonical(&path);
         if Self::remembers_files(context) {
             let key = (Self::origin_key(context), files::lexical(&path));
@@ -378,7 +408,7 @@ impl SigningCore {
             return Err(SigningError::StorageEmpty);
         }
         let turn = self.screen(context)?;
-        let mut dialog = self.prompter.open(context)?;
+        let mut dialog = self.open_dialog(context, action)?;
         // Files and tokens alike: a source of keys, opened with the person's secret.
         let source: Result<Box<dyn KeySource>, SigningError> =
             match dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })? {
@@ -457,6 +487,42 @@ impl SigningCore {
         }
         self.not_paused()?;
         Ok(turn)
+    }
+
+    /// The request's dialog, once its site may use qoltanba: asked first for a site not
+    /// met before ("once" lets it through for a while, "always" and "never" are
+    /// remembered); `Canceled` for a denied site. Call with the turn held.
+    fn open_dialog<'a>(
+        &'a self,
+        context: &'a RequestContext,
+        action: Action,
+    ) -> Result<Box<dyn Dialog + 'a>, SigningError> {
+        let origin = context.origin.as_deref();
+        let mut dialog = self.prompter.open(context)?;
+        // Read again: the person may have answered for the site while this request waited.
+        match self.sites.admission(origin, crate::platform::now_ms()) {
+            Admission::Allowed => return Ok(dialog),
+            Admission::Denied | Admission::BackingOff => return Err(SigningError::Canceled),
+            Admission::Ask => {}
+        }
+        let answer = dialog.site(&SiteRequest { context, action })?;
+        let now = crate::platform::now_ms();
+        let remembered = match answer {
+            SiteAnswer::Once => {
+                self.sites.allow_for_now(origin, now);
+                Ok(())
+            }
+            SiteAnswer::Always => self.sites.set(origin, Permission::Allow, now),
+            SiteAnswer::Never => self.sites.set(origin, Permission::Deny, now),
+            SiteAnswer::Cancel => Ok(()),
+        };
+        if let Err(e) = remembered {
+            tracing::warn!(origin = ?origin, error = %e, "the answer about the site could not be kept");
+        }
+        match answer {
+            SiteAnswer::Once | SiteAnswer::Always if !context.is_page_gone() => Ok(dialog),
+            _ => Err(SigningError::Canceled),
+        }
     }
 
     /// Ask for approval: `Canceled` unless the person approves, `Paused` if they

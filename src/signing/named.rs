@@ -136,7 +136,7 @@ pub fn run(
             let signer = core.describe(key.certificate());
             let documents = std::slice::from_ref(&summary);
             let confirmation = super::Confirmation { context, action, signer: &signer, notes: &[], documents };
-            core.approve(core.prompter.open(context)?.as_mut(), &confirmation)?;
+            core.approve(core.open_dialog(context, action)?.as_mut(), &confirmation)?;
             drop(turn);
             let work = match &what {
                 NamedSign::Plain(d) | NamedSign::Cms { data: d, .. } => d.len(),
