@@ -129,6 +129,8 @@ struct Parts {
     data_dir: std::path::PathBuf,
     /// The PKCS#11 modules the signing core uses.
     tokens: Arc<qoltanba::keys::pkcs11::client::Modules>,
+    /// The person's answers about sites (the signing core obeys them).
+    sites: Arc<qoltanba::sites::Sites>,
 }
 
 /// How often the tray and the main window look which tokens are plugged in.
@@ -136,7 +138,7 @@ const TOKEN_LOOK: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The tray, the main window and their commands; with `desktop`, shown.
 fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, desktop: bool) -> Arc<Shell> {
-    let Parts { activity, settings, trust, core, forced, recent, data_dir, tokens } = parts;
+    let Parts { activity, settings, trust, core, forced, recent, data_dir, tokens, sites } = parts;
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
@@ -155,7 +157,8 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     let setup = qoltanba::ui::shell::Setup::for_this_user(data_dir);
     let first_start = !settings.get().trust_asked;
     let shell = shell.with_settings(Arc::clone(&settings), set_online).with_tsa(tsa).forced(forced);
-    let shell = Arc::new(shell.with_setup(setup).with_tokens(qoltanba::ui::shell::Tokens::of(tokens)));
+    let shell = shell.with_setup(setup).with_tokens(qoltanba::ui::shell::Tokens::of(tokens)).with_sites(sites);
+    let shell = Arc::new(shell);
     #[cfg(feature = "desktop")]
     if desktop && let Ok(program) = std::env::current_exe() {
         qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
@@ -312,6 +315,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         recent,
         data_dir: data_dir.clone(),
         tokens,
+        sites,
     };
     let shell = app_shell(parts, listening, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);

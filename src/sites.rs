@@ -11,7 +11,7 @@
 //! "Once" lets the site's requests through for ten minutes (a page often asks for
 //! the key's certificate, then for a signature), in memory only.
 //!
-//! Back-off: a site whose requests the person cancels three times in a row (or that
+//! Back-off: a site whose requests the person cancels five times in a row (or that
 //! is denied) is not asked again for 10 s, then 20 s, 40 s … up to 10 min after each
 //! further cancel; any approved request ends it. So a page cannot flood the person
 //! with dialogs.
@@ -31,7 +31,7 @@ pub const MAX_SITES: usize = 1000;
 const MAX_ORIGIN: usize = 512;
 
 /// Cancels in a row before the back-off starts.
-const CANCELS_BEFORE_BACKOFF: u32 = 3;
+const CANCELS_BEFORE_BACKOFF: u32 = 5;
 
 /// The first back-off, and the longest.
 const FIRST_BACKOFF_MS: i64 = 10_000;
@@ -212,6 +212,16 @@ impl Sites {
         Ok(removed)
     }
 
+    /// Forget the answer for requests without an `Origin` (the tray lists them too).
+    pub fn forget_no_origin(&self) -> Result<bool, SitesError> {
+        let mut cache = self.current();
+        let removed = cache.stored.sites.remove("").is_some();
+        if removed {
+            self.save(&mut cache)?;
+        }
+        Ok(removed)
+    }
+
     fn save(&self, cache: &mut Cache) -> Result<(), SitesError> {
         let Some(path) = &self.path else { return Ok(()) };
         if let Some(dir) = path.parent() {
@@ -326,9 +336,10 @@ mod tests {
     fn repeated_cancels_back_off_and_an_approval_ends_it() {
         let sites = Sites::in_memory();
         let site = Some("https://spam.kz");
-        sites.note_outcome(site, true, 0);
-        sites.note_outcome(site, true, 0);
-        assert_eq!(sites.admission(site, 0), Admission::Ask, "two cancels are a person changing their mind");
+        for _ in 0..4 {
+            sites.note_outcome(site, true, 0);
+        }
+        assert_eq!(sites.admission(site, 0), Admission::Ask, "four cancels are a person changing their mind");
         sites.note_outcome(site, true, 0);
         assert_eq!(sites.admission(site, 9_999), Admission::BackingOff);
         assert_eq!(sites.admission(site, 10_000), Admission::Ask);

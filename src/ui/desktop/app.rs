@@ -23,6 +23,7 @@ use super::wire::{self, Answer, Ask, ConfirmView, KeyView, Opening};
 use crate::i18n::dialog::{Text, size};
 use crate::i18n::{Locale, Word, action_word};
 use crate::signing::Action;
+use crate::sites::Permission;
 use crate::ui::sanitize::shown;
 use crate::ui::shell::{Command, Status, signed_line};
 use crate::ui::{KeyDescription, Shown, SiteAnswer, TokenSlot};
@@ -777,6 +778,28 @@ fn main_page(ui: &mut Ui, status: &Status, locale: Locale, fresh: bool) -> Optio
         if ui.button(RichText::new(t(Text::ChangeTokenPin)).size(15.0)).clicked() {
             command = Some(Command::ChangeTokenPin);
         }
+    }
+    // After the token's button: the keyboard reaches that first.
+    ui.add_space(8.0);
+    ui.label(RichText::new(t(Text::SitesMenu)).strong());
+    if status.sites.is_empty() {
+        ui.label(t(Text::NoSitesYet));
+    }
+    for (origin, permission) in &status.sites {
+        ui.horizontal(|ui| {
+            let (mark, other, label) = match permission {
+                Permission::Allow => ("✓", Permission::Deny, Text::DenySiteCommand),
+                Permission::Deny => ("✖", Permission::Allow, Text::AllowSiteCommand),
+            };
+            let name = if origin.is_empty() { t(Text::NoOrigin).to_owned() } else { shown(origin) };
+            ui.label(RichText::new(format!("{mark} {name}")).monospace());
+            if ui.small_button(t(label)).clicked() {
+                command = Some(Command::SetSite(origin.clone(), other));
+            }
+            if ui.small_button(t(Text::ForgetSite)).clicked() {
+                command = Some(Command::ForgetSite(origin.clone()));
+            }
+        });
     }
     command
 }
