@@ -371,10 +371,22 @@ pub fn confirmation_operation(confirmation: &crate::ui::Confirmation<'_>, locale
     let signs = matches!(confirmation.action, Action::SignCms | Action::SignXml | Action::SignRaw);
     if signs && signer.authentication && !signer.signing {
         let site = site(confirmation.context.origin.as_deref(), locale);
-        return match locale {
+        let login = match locale {
             Locale::Kk => format!("{site} сайтына кіру"),
             Locale::Ru => format!("Войти на {site}"),
             Locale::En => format!("Log in to {site}"),
+        };
+        let Some(other) = confirmation.other_domain.map(crate::ui::sanitize::shown) else { return login };
+        return match locale {
+            Locale::Kk => format!(
+                "{login} — ⚠ кіру мәтінінде басқа сайт аталған: {other}. Сол сайтқа кіргіңіз келмесе, бас тартыңыз."
+            ),
+            Locale::Ru => {
+                format!("{login} — ⚠ текст входа называет другой сайт: {other}. Если вы не входите на него, отмените.")
+            }
+            Locale::En => format!(
+                "{login} — ⚠ the login text names another site: {other}. Cancel unless you are logging in there."
+            ),
         };
     }
     operation(confirmation.action, confirmation.documents, locale)
@@ -464,8 +476,14 @@ mod tests {
             signer,
             notes: &[],
             documents: &documents,
+            other_domain: None,
         };
         assert_eq!(confirmation_operation(&confirmation(&auth), Locale::En), "Log in to https://idp.egov.kz");
+        let elsewhere = crate::ui::Confirmation { other_domain: Some("bank.example.com"), ..confirmation(&auth) };
+        assert_eq!(
+            confirmation_operation(&elsewhere, Locale::En),
+            "Log in to https://idp.egov.kz — ⚠ the login text names another site: bank.example.com. Cancel unless you are logging in there."
+        );
         assert_eq!(confirmation_operation(&confirmation(&auth), Locale::Ru), "Войти на https://idp.egov.kz");
         assert_eq!(confirmation_operation(&confirmation(&both), Locale::En), "Sign 1 document");
     }

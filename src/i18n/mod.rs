@@ -445,6 +445,9 @@ impl Word {
 pub fn unusable(reason: &crate::trust::Unusable, locale: Locale) -> String {
     use crate::trust::Unusable::*;
     match (reason, locale) {
+        (LoginOnly, Locale::Kk) => "бұл кілт тек сайтқа кіруге арналған: құжатқа қол қоймайды. Қол қою кілтін (RSA/GOST, «қол қою үшін») таңдаңыз".into(),
+        (LoginOnly, Locale::Ru) => "этот ключ только для входа на сайты: документы им не подписываются. Выберите ключ для подписи".into(),
+        (LoginOnly, Locale::En) => "this key is for logging in only: it does not sign documents. Choose your signing key".into(),
         (NotAuthenticationKey, Locale::Kk) => "аутентификация кілті емес".into(),
         (NotAuthenticationKey, Locale::Ru) => "не ключ аутентификации".into(),
         (NotAuthenticationKey, Locale::En) => "not an authentication key".into(),

@@ -21,6 +21,7 @@
 
 pub mod files;
 mod filter;
+mod login;
 mod named;
 mod request;
 mod summary;
@@ -385,8 +386,20 @@ impl SigningCore {
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
     ) -> Result<(T, Box<crate::keys::Certificate>), SigningError> {
-        let Chosen { key, description, notes, turn, mut dialog } = self.choose_key(context, action, filter)?;
-        let confirmation = Confirmation { context, action, signer: &description, notes: &notes, documents };
+        let login = login::looks_like_login(documents);
+        let Chosen { key, description, notes, turn, mut dialog } =
+            self.choose_key_for(context, action, filter, login)?;
+        // A login: the person is told if the challenge names another site.
+        let foreign =
+            if description.signing { None } else { login::other_domain(context.origin.as_deref(), documents) };
+        let confirmation = Confirmation {
+            context,
+            action,
+            signer: &description,
+            notes: &notes,
+            documents,
+            other_domain: foreign.as_deref(),
+        };
         self.approve(dialog.as_mut(), &confirmation)?;
         drop(dialog);
         drop(turn);
@@ -401,6 +414,18 @@ impl SigningCore {
         context: &'a RequestContext,
         action: Action,
         filter: &KeyFilter,
+    ) -> Result<Chosen<'a>, SigningError> {
+        self.choose_key_for(context, action, filter, true)
+    }
+
+    /// [`SigningCore::choose_key`]; unless `login` (the documents look like a login
+    /// challenge), keys certified for logging in only are shown as not usable.
+    fn choose_key_for<'a>(
+        &'a self,
+        context: &'a RequestContext,
+        action: Action,
+        filter: &KeyFilter,
+        login: bool,
     ) -> Result<Chosen<'a>, SigningError> {
         // Tokens of the storages the page allows, plugged in now.
         let tokens = self.tokens.present(filter.storages.as_deref());
@@ -440,7 +465,10 @@ impl SigningCore {
                     KeyCandidate {
                         key: self.describe(cert),
                         token_id: k.token_id().map(str::to_owned),
-                        not_selectable: filter.check(cert).or(trust.refusal),
+                        not_selectable: filter.check(cert).or(trust.refusal).or_else(|| {
+                            let login_only = !Purpose::Signature.allows(cert) && Purpose::Authentication.allows(cert);
+                            (login_only && !login).then_some(crate::trust::Unusable::LoginOnly)
+                        }),
                         notes: trust.notes,
                     }
                 })

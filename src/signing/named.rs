@@ -135,7 +135,8 @@ pub fn run(
             let turn = core.screen(context)?;
             let signer = core.describe(key.certificate());
             let documents = std::slice::from_ref(&summary);
-            let confirmation = super::Confirmation { context, action, signer: &signer, notes: &[], documents };
+            let confirmation =
+                super::Confirmation { context, action, signer: &signer, notes: &[], documents, other_domain: None };
             core.approve(core.open_dialog(context, action)?.as_mut(), &confirmation)?;
             drop(turn);
             let work = match &what {

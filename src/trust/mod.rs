@@ -99,6 +99,8 @@ impl std::fmt::Display for TrustNote {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unusable {
     NotAuthenticationKey,
+    /// Certified for logging in only: it signs a short login challenge, not documents.
+    LoginOnly,
     NotSigningKey,
     /// The certificate lacks an extended key usage the site asks for.
     MissingExtendedKeyUsage(String),

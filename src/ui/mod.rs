@@ -169,6 +169,8 @@ pub struct Confirmation<'a> {
     /// revocation could not be checked).
     pub notes: &'a [crate::trust::TrustNote],
     pub documents: &'a [DocumentSummary],
+    /// A login challenge that names another site than the one asking: that site.
+    pub other_domain: Option<&'a str>,
 }
 
 /// The first request of a site the person has not answered for: may it use qoltanba?

@@ -297,6 +297,7 @@ mod tests {
             signer: &KeyDescription { subject: "CN=ТЕСТ".into(), ..Default::default() },
             notes: &[crate::trust::TrustNote::RevocationUnknown { why: "offline".into() }],
             documents: &docs,
+            other_domain: None,
         };
         assert_eq!((&prompter).confirm(&confirmation), Ok(true));
         assert_eq!((&prompter).confirm(&confirmation), Ok(false), "anything but yes refuses");
