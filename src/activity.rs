@@ -46,6 +46,8 @@ pub enum Notice {
     PortTaken { text: String },
     /// A token was opened with its factory PIN.
     FactoryPin { token: String },
+    /// A key used before expires soon, or has: the reminder, with what to do.
+    KeyExpiring(crate::keys::hygiene::Reminder),
 }
 
 /// Where notices go (the desktop's notifications).
@@ -100,7 +102,7 @@ impl Activity {
             recent.truncate(RECENT);
         }
         let kind = match &notice {
-            Notice::Signed(_) | Notice::PortTaken { .. } | Notice::FactoryPin { .. } => None,
+            Notice::Signed(_) | Notice::PortTaken { .. } | Notice::FactoryPin { .. } | Notice::KeyExpiring(_) => None,
             Notice::TimestampFailed { .. } => Some(0),
             Notice::RefusedWhilePaused { .. } => Some(1),
         };

@@ -337,6 +337,22 @@ pub enum UsageArg {
 pub enum KeysCommand {
     /// Print what NCALayer's getKeyInfo reports for each key in a key file.
     Info(KeysInfoArgs),
+    /// Keys used before that expire within 30 days (or have), with the renewal steps,
+    /// and key files lying in Downloads, on the Desktop or in a synced folder.
+    Reminders(RemindersArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RemindersArgs {
+    /// The data directory whose key files are meant.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Judge at this time (Unix seconds) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub check_time: Option<i64>,
+    /// Print JSON (an object) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

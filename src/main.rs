@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Keys(KeysCommand::Info(args))) => return qoltanba::commands::keys_info(&args),
+        Some(Command::Keys(KeysCommand::Reminders(args))) => return qoltanba::commands::keys_reminders(&args),
         Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
         Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
         Some(Command::Sign(args)) => return qoltanba::commands::sign(&args),
@@ -240,8 +241,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         .with_tokens(Arc::clone(&tokens))
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity))
-        .with_sites(Arc::clone(&sites));
+        .with_sites(Arc::clone(&sites))
+        .with_recent(Arc::clone(&recent));
     let core = Arc::new(core);
+    remind_in_background(&data_dir, &activity, args.check_time);
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };
     let config = ServerConfig {
@@ -419,4 +422,27 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Key expiry reminders (30, 7, 1 days before, and after): at start, then twice a day,
+/// each told once, as notifications (and in the log).
+fn remind_in_background(data_dir: &std::path::Path, activity: &Arc<Activity>, check_time: Option<i64>) {
+    let (data_dir, activity) = (data_dir.to_owned(), Arc::clone(activity));
+    tokio::spawn(async move {
+        loop {
+            let (dir, activity) = (data_dir.clone(), Arc::clone(&activity));
+            let _ = tokio::task::spawn_blocking(move || {
+                let now = check_time.unwrap_or_else(|| qoltanba::platform::now_ms() / 1000);
+                let seen = qoltanba::keys::recent::RecentFiles::new(&dir).certificates();
+                let due = qoltanba::keys::hygiene::due(&seen, now);
+                for reminder in qoltanba::keys::hygiene::not_told(&dir, due) {
+                    tracing::warn!(owner = %reminder.owner, days_left = reminder.days_left, "a key expires soon or has expired");
+                    let locale = qoltanba::i18n::Locale::from_environment();
+                    activity.notice(qoltanba::activity::Notice::KeyExpiring(reminder), locale);
+                }
+            })
+            .await;
+            tokio::time::sleep(std::time::Duration::from_secs(12 * 3600)).await;
+        }
+    });
 }

@@ -47,7 +47,7 @@ use crate::keys::pkcs11::token_key::TokenSource;
 use crate::keys::source::{FileSource, KeySource, OpenError, SourceKind};
 use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
 use crate::sites::{Admission, Permission, Sites};
-use crate::trust::TrustStore;
+use crate::trust::{TrustNote, TrustStore};
 use crate::ui::{
     Confirmation, Dialog, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyDescription, KeyRequest,
     PasswordRequest, Prompter, RequestContext, Shown, SiteAnswer, SiteRequest,
@@ -81,6 +81,8 @@ pub struct SigningCore {
     tokens: Arc<crate::keys::pkcs11::client::Modules>,
     /// Which sites the person allowed or denied.
     sites: Arc<Sites>,
+    /// Key files used, with the certificate seen (for expiry reminders).
+    recent: Option<Arc<crate::keys::recent::RecentFiles>>,
 }
 
 impl From<NoTurn> for SigningError {
@@ -96,6 +98,8 @@ impl From<NoTurn> for SigningError {
 /// still held.
 struct Chosen<'a> {
     key: Box<dyn SigningKey>,
+    /// The key file, when the key came from one.
+    file: Option<PathBuf>,
     description: KeyDescription,
     notes: Vec<crate::trust::TrustNote>,
     turn: Turn<'a>,
@@ -115,7 +119,14 @@ impl SigningCore {
             activity: Arc::default(),
             tokens: Arc::new(crate::keys::pkcs11::client::Modules::new(Vec::new(), PathBuf::new())),
             sites: Arc::new(Sites::in_memory()),
+            recent: None,
         }
+    }
+
+    /// Remember the key files used and their certificates' expiry in `recent`.
+    pub fn with_recent(mut self, recent: Arc<crate::keys::recent::RecentFiles>) -> Self {
+        self.recent = Some(recent);
+        self
     }
 
     /// Keep the person's answers about sites in `sites` (shared with the tray).
@@ -387,7 +398,7 @@ impl SigningCore {
         sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
     ) -> Result<(T, Box<crate::keys::Certificate>), SigningError> {
         let login = login::looks_like_login(documents);
-        let Chosen { key, description, notes, turn, mut dialog } =
+        let Chosen { key, file, description, notes, turn, mut dialog } =
             self.choose_key_for(context, action, filter, login)?;
         // A login: the person is told if the challenge names another site.
         let foreign =
@@ -403,6 +414,10 @@ impl SigningCore {
         self.approve(dialog.as_mut(), &confirmation)?;
         drop(dialog);
         drop(turn);
+        if let (Some(recent), Some(path)) = (&self.recent, &file) {
+            recent.remember(path);
+            recent.seen(path, &description.owner, description.not_after_ms.div_euclid(1000));
+        }
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
         Ok((signed, Box::new(key.certificate().clone())))
     }
@@ -434,20 +449,27 @@ impl SigningCore {
         }
         let turn = self.screen(context)?;
         let mut dialog = self.open_dialog(context, action)?;
+        let choice = dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })?;
+        let file = match &choice {
+            KeyChoice::File(path) => Some(path.clone()),
+            _ => None,
+        };
+        // A key file lying in Downloads, on the Desktop or in a synced folder: said with each key.
+        let exposed =
+            file.as_deref().and_then(|f| crate::keys::hygiene::exposure(f, &dirs::home_dir().unwrap_or_default()));
         // Files and tokens alike: a source of keys, opened with the person's secret.
-        let source: Result<Box<dyn KeySource>, SigningError> =
-            match dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })? {
-                KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
-                KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
-                    .map_err(|_| SigningError::KeyFileUnreadable)
-                    .map(|bytes| Box::new(FileSource::new(path, zeroize::Zeroizing::new(bytes))) as Box<dyn KeySource>),
-                KeyChoice::Token(token) if tokens.contains(&token) => self
-                    .tokens
-                    .module_of(&token)
-                    .ok_or(SigningError::Token("the token is gone".into()))
-                    .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
-                KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
-            };
+        let source: Result<Box<dyn KeySource>, SigningError> = match choice {
+            KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
+            KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
+                .map_err(|_| SigningError::KeyFileUnreadable)
+                .map(|bytes| Box::new(FileSource::new(path, zeroize::Zeroizing::new(bytes))) as Box<dyn KeySource>),
+            KeyChoice::Token(token) if tokens.contains(&token) => self
+                .tokens
+                .module_of(&token)
+                .ok_or(SigningError::Token("the token is gone".into()))
+                .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
+            KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
+        };
         let mut keys = source
             .and_then(|source| self.open_source(dialog.as_mut(), context, source.as_ref()))
             .map_err(|e| tell(dialog.as_mut(), context, e))?;
@@ -469,7 +491,7 @@ impl SigningCore {
                             let login_only = !Purpose::Signature.allows(cert) && Purpose::Authentication.allows(cert);
                             (login_only && !login).then_some(crate::trust::Unusable::LoginOnly)
                         }),
-                        notes: trust.notes,
+                        notes: trust.notes.into_iter().chain(exposed.map(TrustNote::KeyFileExposed)).collect(),
                     }
                 })
                 .collect()
@@ -484,7 +506,7 @@ impl SigningCore {
         match dialog.pick_key(&candidates)? {
             Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => {
                 let KeyCandidate { key: description, notes, .. } = candidates.swap_remove(i);
-                Ok(Chosen { key: keys.swap_remove(i), description, notes, turn, dialog })
+                Ok(Chosen { key: keys.swap_remove(i), file, description, notes, turn, dialog })
             }
             _ => Err(SigningError::Canceled),
         }
