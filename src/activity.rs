@@ -48,6 +48,8 @@ pub enum Notice {
     FactoryPin { token: String },
     /// A key used before expires soon, or has: the reminder, with what to do.
     KeyExpiring(crate::keys::hygiene::Reminder),
+    /// A key used before was revoked (the weekly check).
+    KeyRevoked(crate::keys::hygiene::Revoked),
 }
 
 /// Where notices go (the desktop's notifications).
@@ -102,7 +104,11 @@ impl Activity {
             recent.truncate(RECENT);
         }
         let kind = match &notice {
-            Notice::Signed(_) | Notice::PortTaken { .. } | Notice::FactoryPin { .. } | Notice::KeyExpiring(_) => None,
+            Notice::Signed(_)
+            | Notice::PortTaken { .. }
+            | Notice::FactoryPin { .. }
+            | Notice::KeyExpiring(_)
+            | Notice::KeyRevoked(_) => None,
             Notice::TimestampFailed { .. } => Some(0),
             Notice::RefusedWhilePaused { .. } => Some(1),
         };

@@ -350,6 +350,13 @@ pub struct RemindersArgs {
     /// Judge at this time (Unix seconds) instead of now.
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub check_time: Option<i64>,
+    /// Also check now whether the certificates of the keys used were revoked (CRL or
+    /// OCSP; the daemon does this weekly).
+    #[arg(long)]
+    pub revocation: bool,
+    /// Never download (CRLs, OCSP): only what is cached.
+    #[arg(long, env = "QOLTANBA_OFFLINE")]
+    pub offline: bool,
     /// Print JSON (an object) instead of text.
     #[arg(long)]
     pub json: bool,

@@ -244,7 +244,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         .with_sites(Arc::clone(&sites))
         .with_recent(Arc::clone(&recent));
     let core = Arc::new(core);
-    remind_in_background(&data_dir, &activity, args.check_time);
+    remind_in_background(&data_dir, &activity, &trust, args.check_time);
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };
     let config = ServerConfig {
@@ -425,14 +425,28 @@ impl Signals {
 }
 
 /// Key expiry reminders (30, 7, 1 days before, and after): at start, then twice a day,
-/// each told once, as notifications (and in the log).
-fn remind_in_background(data_dir: &std::path::Path, activity: &Arc<Activity>, check_time: Option<i64>) {
-    let (data_dir, activity) = (data_dir.to_owned(), Arc::clone(activity));
+/// each told once, as notifications (and in the log); and the weekly revocation check
+/// of the keys used.
+fn remind_in_background(
+    data_dir: &std::path::Path,
+    activity: &Arc<Activity>,
+    trust: &Arc<TrustStore>,
+    check_time: Option<i64>,
+) {
+    let (data_dir, activity, trust) = (data_dir.to_owned(), Arc::clone(activity), Arc::clone(trust));
     tokio::spawn(async move {
         loop {
-            let (dir, activity) = (data_dir.clone(), Arc::clone(&activity));
+            let (dir, activity, trust) = (data_dir.clone(), Arc::clone(&activity), Arc::clone(&trust));
             let _ = tokio::task::spawn_blocking(move || {
                 let now = check_time.unwrap_or_else(|| qoltanba::platform::now_ms() / 1000);
+                // Weekly: were the certificates of the keys used revoked since?
+                if qoltanba::keys::hygiene::revocation_due(&dir, now * 1000) {
+                    for revoked in qoltanba::keys::hygiene::check_revocation(&trust, &dir, now * 1000) {
+                        tracing::warn!(owner = %revoked.owner, date = %revoked.date, "a key used before was revoked");
+                        let locale = qoltanba::i18n::Locale::from_environment();
+                        activity.notice(qoltanba::activity::Notice::KeyRevoked(revoked), locale);
+                    }
+                }
                 let seen = qoltanba::keys::recent::RecentFiles::new(&dir).certificates();
                 let due = qoltanba::keys::hygiene::due(&seen, now);
                 for reminder in qoltanba::keys::hygiene::not_told(&dir, due) {

@@ -97,3 +97,40 @@ async fn a_key_file_in_downloads_is_pointed_out() {
     let elsewhere = tempfile::tempdir().unwrap();
     assert_eq!(reminders(data.path(), elsewhere.path(), 0)["exposed"], json!([]), "not under this HOME's Downloads");
 }
+
+#[tokio::test]
+async fn a_key_revoked_after_it_was_used_is_found_by_the_revocation_check() {
+    // 2026-11-23: the 2026 test keys are valid, the 2026 CRL current.
+    const NOW_S: i64 = 1_795_392_000;
+    let data = tempfile::tempdir().unwrap();
+    let key = fixture("nca-test/keys2026/individual_revoked.p12");
+    {
+        // Used while nobody could say it was revoked (offline, no CRL yet).
+        let at = NOW_S.to_string();
+        let args = ["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--check-time", &at];
+        let daemon = Daemon::start_in(data.path(), &args);
+        let mut ws = daemon.connect(Some("https://egov.kz")).await;
+        let request = json!({"module":"kz.gov.pki.knca.commonUtils","method":"createCAdESFromBase64",
+            "args":["PKCS12","SIGNATURE","MTEK",false]});
+        assert_eq!(ws.request(&request).await["code"], "200");
+    }
+    let check = |data: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["keys", "reminders", "--json", "--revocation", "--offline", "--check-time", &NOW_S.to_string()])
+            .arg("--data-dir")
+            .arg(data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["revoked"].clone()
+    };
+    assert_eq!(check(data.path()), json!([]), "offline and no CRL: nothing is said");
+    // The CRL that lists it arrives (cached).
+    let crl_dir = data.path().join("trust/crl");
+    std::fs::create_dir_all(&crl_dir).unwrap();
+    std::fs::copy(fixture("nca-test/crl/nca_gost2022_test_2026.crl"), crl_dir.join("nca_gost2022_test.crl")).unwrap();
+    let revoked = check(data.path());
+    assert_eq!(revoked.as_array().map(Vec::len), Some(1), "{revoked}");
+    assert!(revoked[0]["date"].as_str().unwrap().starts_with("2026-"), "{revoked}");
+    assert!(std::fs::read_to_string(data.path().join("revocation-checked")).unwrap().starts_with("1795392000"));
+}

@@ -138,10 +138,20 @@ pub fn keys_reminders(args: &crate::cli::RemindersArgs) -> ExitCode {
     let exposed: Vec<_> =
         recent.list().into_iter().filter_map(|p| hygiene::exposure(&p, &home).map(|e| (p, e))).collect();
     let locale = crate::i18n::Locale::from_environment();
+    let revoked = if args.revocation {
+        let urls = crate::trust::NCA_CA_URLS.iter().map(|u| u.to_string()).collect();
+        let trust = crate::trust::TrustStore::new(Some(data_dir.join("trust")), urls, !args.offline);
+        hygiene::check_revocation(&trust, &data_dir, now.saturating_mul(1000))
+    } else {
+        Vec::new()
+    };
     if args.json {
         let exposed: Vec<_> = exposed.iter().map(|(p, e)| serde_json::json!({"path": p, "exposure": e})).collect();
-        println!("{}", serde_json::json!({"reminders": reminders, "exposed": exposed}));
+        println!("{}", serde_json::json!({"reminders": reminders, "exposed": exposed, "revoked": revoked}));
         return ExitCode::SUCCESS;
+    }
+    for r in &revoked {
+        println!("{}", hygiene::revoked_text(r, locale));
     }
     for reminder in &reminders {
         println!("{}", hygiene::reminder_text(reminder, locale));

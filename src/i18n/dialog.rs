@@ -419,6 +419,14 @@ pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, Stri
         (Notice::PortTaken { text }, Kk) => ("qoltanba іске қосылмады".into(), text.clone()),
         (Notice::PortTaken { text }, Ru) => ("qoltanba не запущен".into(), text.clone()),
         (Notice::PortTaken { text }, En) => ("qoltanba did not start".into(), text.clone()),
+        (Notice::KeyRevoked(r), _) => {
+            let title = match locale {
+                Kk => "Кілттің сертификаты кері қайтарылған",
+                Ru => "Сертификат ключа отозван",
+                En => "A key's certificate was revoked",
+            };
+            (title.into(), crate::keys::hygiene::revoked_text(r, locale))
+        }
         (Notice::KeyExpiring(r), _) => {
             let title = match (r.threshold, locale) {
                 (0, Kk) => "Кілттің мерзімі өтті",

@@ -6,7 +6,9 @@
 //! The keys are those the person used: the key files remembered in
 //! [`super::recent::RecentFiles`] with the certificate seen when each was opened to
 //! sign. Which reminders were already given is kept in `reminders-told` in the data
-//! directory, so each is given once.
+//! directory, so each is given once. The certificates of the keys used (files and
+//! tokens) are kept too, and checked for revocation once a week (offline-safe: with no
+//! CRL or OCSP answer, nothing is said).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -73,6 +75,104 @@ pub fn not_told(data_dir: &Path, due: Vec<Reminder>) -> Vec<Reminder> {
         }
     }
     fresh
+}
+
+/// How often the certificates of the keys used are checked for revocation.
+pub const REVOCATION_EVERY_MS: i64 = 7 * DAY * 1000;
+
+/// At most this many certificates of keys used are kept for the revocation check.
+const KEPT_CERTIFICATES: usize = 10;
+
+/// Keep the (public) certificate of a key used to sign, for the weekly revocation
+/// check: `<data-dir>/used-certificates/<SHA-256>.cer`, the oldest dropped past ten.
+pub fn keep_certificate(data_dir: &Path, der: &[u8]) {
+    let dir = data_dir.join("used-certificates");
+    let name = crate::crypto::sha256(der).iter().map(|b| format!("{b:02x}")).collect::<String>() + ".cer";
+    let path = dir.join(name);
+    if path.exists() {
+        return;
+    }
+    let written = std::fs::create_dir_all(&dir).and_then(|()| crate::platform::write_public_file(&path, der));
+    if let Err(e) = written {
+        tracing::debug!(error = %e, "the certificate of the key used was not kept");
+        return;
+    }
+    let mut kept: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    kept.sort();
+    for (_, old) in kept.iter().take(kept.len().saturating_sub(KEPT_CERTIFICATES)) {
+        let _ = std::fs::remove_file(old);
+    }
+}
+
+/// The certificates kept by [`keep_certificate`].
+pub fn kept_certificates(data_dir: &Path) -> Vec<crate::keys::Certificate> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("used-certificates")) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .take(KEPT_CERTIFICATES * 2)
+        .filter_map(|e| crate::platform::read_small_regular(&e.path(), 64 * 1024, None).ok())
+        .filter_map(|der| crate::keys::Certificate::from_der(&der).ok())
+        .collect()
+}
+
+/// A key used before whose certificate is now revoked.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Revoked {
+    pub owner: String,
+    pub serial: String,
+    /// When it was revoked, as the CRL or OCSP answer says.
+    pub date: String,
+}
+
+/// Is the weekly revocation check due at `now_ms`?
+pub fn revocation_due(data_dir: &Path, now_ms: i64) -> bool {
+    let last =
+        std::fs::read_to_string(data_dir.join("revocation-checked")).ok().and_then(|t| t.trim().parse::<i64>().ok());
+    last.is_none_or(|last| now_ms - last >= REVOCATION_EVERY_MS || now_ms < last)
+}
+
+/// Check the kept certificates for revocation at `now_ms` (offline-safe: without an
+/// answer nothing is said) and remember when. Expired keys are checked too.
+pub fn check_revocation(trust: &crate::trust::TrustStore, data_dir: &Path, now_ms: i64) -> Vec<Revoked> {
+    let req =
+        crate::trust::Requirements { chain: crate::trust::ChainRule::Any, allow_expired: true, allow_revoked: false };
+    let revoked = kept_certificates(data_dir)
+        .iter()
+        .filter_map(|cert| match trust.assess(cert, &req, now_ms).refusal {
+            Some(crate::trust::Unusable::Revoked { date }) => {
+                Some(Revoked { owner: cert.subject_cn(), serial: cert.serial_hex(), date })
+            }
+            _ => None,
+        })
+        .collect();
+    let _ = crate::platform::write_public_file(&data_dir.join("revocation-checked"), now_ms.to_string().as_bytes());
+    revoked
+}
+
+/// A revoked key in words, with what to do.
+pub fn revoked_text(r: &Revoked, locale: Locale) -> String {
+    let owner = crate::ui::sanitize::shown(&r.owner);
+    match locale {
+        Locale::Kk => format!(
+            "{owner} кілтінің сертификаты {} кері қайтарылған: бұл кілтпен қол қоймаңыз. Өзіңіз қайтарып алмасаңыз, ҰКО ТК-ға (1414) дереу хабарласыңыз және жаңа кілт алыңыз.",
+            r.date
+        ),
+        Locale::Ru => format!(
+            "Сертификат ключа {owner} отозван {}: не подписывайте этим ключом. Если вы его не отзывали, сразу обратитесь в НУЦ РК (1414) и получите новый ключ.",
+            r.date
+        ),
+        Locale::En => format!(
+            "The certificate of {owner}'s key was revoked on {}: do not sign with this key. If you did not revoke it, contact NCA RK (1414) at once and get a new key.",
+            r.date
+        ),
+    }
 }
 
 /// Where a key file should not be.

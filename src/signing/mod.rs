@@ -414,9 +414,12 @@ impl SigningCore {
         self.approve(dialog.as_mut(), &confirmation)?;
         drop(dialog);
         drop(turn);
-        if let (Some(recent), Some(path)) = (&self.recent, &file) {
-            recent.remember(path);
-            recent.seen(path, &description.owner, description.not_after_ms.div_euclid(1000));
+        if let Some(recent) = &self.recent {
+            if let Some(path) = &file {
+                recent.remember(path);
+                recent.seen(path, &description.owner, description.not_after_ms.div_euclid(1000));
+            }
+            crate::keys::hygiene::keep_certificate(recent.dir(), key.certificate().der());
         }
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
         Ok((signed, Box::new(key.certificate().clone())))
