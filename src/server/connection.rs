@@ -10,7 +10,8 @@
 //!
 //! A request that cannot be queued (the connection's queue is full, or the message
 //! did not fit the memory budget and was skipped unread, see [`super::budget`]) still
-//! gets its own error reply, in order.
+//! gets its own error reply, in order. So does a large message read aside as it
+//! arrived ([`super::stream`]): the reader takes it in its place among the others.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::budget::{Charges, Skipped};
+use super::budget::{Aside, Charges, Skipped};
 use super::registry::Registration;
 use crate::protocol::reply::{GREETING, HEARTBEAT};
 use crate::protocol::{Busy, Dispatcher, Session};
@@ -35,10 +36,19 @@ pub const MAX_QUEUED: usize = 32;
 const MAX_OWED: usize = 100_000;
 
 enum Job {
-    /// The frame's own buffer, not a copy, with the budget it holds.
-    Text(Utf8Bytes, Vec<OwnedSemaphorePermit>),
+    /// A request with the budget it holds.
+    Text(Request, Vec<OwnedSemaphorePermit>),
     Binary,
     Refused(Busy),
+    /// Reading a message aside failed (a bug): an error reply in its place.
+    Failed,
+}
+
+enum Request {
+    /// The frame's own buffer, not a copy.
+    Frame(Utf8Bytes),
+    /// A message read aside.
+    Received(crate::protocol::stream::Received),
 }
 
 fn refusal(why: Skipped) -> Busy {
@@ -53,7 +63,7 @@ pub struct Link {
     pub dispatcher: Arc<Dispatcher>,
     pub shutdown: watch::Receiver<bool>,
     pub charges: Charges,
-    pub skipped: mpsc::UnboundedReceiver<Skipped>,
+    pub asides: mpsc::UnboundedReceiver<Aside>,
     pub registration: Registration,
     /// Close after this long without any frame while nothing is pending.
     pub idle_timeout: Option<Duration>,
@@ -64,7 +74,7 @@ pub async fn serve<S>(ws: WebSocketStream<S>, origin: Option<String>, link: Link
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Link { dispatcher, mut shutdown, charges, mut skipped, registration, idle_timeout } = link;
+    let Link { dispatcher, mut shutdown, charges, mut asides, registration, idle_timeout } = link;
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(MAX_QUEUED + 8);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
@@ -95,11 +105,14 @@ where
     let worker = tokio::spawn(async move {
         while let Some(job) = job_rx.recv().await {
             let reply = match job {
-                Job::Text(text, permits) => {
+                Job::Text(request, permits) => {
                     let (dispatcher, session) = (Arc::clone(&dispatcher), Arc::clone(&session));
                     let handled = tokio::task::spawn_blocking(move || {
                         let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
-                        let reply = dispatcher.handle_text(&mut session, text);
+                        let reply = match request {
+                            Request::Frame(text) => dispatcher.handle_text(&mut session, text),
+                            Request::Received(received) => dispatcher.handle_received(&mut session, received),
+                        };
                         drop(permits);
                         reply
                     })
@@ -114,6 +127,7 @@ where
                     }
                 }
                 Job::Binary => Some(Dispatcher::binary_frame_reply()),
+                Job::Failed => Some(crate::protocol::reply::common_error(Some("internal error")).to_string()),
                 Job::Refused(why) => {
                     worker_owed.fetch_sub(1, Ordering::SeqCst);
                     let locale = session.lock().unwrap_or_else(|p| p.into_inner()).context.locale;
@@ -137,7 +151,33 @@ where
         owed.fetch_add(1, Ordering::SeqCst);
         Job::Refused(why)
     };
-    loop {
+    // A request to queue, unless the connection has as many queued as it may.
+    let admit = |request: Request, permits: Vec<OwnedSemaphorePermit>| {
+        if queued.load(Ordering::SeqCst) >= MAX_QUEUED {
+            drop(permits);
+            refuse(Busy::Queue)
+        } else {
+            queued.fetch_add(1, Ordering::SeqCst);
+            registration.busy_flag().store(true, Ordering::SeqCst);
+            Job::Text(request, permits)
+        }
+    };
+    // A message the codec did not see, as a job; `Err`: close the connection so.
+    let aside_job = async |aside: Aside| match aside {
+        Aside::Skipped(why) => Ok(refuse(refusal(why))),
+        Aside::Streamed(streamed) => {
+            let permits = charges.take(streamed.len);
+            match streamed.received.await {
+                Ok(Ok(received)) => Ok(admit(Request::Received(received), permits)),
+                Ok(Err(_)) => Err((CloseCode::Invalid, "text frame is not UTF-8")),
+                Err(e) => {
+                    tracing::error!("reading a message aside failed: {e}");
+                    Ok(Job::Failed)
+                }
+            }
+        }
+    };
+    'read: loop {
         let idle = async {
             match idle_timeout {
                 Some(t) if queued.load(Ordering::SeqCst) == 0 => tokio::time::sleep(t).await,
@@ -155,9 +195,17 @@ where
                 break;
             }
             incoming = stream.next() => incoming,
-            Some(why) = skipped.recv() => {
-                // A message skipped with nothing received after it.
-                if owed.load(Ordering::SeqCst) >= MAX_OWED || job_tx.send(refuse(refusal(why))).is_err() {
+            Some(aside) = asides.recv() => {
+                // A message skipped or read aside, with nothing received after it.
+                registration.touch();
+                let job = match aside_job(aside).await {
+                    Ok(job) => job,
+                    Err((code, reason)) => {
+                        let _ = out_tx.send(close(code, reason)).await;
+                        break;
+                    }
+                };
+                if owed.load(Ordering::SeqCst) > MAX_OWED || job_tx.send(job).is_err() {
                     let _ = out_tx.send(close(CloseCode::Policy, "too many requests")).await;
                     break;
                 }
@@ -169,9 +217,17 @@ where
             }
         };
         registration.touch();
-        // Messages skipped before this one come first.
-        while let Ok(why) = skipped.try_recv() {
-            let _ = job_tx.send(refuse(refusal(why)));
+        // Messages skipped or read aside before this one come first.
+        while let Ok(aside) = asides.try_recv() {
+            match aside_job(aside).await {
+                Ok(job) => {
+                    let _ = job_tx.send(job);
+                }
+                Err((code, reason)) => {
+                    let _ = out_tx.send(close(code, reason)).await;
+                    break 'read;
+                }
+            }
         }
         let job = match incoming {
             Some(Ok(Message::Text(text))) if text.as_str() == HEARTBEAT => {
@@ -181,14 +237,7 @@ where
             }
             Some(Ok(Message::Text(text))) => {
                 let permits = charges.take(text.len());
-                if queued.load(Ordering::SeqCst) >= MAX_QUEUED {
-                    drop(permits);
-                    refuse(Busy::Queue)
-                } else {
-                    queued.fetch_add(1, Ordering::SeqCst);
-                    registration.busy_flag().store(true, Ordering::SeqCst);
-                    Job::Text(text, permits)
-                }
+                admit(Request::Frame(text), permits)
             }
             Some(Ok(Message::Binary(bytes))) => {
                 drop(charges.take(bytes.len()));
@@ -205,6 +254,9 @@ where
                     Error::Protocol(_) => Some((CloseCode::Protocol, "protocol error")),
                     Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         Some((CloseCode::Size, "message too big"))
+                    }
+                    Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                        Some((CloseCode::Protocol, "protocol error"))
                     }
                     Error::Io(e) if e.kind() == std::io::ErrorKind::OutOfMemory => {
                         Some((CloseCode::Again, "over the memory budget: try again"))
