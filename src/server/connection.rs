@@ -28,7 +28,9 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use super::budget::{Aside, Charges, Skipped};
 use super::registry::Registration;
 use crate::protocol::reply::{GREETING, HEARTBEAT};
+use crate::protocol::stream::{NotUtf8, Received};
 use crate::protocol::{Busy, Dispatcher, Session};
+use tokio::task::JoinHandle;
 
 /// Requests with content a connection may queue while one is being handled.
 pub const MAX_QUEUED: usize = 32;
@@ -40,15 +42,19 @@ enum Job {
     Text(Request, Vec<OwnedSemaphorePermit>),
     Binary,
     Refused(Busy),
-    /// Reading a message aside failed (a bug): an error reply in its place.
-    Failed,
 }
 
 enum Request {
     /// The frame's own buffer, not a copy.
     Frame(Utf8Bytes),
-    /// A message read aside.
-    Received(crate::protocol::stream::Received),
+    /// A message read aside, once its last pieces are read.
+    Streamed(JoinHandle<Result<Received, NotUtf8>>),
+}
+
+/// A request ready to handle.
+enum Input {
+    Frame(Utf8Bytes),
+    Received(Received),
 }
 
 fn refusal(why: Skipped) -> Busy {
@@ -102,21 +108,39 @@ where
     let worker_queued = Arc::clone(&queued);
     let worker_owed = Arc::clone(&owed);
     let worker_busy = registration.busy_flag();
+    let close =
+        |code: CloseCode, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
     let worker = tokio::spawn(async move {
+        // Handle a request on a blocking thread; the budget it holds is freed after.
+        let run = async |input: Input, permits: Vec<OwnedSemaphorePermit>| {
+            let (dispatcher, session) = (Arc::clone(&dispatcher), Arc::clone(&session));
+            tokio::task::spawn_blocking(move || {
+                let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+                let reply = match input {
+                    Input::Frame(text) => dispatcher.handle_text(&mut session, text),
+                    Input::Received(received) => dispatcher.handle_received(&mut session, received),
+                };
+                drop(permits);
+                reply
+            })
+            .await
+        };
         while let Some(job) = job_rx.recv().await {
             let reply = match job {
                 Job::Text(request, permits) => {
-                    let (dispatcher, session) = (Arc::clone(&dispatcher), Arc::clone(&session));
-                    let handled = tokio::task::spawn_blocking(move || {
-                        let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
-                        let reply = match request {
-                            Request::Frame(text) => dispatcher.handle_text(&mut session, text),
-                            Request::Received(received) => dispatcher.handle_received(&mut session, received),
-                        };
-                        drop(permits);
-                        reply
-                    })
-                    .await;
+                    let handled = match request {
+                        Request::Frame(text) => run(Input::Frame(text), permits).await,
+                        Request::Streamed(received) => match received.await {
+                            Ok(Ok(received)) => run(Input::Received(received), permits).await,
+                            // A text message that is not UTF-8 ends the connection, as
+                            // the codec ends it for one it reads.
+                            Ok(Err(NotUtf8)) => {
+                                let _ = worker_out.send(close(CloseCode::Invalid, "text frame is not UTF-8")).await;
+                                break;
+                            }
+                            Err(e) => Err(e),
+                        },
+                    };
                     worker_queued.fetch_sub(1, Ordering::SeqCst);
                     match handled {
                         Ok(reply) => reply,
@@ -127,7 +151,6 @@ where
                     }
                 }
                 Job::Binary => Some(Dispatcher::binary_frame_reply()),
-                Job::Failed => Some(crate::protocol::reply::common_error(Some("internal error")).to_string()),
                 Job::Refused(why) => {
                     worker_owed.fetch_sub(1, Ordering::SeqCst);
                     let locale = session.lock().unwrap_or_else(|p| p.into_inner()).context.locale;
@@ -145,8 +168,6 @@ where
         }
     });
 
-    let close =
-        |code: CloseCode, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
     let refuse = |why: Busy| {
         owed.fetch_add(1, Ordering::SeqCst);
         Job::Refused(why)
@@ -162,22 +183,12 @@ where
             Job::Text(request, permits)
         }
     };
-    // A message the codec did not see, as a job; `Err`: close the connection so.
-    let aside_job = async |aside: Aside| match aside {
-        Aside::Skipped(why) => Ok(refuse(refusal(why))),
-        Aside::Streamed(streamed) => {
-            let permits = charges.take(streamed.len);
-            match streamed.received.await {
-                Ok(Ok(received)) => Ok(admit(Request::Received(received), permits)),
-                Ok(Err(_)) => Err((CloseCode::Invalid, "text frame is not UTF-8")),
-                Err(e) => {
-                    tracing::error!("reading a message aside failed: {e}");
-                    Ok(Job::Failed)
-                }
-            }
-        }
+    // A message the codec did not see, as a job.
+    let aside_job = |aside: Aside| match aside {
+        Aside::Skipped(why) => refuse(refusal(why)),
+        Aside::Streamed(streamed) => admit(Request::Streamed(streamed.received), charges.take(streamed.len)),
     };
-    'read: loop {
+    loop {
         let idle = async {
             match idle_timeout {
                 Some(t) if queued.load(Ordering::SeqCst) == 0 => tokio::time::sleep(t).await,
@@ -198,13 +209,7 @@ where
             Some(aside) = asides.recv() => {
                 // A message skipped or read aside, with nothing received after it.
                 registration.touch();
-                let job = match aside_job(aside).await {
-                    Ok(job) => job,
-                    Err((code, reason)) => {
-                        let _ = out_tx.send(close(code, reason)).await;
-                        break;
-                    }
-                };
+                let job = aside_job(aside);
                 if owed.load(Ordering::SeqCst) > MAX_OWED || job_tx.send(job).is_err() {
                     let _ = out_tx.send(close(CloseCode::Policy, "too many requests")).await;
                     break;
@@ -219,15 +224,7 @@ where
         registration.touch();
         // Messages skipped or read aside before this one come first.
         while let Ok(aside) = asides.try_recv() {
-            match aside_job(aside).await {
-                Ok(job) => {
-                    let _ = job_tx.send(job);
-                }
-                Err((code, reason)) => {
-                    let _ = out_tx.send(close(code, reason)).await;
-                    break 'read;
-                }
-            }
+            let _ = job_tx.send(aside_job(aside));
         }
         let job = match incoming {
             Some(Ok(Message::Text(text))) if text.as_str() == HEARTBEAT => {
