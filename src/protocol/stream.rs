@@ -30,6 +30,9 @@ const GROUPS: GeneralPurpose = GeneralPurpose::new(
 );
 use crate::signing::{Document, DocumentWriter};
 
+/// What an intake keeps of a spliced message is usually this small.
+const KEPT_SMALL: usize = 64 * 1024;
+
 /// A message read by an [`Intake`].
 #[derive(Debug)]
 pub enum Received {
@@ -154,6 +157,9 @@ enum Lexed {
     Plain(usize),
     /// The `args.data` string opens with the byte at this index.
     DataOpens(usize),
+    /// From the byte at this index on, nothing is of interest: the message is not an
+    /// object, or its object has ended.
+    Rest(usize),
 }
 
 impl Lexer {
@@ -201,6 +207,9 @@ impl Lexer {
                 continue;
             }
             let b = bytes[i];
+            if self.depth == 0 && b != b'{' && !b.is_ascii_whitespace() {
+                return Lexed::Rest(i);
+            }
             match b {
                 b'"' => {
                     let is_key = self.expect_key && self.kind() == Some(Container::Object) && self.depth <= 2;
@@ -230,6 +239,9 @@ impl Lexer {
                     self.depth = self.depth.saturating_sub(1);
                     self.expect_key = false;
                     self.key = None;
+                    if self.depth == 0 {
+                        return Lexed::Rest(i + 1);
+                    }
                 }
                 b',' => self.expect_key = self.kind() == Some(Container::Object),
                 b':' => self.expect_key = false,
@@ -425,6 +437,11 @@ impl Intake {
                     });
                     bytes = &bytes[i + 1..];
                 }
+                Lexed::Rest(i) => {
+                    self.keep(&bytes[..i]);
+                    self.whole = true;
+                    bytes = &bytes[i..];
+                }
                 // A second `data` string: kept as it is (the last one counts).
                 Lexed::DataOpens(i) => {
                     self.lexer.string = Some(StringState { key: None, escape: false });
@@ -436,8 +453,10 @@ impl Intake {
     }
 
     fn keep(&mut self, bytes: &[u8]) {
-        if self.kept.capacity() == 0 && !self.whole {
-            self.kept.reserve(1024);
+        // A large message kept whole gets the room it needs at once (growing by
+        // doubling would need up to three times its size at a moment).
+        if self.kept.len() + bytes.len() > KEPT_SMALL {
+            self.kept.reserve(self.hint.max(self.kept.len() + bytes.len()) - self.kept.len());
         }
         self.kept.extend_from_slice(bytes);
     }
