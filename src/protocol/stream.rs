@@ -697,7 +697,7 @@ mod tests {
             for at in [good.find("QUJD").unwrap_or(0) + 2, 3, good.len() - 1] {
                 let mut message = good.as_bytes().to_vec();
                 message.splice(at..at, bad.iter().copied());
-                assert_eq!(agree(&message), false);
+                assert!(!agree(&message));
                 assert_eq!(whole(&message), None);
             }
         }

@@ -21,9 +21,10 @@ use crate::protocol::stream::{Intake, NotUtf8, Received};
 pub const STREAM_FROM: u64 = 1024 * 1024;
 
 /// Bytes handed to the decoding thread at a time, and how many such pieces may wait
-/// for it: the reader stops reading while they do.
-const PIECE: usize = 256 * 1024;
-const PIECES_WAITING: usize = 4;
+/// for it: the reader stops reading while they do. Large pieces: few hand-overs
+/// between the two threads (each may cost a time slice on a busy machine).
+const PIECE: usize = 1024 * 1024;
+const PIECES_WAITING: usize = 8;
 
 /// A message read aside, once it has all arrived.
 pub struct Streamed {
