@@ -443,3 +443,30 @@ impl From<crate::ui::PromptUnavailable> for SigningError {
         Self::NoPrompter
     }
 }
+
+#[cfg(test)]
+mod document_tests {
+    use super::*;
+    use crate::keys::KeyAlgorithm;
+
+    #[test]
+    fn a_written_document_gives_every_key_its_own_digest() {
+        let mut writer = DocumentWriter::with_capacity(4);
+        writer.append(|bytes| bytes.extend_from_slice(b"hello, "));
+        writer.append(|bytes| bytes.extend_from_slice(b"world"));
+        let written = writer.finish();
+        let plain = Document::from(b"hello, world".to_vec());
+        assert_eq!(written.bytes(), plain.bytes());
+        for algorithm in [
+            KeyAlgorithm::Rsa,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::Gost2004,
+            KeyAlgorithm::Gost2015_256,
+            KeyAlgorithm::Gost2015_512,
+        ] {
+            let expected = algorithm.digest(b"hello, world").unwrap();
+            assert_eq!(written.digest(algorithm).unwrap(), expected, "{algorithm:?}");
+            assert_eq!(plain.digest(algorithm).unwrap(), expected, "{algorithm:?}");
+        }
+    }
+}
