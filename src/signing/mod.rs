@@ -34,8 +34,8 @@ use std::time::SystemTime;
 
 pub use filter::{KeyFilter, Purpose};
 pub use request::{
-    Action, CmsInput, Failure, KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation, Outcome, Rejection,
-    Request, Signature, SigningError,
+    Action, CmsInput, Document, DocumentWriter, Failure, KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation,
+    Outcome, Rejection, Request, Signature, SigningError,
 };
 pub use summary::{summarize, summarize_digest};
 
@@ -334,7 +334,7 @@ impl SigningCore {
     /// signed before anybody is asked.
     fn cms_summary(&self, context: &RequestContext, input: &CmsInput) -> Result<DocumentSummary, SigningError> {
         Ok(match input {
-            CmsInput::Data { bytes, .. } => summarize(bytes),
+            CmsInput::Data { bytes, .. } => summarize(bytes.bytes()),
             CmsInput::Digest(digest) if digest.is_empty() => return Err(SigningError::Rejected(Rejection::Empty)),
             CmsInput::Digest(digest) => summarize_digest(digest),
             CmsInput::CoSign(cms) => {
@@ -700,7 +700,13 @@ fn key_file_error(e: crate::keys::KeyFileError) -> SigningError {
 /// One CMS input signed with `key`.
 fn cms_for(key: &dyn SigningKey, input: &CmsInput, now: SystemTime) -> Result<Vec<u8>, SigningError> {
     Ok(match input {
-        CmsInput::Data { bytes, attach } => sign_cades_bes(key, Content::Data { bytes, attach: *attach }, now)?,
+        CmsInput::Data { bytes, attach: true } => {
+            sign_cades_bes(key, Content::Data { bytes: bytes.bytes(), attach: true }, now)?
+        }
+        // The hash may have been computed while the document arrived.
+        CmsInput::Data { bytes, attach: false } => {
+            sign_cades_bes(key, Content::Digest(&bytes.digest(key.algorithm())?), now)?
+        }
         CmsInput::Digest(digest) => {
             check_digest_length(key.algorithm(), digest)?;
             sign_cades_bes(key, Content::Digest(digest), now)?
