@@ -47,6 +47,10 @@ pub enum Notice {
     PortTaken { text: String },
     /// A token was opened with its factory PIN.
     FactoryPin { token: String },
+    /// A key used before expires soon, or has: the reminder, with what to do.
+    KeyExpiring(crate::keys::hygiene::Reminder),
+    /// A key used before was revoked (the weekly check).
+    KeyRevoked(crate::keys::hygiene::Revoked),
 }
 
 /// Where notices go (the desktop's notifications).
@@ -111,7 +115,11 @@ impl Activity {
             recent.truncate(RECENT);
         }
         let kind = match &notice {
-            Notice::Signed(_) | Notice::PortTaken { .. } | Notice::FactoryPin { .. } => None,
+            Notice::Signed(_)
+            | Notice::PortTaken { .. }
+            | Notice::FactoryPin { .. }
+            | Notice::KeyExpiring(_)
+            | Notice::KeyRevoked(_) => None,
             Notice::TimestampFailed { .. } => Some(0),
             Notice::RefusedWhilePaused { .. } => Some(1),
         };

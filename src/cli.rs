@@ -46,6 +46,9 @@ pub enum Command {
     /// Hardware tokens (PKCS#11): what is plugged in and the keys on it.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Which sites may use qoltanba: list, allow, deny or forget a site's answer.
+    #[command(subcommand)]
+    Sites(SitesCommand),
     /// The dialog window of one request; started by the daemon, which talks to it on
     /// stdin and stdout.
     #[command(hide = true)]
@@ -72,6 +75,37 @@ pub struct JournalArgs {
     /// Only the latest N entries.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SitesCommand {
+    /// Every site allowed or denied, and since when.
+    List(SitesArgs),
+    /// Let a site use qoltanba without asking (its requests still need your approval).
+    Allow(SiteArgs),
+    /// Refuse a site's requests without asking.
+    Deny(SiteArgs),
+    /// Forget the answer for a site: it is asked again at its next request.
+    Forget(SiteArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SitesArgs {
+    /// The data directory whose sites are meant (a running daemon using it sees the
+    /// change at once).
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON (an array) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SiteArgs {
+    /// The site's origin as the browser sends it, e.g. https://sigex.kz
+    pub origin: String,
+    #[command(flatten)]
+    pub common: SitesArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,6 +358,29 @@ pub enum UsageArg {
 pub enum KeysCommand {
     /// Print what NCALayer's getKeyInfo reports for each key in a key file.
     Info(KeysInfoArgs),
+    /// Keys used before that expire within 30 days (or have), with the renewal steps,
+    /// and key files lying in Downloads, on the Desktop or in a synced folder.
+    Reminders(RemindersArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RemindersArgs {
+    /// The data directory whose key files are meant.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Judge at this time (Unix seconds) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub check_time: Option<i64>,
+    /// Also check now whether the certificates of the keys used were revoked (CRL or
+    /// OCSP; the daemon does this weekly).
+    #[arg(long)]
+    pub revocation: bool,
+    /// Never download (CRLs, OCSP): only what is cached.
+    #[arg(long, env = "QOLTANBA_OFFLINE")]
+    pub offline: bool,
+    /// Print JSON (an object) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -373,6 +430,10 @@ pub struct ServeArgs {
     /// Headless answerer: confirm every request, or cancel every request.
     #[arg(long, value_name = "confirm|cancel", env = "QOLTANBA_AUTO_ANSWER", default_value = "confirm")]
     pub auto_answer: AutoAnswer,
+
+    /// Headless answerer: how to answer when a site not met before asks.
+    #[arg(long, value_name = "once|always|never|cancel", env = "QOLTANBA_AUTO_SITE", default_value = "once")]
+    pub auto_site: crate::ui::SiteAnswer,
 
     /// Headless answerer: the file its file chooser picks.
     #[arg(long, value_name = "FILE", env = "QOLTANBA_AUTO_FILE")]

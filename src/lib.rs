@@ -30,6 +30,7 @@ pub mod protocol;
 pub mod server;
 pub mod settings;
 pub mod signing;
+pub mod sites;
 pub mod trust;
 pub mod ui;
 pub mod validation;

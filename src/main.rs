@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Keys(KeysCommand::Info(args))) => return qoltanba::commands::keys_info(&args),
+        Some(Command::Keys(KeysCommand::Reminders(args))) => return qoltanba::commands::keys_reminders(&args),
         Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
         Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
         Some(Command::Sign(args)) => return qoltanba::commands::sign(&args),
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Some(Command::Doctor(args)) => return qoltanba::commands::doctor(&args),
         Some(Command::Tokens(command)) => return qoltanba::commands::tokens(&command),
         Some(Command::Journal(args)) => return qoltanba::commands::journal(&args),
+        Some(Command::Sites(command)) => return qoltanba::commands::sites(&command),
         Some(Command::Pkcs11Helper { module }) => return qoltanba::keys::pkcs11::helper::run(&module),
         #[cfg(feature = "desktop")]
         Some(Command::Dialog) => return qoltanba::ui::desktop::app::run(),
@@ -92,7 +94,8 @@ fn prompter(
         );
         let prompter = HeadlessPrompter::new(key.clone(), password, args.auto_answer)
             .with_delay(std::time::Duration::from_millis(args.auto_delay_ms))
-            .with_document(args.auto_file.clone());
+            .with_document(args.auto_file.clone())
+            .with_site_answer(args.auto_site);
         return Ok((Arc::new(prompter), false));
     }
     let in_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -128,6 +131,8 @@ struct Parts {
     data_dir: std::path::PathBuf,
     /// The PKCS#11 modules the signing core uses.
     tokens: Arc<qoltanba::keys::pkcs11::client::Modules>,
+    /// The person's answers about sites (the signing core obeys them).
+    sites: Arc<qoltanba::sites::Sites>,
 }
 
 /// How often the tray and the main window look which tokens are plugged in.
@@ -135,7 +140,7 @@ const TOKEN_LOOK: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The tray, the main window and their commands; with `desktop`, shown.
 fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, desktop: bool) -> Arc<Shell> {
-    let Parts { activity, settings, trust, core, forced, recent, data_dir, tokens } = parts;
+    let Parts { activity, settings, trust, core, forced, recent, data_dir, tokens, sites } = parts;
     let quit = Box::new(move || {
         let _ = stop.send(true);
     });
@@ -154,7 +159,8 @@ fn app_shell(parts: Parts, listening: Vec<String>, stop: watch::Sender<bool>, de
     let setup = qoltanba::ui::shell::Setup::for_this_user(data_dir);
     let first_start = !settings.get().trust_asked;
     let shell = shell.with_settings(Arc::clone(&settings), set_online).with_tsa(tsa).forced(forced);
-    let shell = Arc::new(shell.with_setup(setup).with_tokens(qoltanba::ui::shell::Tokens::of(tokens)));
+    let shell = shell.with_setup(setup).with_tokens(qoltanba::ui::shell::Tokens::of(tokens)).with_sites(sites);
+    let shell = Arc::new(shell);
     #[cfg(feature = "desktop")]
     if desktop && let Ok(program) = std::env::current_exe() {
         qoltanba::ui::desktop::window::MainWindow::install(program, &shell);
@@ -226,6 +232,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     // The tray's recent signatures survive a restart: the journal has them.
     let journal = Arc::new(qoltanba::journal::Journal::new(&data_dir));
     activity.remember(qoltanba::journal::recent_signatures(&data_dir, qoltanba::activity::RECENT));
+    // The person's answers about sites: shared with the tray, changed by `qoltanba sites`.
+    let sites = Arc::new(qoltanba::sites::Sites::in_dir(&data_dir));
     #[cfg(feature = "desktop")]
     if desktop && let Some(notifier) = qoltanba::ui::desktop::notify::DesktopNotifier::new() {
         activity.set_notifier(Box::new(notifier));
@@ -237,8 +245,11 @@ async fn serve(args: ServeArgs) -> ExitCode {
         .with_tokens(Arc::clone(&tokens))
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity))
-        .with_journal(journal);
+        .with_journal(journal)
+        .with_sites(Arc::clone(&sites))
+        .with_recent(Arc::clone(&recent));
     let core = Arc::new(core);
+    remind_in_background(&data_dir, &activity, &trust, args.check_time);
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };
     let config = ServerConfig {
@@ -312,6 +323,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         recent,
         data_dir: data_dir.clone(),
         tokens,
+        sites,
     };
     let shell = app_shell(parts, listening, stop_tx.clone(), desktop);
     let show = Arc::clone(&shell);
@@ -415,4 +427,41 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Key expiry reminders (30, 7, 1 days before, and after): at start, then twice a day,
+/// each told once, as notifications (and in the log); and the weekly revocation check
+/// of the keys used.
+fn remind_in_background(
+    data_dir: &std::path::Path,
+    activity: &Arc<Activity>,
+    trust: &Arc<TrustStore>,
+    check_time: Option<i64>,
+) {
+    let (data_dir, activity, trust) = (data_dir.to_owned(), Arc::clone(activity), Arc::clone(trust));
+    tokio::spawn(async move {
+        loop {
+            let (dir, activity, trust) = (data_dir.clone(), Arc::clone(&activity), Arc::clone(&trust));
+            let _ = tokio::task::spawn_blocking(move || {
+                let now = check_time.unwrap_or_else(|| qoltanba::platform::now_ms() / 1000);
+                // Weekly: were the certificates of the keys used revoked since?
+                if qoltanba::keys::hygiene::revocation_due(&dir, now * 1000) {
+                    for revoked in qoltanba::keys::hygiene::check_revocation(&trust, &dir, now * 1000) {
+                        tracing::warn!(owner = %revoked.owner, date = %revoked.date, "a key used before was revoked");
+                        let locale = qoltanba::i18n::Locale::from_environment();
+                        activity.notice(qoltanba::activity::Notice::KeyRevoked(revoked), locale);
+                    }
+                }
+                let seen = qoltanba::keys::recent::RecentFiles::new(&dir).certificates();
+                let due = qoltanba::keys::hygiene::due(&seen, now);
+                for reminder in qoltanba::keys::hygiene::not_told(&dir, due) {
+                    tracing::warn!(owner = %reminder.owner, days_left = reminder.days_left, "a key expires soon or has expired");
+                    let locale = qoltanba::i18n::Locale::from_environment();
+                    activity.notice(qoltanba::activity::Notice::KeyExpiring(reminder), locale);
+                }
+            })
+            .await;
+            tokio::time::sleep(std::time::Duration::from_secs(12 * 3600)).await;
+        }
+    });
 }

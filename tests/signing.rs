@@ -139,6 +139,33 @@ async fn c5_authentication_key_type_with_only_a_signing_key_is_cancelled() {
     assert_eq!(reply, json!({"code":"500","message":"action.canceled"}), "and is refused for SIGNATURE");
 }
 
+/// A key certified for logging in only signs a short challenge, never a document: the
+/// key chooser shows it as not usable for anything longer, or for several documents.
+#[tokio::test]
+async fn a_login_only_key_signs_a_challenge_but_not_a_document() {
+    let auth = Daemon::headless(RSA_AUTH_KEY, PASSWORD, "confirm");
+    let mut ws = auth.connect(Some("https://idp.egov.kz")).await;
+    let sign = |data: Value| {
+        json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{"format":"cms","data":data,
+            "signingParams":{"decode":true,"encapsulate":true},"signerParams":{"extKeyUsageOids":[],"chain":[]},"locale":"en"}})
+    };
+    let challenge = b64(b"<login><timeTicket>1764763200</timeTicket></login>");
+    let reply = ws.request(&sign(json!(challenge))).await;
+    assert_eq!(reply["status"], true, "a login challenge: {reply}");
+    // Not a login: the only key of the file is greyed ("for logging in only"), so the
+    // request ends as a cancel (basics: success with an empty body), never signed.
+    let canceled = json!({"status":true,"body":{}});
+    let document = b64(&[b'a'; 4096]);
+    assert_eq!(ws.request(&sign(json!(document))).await, canceled, "a 4 KiB document is not a login");
+    assert_eq!(ws.request(&sign(json!([challenge.clone(), challenge]))).await, canceled, "nor are two");
+    let pdf = b64(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n");
+    assert_eq!(ws.request(&sign(json!(pdf))).await, canceled, "nor a PDF, however short");
+    // A key that may sign documents is not limited.
+    let signing = Daemon::headless(RSA_KEY, PASSWORD, "confirm");
+    let mut ws = signing.connect(Some("https://idp.egov.kz")).await;
+    assert_eq!(ws.request(&sign(json!(document))).await["status"], true);
+}
+
 #[tokio::test]
 async fn c8_create_cades_from_hash() {
     use sha2::Digest;

@@ -106,6 +106,10 @@ async fn a_person_signs_in_the_terminal() {
         "args":["PKCS12","SIGNATURE","MTEK",false]});
     ws.send_text(&request.to_string()).await;
 
+    // A site not met before: asked first; "2" is always.
+    term.wait_for("https://esf.gov.kz впервые просит доступ к qoltanba.");
+    term.wait_for("Разрешить этому сайту? 1) один раз 2) всегда 3) никогда");
+    term.type_line("2");
     term.wait_for("https://esf.gov.kz запрашивает ключ");
     term.type_line(fixture(RSA_KEY).to_str().unwrap());
     term.wait_for("Пароль для");
@@ -132,6 +136,8 @@ async fn a_person_signs_in_the_terminal() {
     term.type_line("n");
     let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
     assert_eq!(reply, json!({"code":"500","message":"action.canceled"}));
+    // The site was asked once: "always" was kept.
+    assert_eq!(term.output.lock().unwrap().matches("впервые просит доступ").count(), 1);
 }
 
 /// What a person sees: the terminal's bytes rendered by a terminal emulator.
@@ -152,6 +158,8 @@ async fn nothing_a_page_writes_reaches_the_terminal_raw() {
     let chooser = json!({"module":"kz.gov.pki.knca.commonUtils","method":"showFileChooser",
         "args":["ALL\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J", ""]});
     ws.send_text(&chooser.to_string()).await;
+    term.wait_for("впервые просит доступ к qoltanba");
+    term.type_line("1");
     term.wait_for("просит выбрать файл");
     term.type_line("");
     let reply: serde_json::Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();

@@ -296,7 +296,7 @@ fn check_gost_timestamp(
         // Independently: Debian's GOST engine.
         STREEBOG_512 => tsa::engine_streebog512(signature),
         // The engine's GOST R 34.11-94 uses the CryptoPro S-box, not NCA's test S-box;
-        // the gost94 crate is pinned to NCA's on the real NCA TSA token (tests/gost.rs).
+        // our GOST 34.311 (src/crypto/gost34311.rs) is pinned to NCA's on the real NCA TSA token (tests/gost.rs).
         _ => qoltanba::crypto::Hasher::for_oid(&ObjectIdentifier::new_unwrap(imprint_oid)).unwrap().digest(signature),
     };
     assert_eq!(info.message_imprint.hashed_message.as_bytes(), expected.as_slice(), "imprint, natural byte order");

@@ -6,6 +6,7 @@
 
 pub mod ecdsa;
 pub mod gost;
+pub mod gost34311;
 pub mod verify;
 
 use sha2::{Digest, Sha256};
@@ -21,7 +22,7 @@ pub enum Hasher {
     /// GOST 34.11-2015 (Streebog) 512-bit.
     Streebog512(streebog::Streebog512),
     /// GOST 34.311-95 = GOST R 34.11-94 with the test S-box, as NCA RK uses it.
-    Gost34311(gost94::Gost94Test),
+    Gost34311(gost34311::Gost34311),
 }
 
 impl Hasher {
@@ -29,7 +30,7 @@ impl Hasher {
     pub fn for_algorithm(algorithm: KeyAlgorithm) -> Result<Self, KeyError> {
         Ok(match algorithm {
             KeyAlgorithm::Rsa | KeyAlgorithm::EcdsaP256 => Self::Sha256(Sha256::new()),
-            KeyAlgorithm::Gost2004 => Self::Gost34311(gost94::Gost94Test::new()),
+            KeyAlgorithm::Gost2004 => Self::Gost34311(gost34311::Gost34311::new()),
             KeyAlgorithm::Gost2015_256 => Self::Streebog256(streebog::Streebog256::new()),
             KeyAlgorithm::Gost2015_512 => Self::Streebog512(streebog::Streebog512::new()),
         })
@@ -40,7 +41,7 @@ impl Hasher {
         Some(match oid.to_string().as_str() {
             "1.3.14.3.2.26" => Self::Sha1(sha1::Sha1::new()),
             "2.16.840.1.101.3.4.2.1" => Self::Sha256(Sha256::new()),
-            "1.2.398.3.10.1.3.1" => Self::Gost34311(gost94::Gost94Test::new()),
+            "1.2.398.3.10.1.3.1" => Self::Gost34311(gost34311::Gost34311::new()),
             "1.2.398.3.10.1.3.2" => Self::Streebog256(streebog::Streebog256::new()),
             "1.2.398.3.10.1.3.3" => Self::Streebog512(streebog::Streebog512::new()),
             _ => return None,

@@ -39,6 +39,12 @@ pub enum Text {
     Sign,
     Close,
     ChooseFileTitle,
+    SiteTitle,
+    SiteExplained,
+    SiteAsksFor,
+    AllowOnce,
+    AllowAlways,
+    DenySite,
     FilePath,
     Choose,
     SiteLogo,
@@ -47,6 +53,12 @@ pub enum Text {
     StopSigning,
     ResumeSigning,
     RecentSignatures,
+    SitesMenu,
+    NoSitesYet,
+    NoOrigin,
+    AllowSiteCommand,
+    DenySiteCommand,
+    ForgetSite,
     NoSignaturesYet,
     KeysMenu,
     NoKeysYet,
@@ -175,6 +187,30 @@ impl Text {
             (ChooseFileTitle, Kk) => "Файлды таңдаңыз",
             (ChooseFileTitle, Ru) => "Выберите файл",
             (ChooseFileTitle, En) => "Choose a file",
+            (SiteTitle, Kk) => "Бұл сайт qoltanba-ны алғаш рет пайдаланғысы келеді",
+            (SiteTitle, Ru) => "Этот сайт впервые обращается к qoltanba",
+            (SiteTitle, En) => "This site asks to use qoltanba for the first time",
+            (SiteExplained, Kk) => {
+                "Рұқсат етсеңіз, сайт кілтті таңдауды және қол қоюды сұрай алады; әр қолтаңбаны бәрібір сіз растайсыз. Сайтты танымасаңыз, «Ешқашан» басыңыз."
+            }
+            (SiteExplained, Ru) => {
+                "Если разрешить, сайт сможет просить выбрать ключ и подписать; каждую подпись вы всё равно подтверждаете сами. Если вы не знаете этот сайт, нажмите «Никогда»."
+            }
+            (SiteExplained, En) => {
+                "If you allow it, the site may ask you to choose a key and to sign; you still approve every signature yourself. If you do not know this site, choose Never."
+            }
+            (SiteAsksFor, Kk) => "Қазір сұрайтыны:",
+            (SiteAsksFor, Ru) => "Сейчас просит:",
+            (SiteAsksFor, En) => "It asks now to:",
+            (AllowOnce, Kk) => "Бір рет",
+            (AllowOnce, Ru) => "Один раз",
+            (AllowOnce, En) => "Once",
+            (AllowAlways, Kk) => "Әрқашан",
+            (AllowAlways, Ru) => "Всегда",
+            (AllowAlways, En) => "Always",
+            (DenySite, Kk) => "Ешқашан",
+            (DenySite, Ru) => "Никогда",
+            (DenySite, En) => "Never",
             (FilePath, Kk) => "Файл:",
             (FilePath, Ru) => "Файл:",
             (FilePath, En) => "File:",
@@ -196,6 +232,24 @@ impl Text {
             (ResumeSigning, Kk) => "Қол қоюды қайта қосу",
             (ResumeSigning, Ru) => "Возобновить подписание",
             (ResumeSigning, En) => "Resume signing",
+            (SitesMenu, Kk) => "Сайттар",
+            (SitesMenu, Ru) => "Сайты",
+            (SitesMenu, En) => "Sites",
+            (NoSitesYet, Kk) => "Әзірге ешбір сайтқа жауап берілмеген: әр сайт алғашқы сұрауында сұралады",
+            (NoSitesYet, Ru) => "Пока ни одного ответа: каждый сайт спрашивается при первом запросе",
+            (NoSitesYet, En) => "No answers yet: each site is asked at its first request",
+            (NoOrigin, Kk) => "(сайтсыз сұраулар)",
+            (NoOrigin, Ru) => "(запросы без сайта)",
+            (NoOrigin, En) => "(requests without a site)",
+            (AllowSiteCommand, Kk) => "Рұқсат ету",
+            (AllowSiteCommand, Ru) => "Разрешить",
+            (AllowSiteCommand, En) => "Allow",
+            (DenySiteCommand, Kk) => "Тыйым салу",
+            (DenySiteCommand, Ru) => "Запретить",
+            (DenySiteCommand, En) => "Deny",
+            (ForgetSite, Kk) => "Ұмыту (келесі жолы сұрау)",
+            (ForgetSite, Ru) => "Забыть (спросить снова)",
+            (ForgetSite, En) => "Forget (ask again)",
             (RecentSignatures, Kk) => "Соңғы қолтаңбалар",
             (RecentSignatures, Ru) => "Последние подписи",
             (RecentSignatures, En) => "Recent signatures",
@@ -317,10 +371,22 @@ pub fn confirmation_operation(confirmation: &crate::ui::Confirmation<'_>, locale
     let signs = matches!(confirmation.action, Action::SignCms | Action::SignXml | Action::SignRaw);
     if signs && signer.authentication && !signer.signing {
         let site = site(confirmation.context.origin.as_deref(), locale);
-        return match locale {
+        let login = match locale {
             Locale::Kk => format!("{site} сайтына кіру"),
             Locale::Ru => format!("Войти на {site}"),
             Locale::En => format!("Log in to {site}"),
+        };
+        let Some(other) = confirmation.other_domain.map(crate::ui::sanitize::shown) else { return login };
+        return match locale {
+            Locale::Kk => format!(
+                "{login} — ⚠ кіру мәтінінде басқа сайт аталған: {other}. Сол сайтқа кіргіңіз келмесе, бас тартыңыз."
+            ),
+            Locale::Ru => {
+                format!("{login} — ⚠ текст входа называет другой сайт: {other}. Если вы не входите на него, отмените.")
+            }
+            Locale::En => format!(
+                "{login} — ⚠ the login text names another site: {other}. Cancel unless you are logging in there."
+            ),
         };
     }
     operation(confirmation.action, confirmation.documents, locale)
@@ -353,6 +419,25 @@ pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, Stri
         (Notice::PortTaken { text }, Kk) => ("qoltanba іске қосылмады".into(), text.clone()),
         (Notice::PortTaken { text }, Ru) => ("qoltanba не запущен".into(), text.clone()),
         (Notice::PortTaken { text }, En) => ("qoltanba did not start".into(), text.clone()),
+        (Notice::KeyRevoked(r), _) => {
+            let title = match locale {
+                Kk => "Кілттің сертификаты кері қайтарылған",
+                Ru => "Сертификат ключа отозван",
+                En => "A key's certificate was revoked",
+            };
+            (title.into(), crate::keys::hygiene::revoked_text(r, locale))
+        }
+        (Notice::KeyExpiring(r), _) => {
+            let title = match (r.threshold, locale) {
+                (0, Kk) => "Кілттің мерзімі өтті",
+                (0, Ru) => "Срок ключа истёк",
+                (0, En) => "A key has expired",
+                (_, Kk) => "Кілттің мерзімі жақында өтеді",
+                (_, Ru) => "Скоро истекает срок ключа",
+                (_, En) => "A key expires soon",
+            };
+            (title.into(), crate::keys::hygiene::reminder_text(r, locale))
+        }
         (Notice::FactoryPin { token }, Kk) => (format!("«{}» токенінің PIN-коды зауыттық", crate::ui::sanitize::shown(token)), format!("Зауыттық PIN ештеңені қорғамайды: оны qoltanba мәзіріндегі «{}» арқылы өзгертіңіз (немесе qoltanba tokens change-pin).", Text::ChangeTokenPin.get(Kk))),
         (Notice::FactoryPin { token }, Ru) => (format!("У токена «{}» заводской PIN-код", crate::ui::sanitize::shown(token)), format!("Заводской PIN ничего не защищает: смените его в меню qoltanba, «{}» (или qoltanba tokens change-pin).", Text::ChangeTokenPin.get(Ru))),
         (Notice::FactoryPin { token }, En) => (format!("The token \"{}\" still has its factory PIN", crate::ui::sanitize::shown(token)), format!("A factory PIN protects nothing: change it from qoltanba's menu, \"{}\" (or qoltanba tokens change-pin).", Text::ChangeTokenPin.get(En))),
@@ -410,8 +495,14 @@ mod tests {
             signer,
             notes: &[],
             documents: &documents,
+            other_domain: None,
         };
         assert_eq!(confirmation_operation(&confirmation(&auth), Locale::En), "Log in to https://idp.egov.kz");
+        let elsewhere = crate::ui::Confirmation { other_domain: Some("bank.example.com"), ..confirmation(&auth) };
+        assert_eq!(
+            confirmation_operation(&elsewhere, Locale::En),
+            "Log in to https://idp.egov.kz — ⚠ the login text names another site: bank.example.com. Cancel unless you are logging in there."
+        );
         assert_eq!(confirmation_operation(&confirmation(&auth), Locale::Ru), "Войти на https://idp.egov.kz");
         assert_eq!(confirmation_operation(&confirmation(&both), Locale::En), "Sign 1 document");
     }

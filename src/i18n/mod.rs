@@ -285,6 +285,8 @@ pub enum Word {
     Bytes,
     More,
     SignQuestion,
+    SiteFirstTime,
+    SiteQuestion,
     AsksForFile,
     FilePath,
     ActShowKey,
@@ -364,6 +366,12 @@ impl Word {
             (SignQuestion, En) => "Sign? [y/N] ",
             (SignQuestion, Ru) => "Подписать? [д/Н] ",
             (SignQuestion, Kk) => "Қол қою керек пе? [и/Ж] ",
+            (SiteFirstTime, En) => "asks to use qoltanba for the first time.",
+            (SiteFirstTime, Ru) => "впервые просит доступ к qoltanba.",
+            (SiteFirstTime, Kk) => "qoltanba-ны алғаш рет пайдалануды сұрайды.",
+            (SiteQuestion, En) => "Allow this site? 1) once 2) always 3) never, empty to cancel: ",
+            (SiteQuestion, Ru) => "Разрешить этому сайту? 1) один раз 2) всегда 3) никогда, пусто — отмена: ",
+            (SiteQuestion, Kk) => "Бұл сайтқа рұқсат ету керек пе? 1) бір рет 2) әрқашан 3) ешқашан, бос — бас тарту: ",
             (AsksForFile, En) => "asks you to pick a file",
             (AsksForFile, Ru) => "просит выбрать файл",
             (AsksForFile, Kk) => "файл таңдауды сұрайды",
@@ -438,6 +446,9 @@ impl Word {
 pub fn unusable(reason: &crate::trust::Unusable, locale: Locale) -> String {
     use crate::trust::Unusable::*;
     match (reason, locale) {
+        (LoginOnly, Locale::Kk) => "бұл кілт тек сайтқа кіруге арналған: құжатқа қол қоймайды. Қол қою кілтін (RSA/GOST, «қол қою үшін») таңдаңыз".into(),
+        (LoginOnly, Locale::Ru) => "этот ключ только для входа на сайты: документы им не подписываются. Выберите ключ для подписи".into(),
+        (LoginOnly, Locale::En) => "this key is for logging in only: it does not sign documents. Choose your signing key".into(),
         (NotAuthenticationKey, Locale::Kk) => "аутентификация кілті емес".into(),
         (NotAuthenticationKey, Locale::Ru) => "не ключ аутентификации".into(),
         (NotAuthenticationKey, Locale::En) => "not an authentication key".into(),
@@ -495,6 +506,7 @@ pub fn unusable(reason: &crate::trust::Unusable, locale: Locale) -> String {
 pub fn trust_note(note: &crate::trust::TrustNote, locale: Locale) -> String {
     use crate::trust::TrustNote::*;
     match (note, locale) {
+        (KeyFileExposed(exposure), _) => crate::keys::hygiene::exposure_text(*exposure, locale).into(),
         (IssuerByNameOnly, Locale::Kk) => {
             "ҰКО ТК сертификаттарын жүктеу мүмкін болмады: куәландырушы орталық тек атымен тексерілді.".into()
         }

@@ -12,6 +12,7 @@ mod common_utils;
 pub mod data;
 mod legacy;
 pub mod reply;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -63,13 +64,31 @@ impl Dispatcher {
     /// Then the frame is released, and the request runs (which may wait for the user).
     /// So a document of N bytes costs the frame plus the decoded bytes at the peak.
     pub fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
-        let pending = crate::compute::run_for(text.as_ref().len(), || prepare(session, text.as_ref()));
+        let pending = crate::compute::run_for(text.as_ref().len(), || prepare(session, text.as_ref(), None));
         drop(text);
+        self.finish(session, pending)
+    }
+
+    /// Handle a message read as it arrived ([`stream::Intake`]): the same replies as
+    /// [`Self::handle_text`] on the message's text. A spliced message's document is
+    /// decoded already; the text around it is parsed as usual, and put back together
+    /// and parsed whole when the string was not the `data` of a `basics` request.
+    pub fn handle_received(&self, session: &mut Session, received: stream::Received) -> Option<String> {
+        let pending = match received {
+            stream::Received::Text(text) => return self.handle_text(session, text),
+            stream::Received::Spliced(spliced) => prepare_spliced(session, spliced),
+        };
+        self.finish(session, pending)
+    }
+
+    /// Phase two of a request: run it (may wait for the user) and shape the reply.
+    fn finish(&self, session: &mut Session, pending: Pending) -> Option<String> {
         let reply = match pending {
             Pending::Reply(reply) => reply,
             Pending::CommonUtils(call) => Some(common_utils::finish(self, session, call)),
             Pending::Basics(prepared) => Some(basics::finish(self, session, prepared)),
             Pending::Legacy(request) => legacy::handle(self, session, &request),
+            Pending::Unsplice => Some(reply::common_error(Some("internal error"))),
         };
         reply.map(|r| r.to_string())
     }
@@ -109,12 +128,23 @@ enum Pending {
     Basics(basics::Prepared),
     /// The legacy API's requests are small: parsed whole.
     Legacy(Map<String, Value>),
+    /// A spliced message that must be parsed whole after all.
+    Unsplice,
 }
 
-/// Phase one: parse the envelope and let the module prepare its request.
-fn prepare(session: &mut Session, text: &str) -> Pending {
+/// The decoded `args.data` string of a spliced message, and where its `""` is.
+type Splice<'s> = (usize, &'s mut Option<stream::Data>);
+
+/// Phase one: parse the envelope and let the module prepare its request. With a
+/// `splice`, `text` is a spliced message: its string at `splice.0` goes in only as the
+/// `data` of a `basics` request (else [`Pending::Unsplice`], before anything else).
+fn prepare(session: &mut Session, text: &str, splice: Option<Splice>) -> Pending {
     let fields: std::collections::HashMap<String, &RawValue> = match serde_json::from_str(text) {
+        Ok(_) if splice.is_some() && !spliced_data(text, splice.as_ref().map_or(0, |s| s.0)) => {
+            return Pending::Unsplice;
+        }
         Ok(fields) => fields,
+        Err(_) if splice.is_some() => return Pending::Unsplice,
         // Not an object: Java's text for a valid non-object, else the parser's.
         Err(_) => {
             let why = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
@@ -147,7 +177,8 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
     };
     match module {
         MODULE_COMMON_UTILS => Pending::CommonUtils(common_utils::prepare(session, &request, args)),
-        MODULE_BASICS => Pending::Basics(basics::prepare(session, &request, args)),
+        MODULE_BASICS => Pending::Basics(basics::prepare(session, &request, args, splice.and_then(|s| s.1.take()))),
+        _ if splice.is_some() => Pending::Unsplice,
         MODULE_ACCESSORY => Pending::Reply(Some(accessory::handle(&request))),
         MODULE_LEGACY => {
             if let Some(raw) = args {
@@ -162,6 +193,34 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
         }
         _ => Pending::Reply(Some(reply::module_not_found())),
     }
+}
+
+/// Phase one for a spliced message: as [`prepare`] on its text.
+fn prepare_spliced(session: &mut Session, spliced: stream::Spliced) -> Pending {
+    crate::compute::run_for(spliced.skeleton.len(), || {
+        let stream::Spliced { skeleton, at, data } = spliced;
+        let mut data = Some(data);
+        match (prepare(session, &skeleton, Some((at, &mut data))), data) {
+            (Pending::Unsplice, Some(data)) => {
+                let text = stream::Spliced { skeleton, at, data }.into_text();
+                crate::compute::run_for(text.len(), || prepare(session, &text, None))
+            }
+            (Pending::Unsplice, None) => {
+                Pending::Reply(Some(reply::common_error(Some("internal error: the document was lost"))))
+            }
+            (pending, _) => pending,
+        }
+    })
+}
+
+/// Is the string at `at` in `text` the `data` of its request's `args` (as the parsers
+/// below read them: the last of duplicate keys counts) in a `basics` request?
+fn spliced_data(text: &str, at: usize) -> bool {
+    type Fields<'a> = std::collections::HashMap<String, &'a RawValue>;
+    let Ok(fields) = serde_json::from_str::<Fields>(text) else { return false };
+    let module = fields.get("module").and_then(|m| serde_json::from_str::<&str>(m.get()).ok());
+    let data = fields.get("args").and_then(|a| serde_json::from_str::<Fields>(a.get()).ok()?.get("data").copied());
+    module == Some(MODULE_BASICS) && data.is_some_and(|d| d.get().as_ptr() as usize == text.as_ptr() as usize + at)
 }
 
 /// A JSON string value, borrowed from the frame when it has no escapes; `None` if the

@@ -7,6 +7,10 @@
 //! to talk to the user ([`turns`]), and when the network is used (trust checks and
 //! timestamps happen while the flow is off the screen).
 //!
+//! Sites: a request that would open a dialog comes through only if the person allowed
+//! its site (asked first, in the same dialog, for a site not met before); a denied or
+//! backing-off site gets `Canceled` without a dialog ([`crate::sites`]).
+//!
 //! A signature always goes: the turn → choose a key file → password → (off screen:
 //! trust checks) → pick a key that passes the request's [`KeyFilter`] → the user's
 //! confirmation, naming the site and showing the documents → (off screen) sign →
@@ -17,6 +21,7 @@
 
 pub mod files;
 mod filter;
+mod login;
 mod named;
 mod record;
 mod request;
@@ -30,8 +35,8 @@ use std::time::SystemTime;
 
 pub use filter::{KeyFilter, Purpose};
 pub use request::{
-    Action, CmsInput, Failure, KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation, Outcome, Rejection,
-    Request, Signature, SigningError,
+    Action, CmsInput, Document, DocumentWriter, Failure, KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation,
+    Outcome, Rejection, Request, Signature, SigningError,
 };
 pub use summary::{summarize, summarize_digest};
 
@@ -42,10 +47,11 @@ use crate::compute;
 use crate::keys::pkcs11::token_key::TokenSource;
 use crate::keys::source::{FileSource, KeyPlace, KeySource, OpenError, SourceKind};
 use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
-use crate::trust::TrustStore;
+use crate::sites::{Admission, Permission, Sites};
+use crate::trust::{TrustNote, TrustStore};
 use crate::ui::{
     Confirmation, Dialog, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyDescription, KeyRequest,
-    PasswordRequest, Prompter, RequestContext, Shown,
+    PasswordRequest, Prompter, RequestContext, Shown, SiteAnswer, SiteRequest,
 };
 use turns::{NoTurn, Turn, Turns};
 
@@ -76,6 +82,10 @@ pub struct SigningCore {
     tokens: Arc<crate::keys::pkcs11::client::Modules>,
     /// Where every signing request's outcome is recorded.
     journal: Option<Arc<crate::journal::Journal>>,
+    /// Which sites the person allowed or denied.
+    sites: Arc<Sites>,
+    /// Key files used, with the certificate seen (for expiry reminders).
+    recent: Option<Arc<crate::keys::recent::RecentFiles>>,
 }
 
 impl From<NoTurn> for SigningError {
@@ -92,6 +102,8 @@ impl From<NoTurn> for SigningError {
 struct Chosen<'a> {
     key: Box<dyn SigningKey>,
     place: KeyPlace,
+    /// The key file, when the key came from one.
+    file: Option<PathBuf>,
     description: KeyDescription,
     notes: Vec<crate::trust::TrustNote>,
     turn: Turn<'a>,
@@ -111,12 +123,26 @@ impl SigningCore {
             activity: Arc::default(),
             tokens: Arc::new(crate::keys::pkcs11::client::Modules::new(Vec::new(), PathBuf::new())),
             journal: None,
+            sites: Arc::new(Sites::in_memory()),
+            recent: None,
         }
     }
 
     /// Record every signing request in `journal`.
     pub fn with_journal(mut self, journal: Arc<crate::journal::Journal>) -> Self {
         self.journal = Some(journal);
+        self
+    }
+
+    /// Remember the key files used and their certificates' expiry in `recent`.
+    pub fn with_recent(mut self, recent: Arc<crate::keys::recent::RecentFiles>) -> Self {
+        self.recent = Some(recent);
+        self
+    }
+
+    /// Keep the person's answers about sites in `sites` (shared with the tray).
+    pub fn with_sites(mut self, sites: Arc<Sites>) -> Self {
+        self.sites = sites;
         self
     }
 
@@ -159,10 +185,25 @@ impl SigningCore {
             self.activity.notice(Notice::RefusedWhilePaused { origin }, locale);
             return Err(SigningError::Paused);
         }
+        // Requests that would ask the person: not for denied sites, nor while a site backs off.
+        let asks = !matches!(request.operation, Operation::ApplyTimestamp { .. });
+        if asks {
+            match self.sites.admission(origin.as_deref(), crate::platform::now_ms()) {
+                Admission::Denied | Admission::BackingOff => {
+                    tracing::info!(origin = ?origin, "refused without a dialog: the site is denied or backing off");
+                    return Err(SigningError::Canceled);
+                }
+                Admission::Allowed | Admission::Ask => {}
+            }
+        }
         let record = self.journal.as_ref().and_then(|journal| record::Pending::of(journal, &request));
         let outcome = self.carry_out(request);
         if let Some(record) = record {
             record.finish(&outcome);
+        }
+        if asks {
+            let canceled = matches!(outcome, Err(SigningError::Canceled));
+            self.sites.note_outcome(origin.as_deref(), canceled, crate::platform::now_ms());
         }
         match &outcome {
             Ok(Outcome::Signed { signatures, certificate, .. }) => {
@@ -242,7 +283,8 @@ impl SigningCore {
         // path could hang the chooser or leak the person's credentials.
         let directory = if files::is_local_absolute(Path::new(directory)) { directory } else { "" };
         let request = FileRequest { context, extension, directory };
-        let path = self.prompter.open(context)?.choose_file(&request)?.ok_or(SigningError::Canceled)?;
+        let path =
+            self.open_dialog(context, Action::ChooseFile)?.choose_file(&request)?.ok_or(SigningError::Canceled)?;
         let path = files::canonical(&path);
         if Self::remembers_files(context) {
             let key = (Self::origin_key(context), files::lexical(&path));
@@ -307,7 +349,7 @@ impl SigningCore {
     /// signed before anybody is asked.
     fn cms_summary(&self, context: &RequestContext, input: &CmsInput) -> Result<DocumentSummary, SigningError> {
         Ok(match input {
-            CmsInput::Data { bytes, .. } => summarize(bytes),
+            CmsInput::Data { bytes, .. } => summarize(bytes.bytes()),
             CmsInput::Digest(digest) if digest.is_empty() => return Err(SigningError::Rejected(Rejection::Empty)),
             CmsInput::Digest(digest) => summarize_digest(digest),
             CmsInput::CoSign(cms) => {
@@ -370,11 +412,30 @@ impl SigningCore {
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
     ) -> Result<(T, Box<crate::keys::Certificate>, KeyPlace), SigningError> {
-        let Chosen { key, place, description, notes, turn, mut dialog } = self.choose_key(context, action, filter)?;
-        let confirmation = Confirmation { context, action, signer: &description, notes: &notes, documents };
+        let login = login::looks_like_login(documents);
+        let Chosen { key, place, file, description, notes, turn, mut dialog } =
+            self.choose_key_for(context, action, filter, login)?;
+        // A login: the person is told if the challenge names another site.
+        let foreign =
+            if description.signing { None } else { login::other_domain(context.origin.as_deref(), documents) };
+        let confirmation = Confirmation {
+            context,
+            action,
+            signer: &description,
+            notes: &notes,
+            documents,
+            other_domain: foreign.as_deref(),
+        };
         self.approve(dialog.as_mut(), &confirmation)?;
         drop(dialog);
         drop(turn);
+        if let Some(recent) = &self.recent {
+            if let Some(path) = &file {
+                recent.remember(path);
+                recent.seen(path, &description.owner, description.not_after_ms.div_euclid(1000));
+            }
+            crate::keys::hygiene::keep_certificate(recent.dir(), key.certificate().der());
+        }
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
         Ok((signed, Box::new(key.certificate().clone()), place))
     }
@@ -387,27 +448,46 @@ impl SigningCore {
         action: Action,
         filter: &KeyFilter,
     ) -> Result<Chosen<'a>, SigningError> {
+        self.choose_key_for(context, action, filter, true)
+    }
+
+    /// [`SigningCore::choose_key`]; unless `login` (the documents look like a login
+    /// challenge), keys certified for logging in only are shown as not usable.
+    fn choose_key_for<'a>(
+        &'a self,
+        context: &'a RequestContext,
+        action: Action,
+        filter: &KeyFilter,
+        login: bool,
+    ) -> Result<Chosen<'a>, SigningError> {
         // Tokens of the storages the page allows, plugged in now.
         let tokens = self.tokens.present(filter.storages.as_deref());
         if tokens.is_empty() && !filter.allows_files() {
             return Err(SigningError::StorageEmpty);
         }
         let turn = self.screen(context)?;
-        let mut dialog = self.prompter.open(context)?;
+        let mut dialog = self.open_dialog(context, action)?;
+        let choice = dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })?;
+        let file = match &choice {
+            KeyChoice::File(path) => Some(path.clone()),
+            _ => None,
+        };
+        // A key file lying in Downloads, on the Desktop or in a synced folder: said with each key.
+        let exposed =
+            file.as_deref().and_then(|f| crate::keys::hygiene::exposure(f, &dirs::home_dir().unwrap_or_default()));
         // Files and tokens alike: a source of keys, opened with the person's secret.
-        let source: Result<Box<dyn KeySource>, SigningError> =
-            match dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })? {
-                KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
-                KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
-                    .map_err(|_| SigningError::KeyFileUnreadable)
-                    .map(|bytes| Box::new(FileSource::new(path, zeroize::Zeroizing::new(bytes))) as Box<dyn KeySource>),
-                KeyChoice::Token(token) if tokens.contains(&token) => self
-                    .tokens
-                    .module_of(&token)
-                    .ok_or(SigningError::Token("the token is gone".into()))
-                    .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
-                KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
-            };
+        let source: Result<Box<dyn KeySource>, SigningError> = match choice {
+            KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
+            KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
+                .map_err(|_| SigningError::KeyFileUnreadable)
+                .map(|bytes| Box::new(FileSource::new(path, zeroize::Zeroizing::new(bytes))) as Box<dyn KeySource>),
+            KeyChoice::Token(token) if tokens.contains(&token) => self
+                .tokens
+                .module_of(&token)
+                .ok_or(SigningError::Token("the token is gone".into()))
+                .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
+            KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
+        };
         let source = source.map_err(|e| tell(dialog.as_mut(), context, e))?;
         let place = KeyPlace::of(source.as_ref());
         let mut keys = self
@@ -427,8 +507,11 @@ impl SigningCore {
                     KeyCandidate {
                         key: self.describe(cert),
                         token_id: k.token_id().map(str::to_owned),
-                        not_selectable: filter.check(cert).or(trust.refusal),
-                        notes: trust.notes,
+                        not_selectable: filter.check(cert).or(trust.refusal).or_else(|| {
+                            let login_only = !Purpose::Signature.allows(cert) && Purpose::Authentication.allows(cert);
+                            (login_only && !login).then_some(crate::trust::Unusable::LoginOnly)
+                        }),
+                        notes: trust.notes.into_iter().chain(exposed.map(TrustNote::KeyFileExposed)).collect(),
                     }
                 })
                 .collect()
@@ -444,7 +527,7 @@ impl SigningCore {
             Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => {
                 let KeyCandidate { key: description, notes, .. } = candidates.swap_remove(i);
                 let key = keys.swap_remove(i);
-                Ok(Chosen { place: place.of_key(key.as_ref()), key, description, notes, turn, dialog })
+                Ok(Chosen { place: place.of_key(key.as_ref()), key, file, description, notes, turn, dialog })
             }
             _ => Err(SigningError::Canceled),
         }
@@ -475,6 +558,42 @@ impl SigningCore {
         }
         self.not_paused()?;
         Ok(turn)
+    }
+
+    /// The request's dialog, once its site may use qoltanba: asked first for a site not
+    /// met before ("once" lets it through for a while, "always" and "never" are
+    /// remembered); `Canceled` for a denied site. Call with the turn held.
+    fn open_dialog<'a>(
+        &'a self,
+        context: &'a RequestContext,
+        action: Action,
+    ) -> Result<Box<dyn Dialog + 'a>, SigningError> {
+        let origin = context.origin.as_deref();
+        let mut dialog = self.prompter.open(context)?;
+        // Read again: the person may have answered for the site while this request waited.
+        match self.sites.admission(origin, crate::platform::now_ms()) {
+            Admission::Allowed => return Ok(dialog),
+            Admission::Denied | Admission::BackingOff => return Err(SigningError::Canceled),
+            Admission::Ask => {}
+        }
+        let answer = dialog.site(&SiteRequest { context, action })?;
+        let now = crate::platform::now_ms();
+        let remembered = match answer {
+            SiteAnswer::Once => {
+                self.sites.allow_for_now(origin, now);
+                Ok(())
+            }
+            SiteAnswer::Always => self.sites.set(origin, Permission::Allow, now),
+            SiteAnswer::Never => self.sites.set(origin, Permission::Deny, now),
+            SiteAnswer::Cancel => Ok(()),
+        };
+        if let Err(e) = remembered {
+            tracing::warn!(origin = ?origin, error = %e, "the answer about the site could not be kept");
+        }
+        match answer {
+            SiteAnswer::Once | SiteAnswer::Always if !context.is_page_gone() => Ok(dialog),
+            _ => Err(SigningError::Canceled),
+        }
     }
 
     /// Ask for approval: `Canceled` unless the person approves, `Paused` if they
@@ -599,7 +718,13 @@ fn key_file_error(e: crate::keys::KeyFileError) -> SigningError {
 /// One CMS input signed with `key`.
 fn cms_for(key: &dyn SigningKey, input: &CmsInput, now: SystemTime) -> Result<Vec<u8>, SigningError> {
     Ok(match input {
-        CmsInput::Data { bytes, attach } => sign_cades_bes(key, Content::Data { bytes, attach: *attach }, now)?,
+        CmsInput::Data { bytes, attach: true } => {
+            sign_cades_bes(key, Content::Data { bytes: bytes.bytes(), attach: true }, now)?
+        }
+        // The hash may have been computed while the document arrived.
+        CmsInput::Data { bytes, attach: false } => {
+            sign_cades_bes(key, Content::Digest(&bytes.digest(key.algorithm())?), now)?
+        }
         CmsInput::Digest(digest) => {
             check_digest_length(key.algorithm(), digest)?;
             sign_cades_bes(key, Content::Digest(digest), now)?

@@ -136,8 +136,9 @@ pub fn run(
             let turn = core.screen(context)?;
             let signer = core.describe(key.certificate());
             let documents = std::slice::from_ref(&summary);
-            let confirmation = super::Confirmation { context, action, signer: &signer, notes: &[], documents };
-            core.approve(core.prompter.open(context)?.as_mut(), &confirmation)?;
+            let confirmation =
+                super::Confirmation { context, action, signer: &signer, notes: &[], documents, other_domain: None };
+            core.approve(core.open_dialog(context, action)?.as_mut(), &confirmation)?;
             drop(turn);
             let work = match &what {
                 NamedSign::Plain(d) | NamedSign::Cms { data: d, .. } => d.len(),

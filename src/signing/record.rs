@@ -81,7 +81,15 @@ fn documents(operation: &Operation) -> Option<(Vec<Document>, Files)> {
                     .iter()
                     .enumerate()
                     .map(|(i, input)| match input {
-                        CmsInput::Data { bytes, .. } => Document::of(DocumentKind::Data, bytes),
+                        // A streamed document comes with its SHA-256 already: not hashed twice.
+                        CmsInput::Data { bytes, .. } => Document {
+                            kind: DocumentKind::Data,
+                            size: bytes.bytes().len() as u64,
+                            sha256: bytes
+                                .digest(crate::keys::KeyAlgorithm::Rsa)
+                                .ok()
+                                .map(|d| d.iter().map(|b| format!("{b:02x}")).collect()),
+                        },
                         CmsInput::Digest(hash) => Document::of(DocumentKind::Hash, hash),
                         CmsInput::CoSign(cms) => Document::of(DocumentKind::CoSign, cms),
                         CmsInput::File { path, .. } => {

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::{
     Confirmation, Dialog, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable,
-    Prompter, RequestContext,
+    Prompter, RequestContext, SiteAnswer, SiteRequest,
 };
 
 /// What the headless answerer does when asked.
@@ -43,11 +43,18 @@ pub struct HeadlessPrompter {
     answer: AutoAnswer,
     delay: Duration,
     document: Option<PathBuf>,
+    site: SiteAnswer,
 }
 
 impl HeadlessPrompter {
     pub fn new(key_file: PathBuf, password: Zeroizing<String>, answer: AutoAnswer) -> Self {
-        Self { key_file, password, answer, delay: Duration::ZERO, document: None }
+        Self { key_file, password, answer, delay: Duration::ZERO, document: None, site: SiteAnswer::Once }
+    }
+
+    /// How to answer when a site not met before asks (default: once).
+    pub fn with_site_answer(mut self, site: SiteAnswer) -> Self {
+        self.site = site;
+        self
     }
 
     /// The file the file chooser "picks".
@@ -71,6 +78,11 @@ impl Prompter for HeadlessPrompter {
 }
 
 impl Dialog for &HeadlessPrompter {
+    fn site(&mut self, request: &SiteRequest<'_>) -> Result<SiteAnswer, PromptUnavailable> {
+        tracing::info!(origin = ?request.context.origin, answer = ?self.site, "headless: a new site asks");
+        Ok(self.site)
+    }
+
     fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
         tracing::info!(origin = ?request.context.origin, action = ?request.action, answer = ?self.answer, "headless: key requested");
         std::thread::sleep(self.delay);

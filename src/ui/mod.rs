@@ -171,6 +171,30 @@ pub struct Confirmation<'a> {
     /// revocation could not be checked).
     pub notes: &'a [crate::trust::TrustNote],
     pub documents: &'a [DocumentSummary],
+    /// A login challenge that names another site than the one asking: that site.
+    pub other_domain: Option<&'a str>,
+}
+
+/// The first request of a site the person has not answered for: may it use qoltanba?
+#[derive(Debug)]
+pub struct SiteRequest<'a> {
+    pub context: &'a RequestContext,
+    /// What the site asks for now.
+    pub action: Action,
+}
+
+/// The answer to a [`SiteRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteAnswer {
+    /// Go on with this request; ask again later (after ten minutes).
+    Once,
+    /// Go on, and never ask again for this site.
+    Always,
+    /// Refuse, and refuse this site's requests from now on without asking.
+    Never,
+    /// Refuse this request only (the window was closed).
+    Cancel,
 }
 
 /// The prompter cannot ask at all (no display, nothing configured).
@@ -187,12 +211,15 @@ pub trait Prompter: Send + Sync {
 }
 
 /// The typed events of one request's dialog, in the order the core sends them:
-/// [`Dialog::choose_key`], [`Dialog::password`] (again after a wrong one),
+/// [`Dialog::site`] for a site not met before, [`Dialog::choose_key`], [`Dialog::password`] (again after a wrong one),
 /// [`Dialog::checking`] while certificates are checked off screen, [`Dialog::pick_key`],
 /// [`Dialog::confirm`]; or [`Dialog::choose_file`] alone. [`Dialog::failed`] reports
 /// an error the person should see. The page leaving is signalled through the
 /// context's [`RequestContext::page_gone`]: an open dialog closes and answers cancel.
 pub trait Dialog {
+    /// Ask whether a site not met before may use qoltanba (before anything else).
+    fn site(&mut self, request: &SiteRequest<'_>) -> Result<SiteAnswer, PromptUnavailable>;
+
     /// Ask which key file or token to use.
     fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable>;
 

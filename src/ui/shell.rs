@@ -2,6 +2,7 @@
 //! their commands do. Platform front ends (the Linux tray, the main window) only draw
 //! [`menu`] and pass back [`Command`]s; [`Shell::run`] carries them out.
 
+use crate::sites::{Permission, Sites};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -36,6 +37,10 @@ pub enum Command {
     SetAutostart(bool),
     /// Open the window that changes a plugged-in token's PIN.
     ChangeTokenPin,
+    /// Allow or deny a site from now on (`qoltanba sites allow|deny`).
+    SetSite(String, Permission),
+    /// Forget a site's answer: it is asked again (`qoltanba sites forget`).
+    ForgetSite(String),
 }
 
 /// What the tray and the main window show.
@@ -64,6 +69,9 @@ pub struct Status {
     /// Hardware tokens plugged in (as last seen).
     #[serde(default)]
     pub tokens: Vec<TokenSlot>,
+    /// The sites the person allowed or denied, by origin.
+    #[serde(default)]
+    pub sites: Vec<(String, Permission)>,
 }
 
 /// Settings the command line fixed for this run: they win over `settings.json`.
@@ -231,6 +239,7 @@ pub fn menu(status: &Status, locale: Locale) -> Vec<Item> {
         status.recent_keys.iter().map(|k| Item::Info(crate::ui::sanitize::shown(&k.display().to_string()))).collect()
     };
     items.push(Item::Submenu { label: t(Text::KeysMenu), items: keys });
+    items.push(Item::Submenu { label: t(Text::SitesMenu), items: site_items(&status.sites, locale) });
     if !status.tokens.is_empty() {
         items.push(Item::Action { label: t(Text::ChangeTokenPin), command: Command::ChangeTokenPin });
     }
@@ -297,6 +306,31 @@ fn signed_line_at(signed: &Signed, now_ms: i64, locale: Locale) -> String {
     format!("{when} {site} — {} ({})", signed.documents, crate::ui::sanitize::shown(&signed.signer))
 }
 
+/// The tray's sites: each with what it may do and the commands that change it.
+fn site_items(sites: &[(String, Permission)], locale: Locale) -> Vec<Item> {
+    let t = |text: Text| text.get(locale).to_owned();
+    if sites.is_empty() {
+        return vec![Item::Info(t(Text::NoSitesYet))];
+    }
+    sites
+        .iter()
+        .map(|(origin, permission)| {
+            let (mark, other, other_label) = match permission {
+                Permission::Allow => ("✓", Permission::Deny, t(Text::DenySiteCommand)),
+                Permission::Deny => ("✖", Permission::Allow, t(Text::AllowSiteCommand)),
+            };
+            let shown = if origin.is_empty() { t(Text::NoOrigin) } else { crate::ui::sanitize::shown(origin) };
+            Item::Submenu {
+                label: format!("{mark} {shown}"),
+                items: vec![
+                    Item::Action { label: other_label, command: Command::SetSite(origin.clone(), other) },
+                    Item::Action { label: t(Text::ForgetSite), command: Command::ForgetSite(origin.clone()) },
+                ],
+            }
+        })
+        .collect()
+}
+
 /// Carries out commands. See the module documentation.
 pub struct Shell {
     activity: Arc<Activity>,
@@ -317,6 +351,8 @@ pub struct Shell {
     present: std::sync::Mutex<Vec<TokenSlot>>,
     /// Opens the PIN change window for these tokens (set once, by the front end).
     pin_window: std::sync::OnceLock<PinWindowOpener>,
+    /// The person's answers about sites (shared with the signing core).
+    sites: Arc<Sites>,
 }
 
 /// How [`Command::ChangeTokenPin`] opens its window, offering these tokens.
@@ -345,7 +381,14 @@ impl Shell {
             tokens: Tokens::default(),
             present: std::sync::Mutex::new(Vec::new()),
             pin_window: std::sync::OnceLock::new(),
+            sites: Arc::new(Sites::in_memory()),
         }
+    }
+
+    /// The answers about sites the tray shows and changes.
+    pub fn with_sites(mut self, sites: Arc<Sites>) -> Self {
+        self.sites = sites;
+        self
     }
 
     /// Where browser trust and start at login are checked and changed.
@@ -479,6 +522,7 @@ impl Shell {
             browsers_trusted: *crate::platform::lock(&self.trusted),
             autostart: (self.setup.autostart)(),
             tokens: crate::platform::lock(&self.present).clone(),
+            sites: self.sites.list().into_iter().map(|(origin, site)| (origin, site.permission)).collect(),
         }
     }
 
@@ -528,6 +572,21 @@ impl Shell {
                 (self.setup.set_autostart)(on);
                 self.activity.touch();
             }
+            Command::SetSite(origin, permission) => {
+                let origin = Some(origin.as_str()).filter(|o| !o.is_empty());
+                if let Err(e) = self.sites.set(origin, permission, crate::platform::now_ms()) {
+                    tracing::warn!(error = %e, "the site's answer could not be kept");
+                }
+                self.activity.touch();
+            }
+            Command::ForgetSite(origin) => {
+                let forgotten =
+                    if origin.is_empty() { self.sites.forget_no_origin() } else { self.sites.forget(&origin) };
+                if let Err(e) = forgotten {
+                    tracing::warn!(error = %e, "the site's answer could not be forgotten");
+                }
+                self.activity.touch();
+            }
             Command::ChangeTokenPin => {
                 let tokens = crate::platform::lock(&self.present).clone();
                 match self.pin_window.get() {
@@ -553,6 +612,40 @@ mod tests {
             Box::new(|| vec![PathBuf::from("/home/a/AUTH_RSA.p12")]),
             Box::new(move || quit.store(true, Ordering::SeqCst)),
         )
+    }
+
+    #[test]
+    fn the_tray_lists_the_sites_and_changes_their_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let sites = Arc::new(Sites::in_dir(dir.path()));
+        let shell = shell(Arc::default()).with_sites(Arc::clone(&sites));
+        let submenu = |status: &Status| {
+            menu(status, Locale::En)
+                .into_iter()
+                .find_map(|i| match i {
+                    Item::Submenu { label, items } if label == "Sites" => Some(items),
+                    _ => None,
+                })
+                .expect("a Sites submenu")
+        };
+        assert_eq!(
+            submenu(&shell.status()),
+            vec![Item::Info("No answers yet: each site is asked at its first request".into())]
+        );
+        // `qoltanba sites allow` in a terminal: the tray shows it.
+        Sites::in_dir(dir.path()).set(Some("https://sigex.kz"), Permission::Allow, 1).unwrap();
+        let items = submenu(&shell.status());
+        let Item::Submenu { label, items: commands } = &items[0] else { panic!("{items:?}") };
+        assert_eq!(label, "✓ https://sigex.kz");
+        assert_eq!(
+            actions(commands)[0],
+            ("Deny".into(), Command::SetSite("https://sigex.kz".into(), Permission::Deny))
+        );
+        shell.run(actions(commands)[0].1.clone());
+        assert_eq!(Sites::in_dir(dir.path()).get(Some("https://sigex.kz")), Some(Permission::Deny), "kept in the file");
+        shell.run(Command::ForgetSite("https://sigex.kz".into()));
+        assert_eq!(Sites::in_dir(dir.path()).get(Some("https://sigex.kz")), None);
+        assert_eq!(shell.status().sites, vec![]);
     }
 
     fn actions(items: &[Item]) -> Vec<(String, Command)> {

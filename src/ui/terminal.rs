@@ -17,7 +17,7 @@ use crate::i18n::{Locale, Word as Text, action_word, trust_note};
 
 use super::{
     Confirmation, Dialog, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable,
-    Prompter, RequestContext,
+    Prompter, RequestContext, SiteAnswer, SiteRequest,
 };
 
 /// Where the dialogs read and write.
@@ -70,7 +70,7 @@ impl<C: Console> TerminalPrompter<C> {
     }
 
     /// The requesting site as shown: escaped, or a note that there is none.
-    fn site(&self, context: &RequestContext) -> String {
+    fn site_name(&self, context: &RequestContext) -> String {
         crate::i18n::dialog::site(context.origin.as_deref(), self.locale)
     }
 
@@ -128,12 +128,26 @@ impl<C: Console> Prompter for TerminalPrompter<C> {
 
 /// The terminal keeps no state between the steps of a request.
 impl<C: Console> Dialog for &TerminalPrompter<C> {
+    fn site(&mut self, request: &SiteRequest<'_>) -> Result<SiteAnswer, PromptUnavailable> {
+        self.with(|c| {
+            c.say("");
+            c.say(&format!("== qoltanba: {} {}", self.site_name(request.context), self.t(Text::SiteFirstTime)));
+            let answer = c.ask(self.t(Text::SiteQuestion)).unwrap_or_default().trim().to_lowercase();
+            Ok(match answer.as_str() {
+                "1" | "o" | "once" | "о" | "один" | "бір" => SiteAnswer::Once,
+                "2" | "a" | "always" | "в" | "всегда" | "ә" | "әрқашан" => SiteAnswer::Always,
+                "3" | "n" | "never" | "н" | "никогда" | "ж" | "ешқашан" => SiteAnswer::Never,
+                _ => SiteAnswer::Cancel,
+            })
+        })
+    }
+
     fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
         self.with(|c| {
             c.say("");
             c.say(&format!(
                 "== qoltanba: {} {} ({})",
-                self.site(request.context),
+                self.site_name(request.context),
                 self.t(Text::AsksForKey),
                 self.t(action_word(request.action))
             ));
@@ -197,7 +211,7 @@ impl<C: Console> Dialog for &TerminalPrompter<C> {
 
     fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, PromptUnavailable> {
         self.with(|c| {
-            c.say(&format!("{}{}", self.t(Text::Site), self.site(confirmation.context)));
+            c.say(&format!("{}{}", self.t(Text::Site), self.site_name(confirmation.context)));
             c.say(&format!(
                 "{}{}",
                 self.t(Text::Operation),
@@ -228,7 +242,7 @@ impl<C: Console> Dialog for &TerminalPrompter<C> {
         self.with(|c| {
             c.say(&format!(
                 "== qoltanba: {} {} ({})",
-                self.site(request.context),
+                self.site_name(request.context),
                 self.t(Text::AsksForFile),
                 shown(request.extension)
             ));
@@ -283,6 +297,7 @@ mod tests {
             signer: &KeyDescription { subject: "CN=ТЕСТ".into(), ..Default::default() },
             notes: &[crate::trust::TrustNote::RevocationUnknown { why: "offline".into() }],
             documents: &docs,
+            other_domain: None,
         };
         assert_eq!((&prompter).confirm(&confirmation), Ok(true));
         assert_eq!((&prompter).confirm(&confirmation), Ok(false), "anything but yes refuses");

@@ -23,9 +23,10 @@ use super::wire::{self, Answer, Ask, ConfirmView, KeyView, Opening};
 use crate::i18n::dialog::{Text, size};
 use crate::i18n::{Locale, Word, action_word};
 use crate::signing::Action;
+use crate::sites::Permission;
 use crate::ui::sanitize::shown;
 use crate::ui::shell::{Command, Status, signed_line};
-use crate::ui::{KeyDescription, Shown, TokenSlot};
+use crate::ui::{KeyDescription, Shown, SiteAnswer, TokenSlot};
 
 /// How long the confirm button stays disabled after the confirmation appears.
 pub const CONFIRM_DELAY: Duration = Duration::from_millis(1200);
@@ -95,6 +96,9 @@ fn read_asks(mut input: BufReader<std::io::Stdin>, tx: mpsc::Sender<Option<Ask>>
 
 enum Page {
     Waiting,
+    Site {
+        action: Action,
+    },
     Key {
         action: Action,
         recent: Vec<PathBuf>,
@@ -137,6 +141,7 @@ enum Page {
 impl Page {
     fn of(ask: Ask) -> Self {
         match ask {
+            Ask::Site { action } => Page::Site { action },
             Ask::Key { action, recent_files, tokens } => {
                 let path = recent_files.first().map(|p| p.display().to_string()).unwrap_or_default();
                 Page::Key { action, recent: recent_files, tokens, path }
@@ -426,7 +431,7 @@ impl DialogApp {
 impl DialogApp {
     /// The row of buttons: the page's action, then Cancel.
     fn buttons(&mut self, ui: &mut Ui, ctx: &egui::Context) -> Act {
-        let locale = self.locale;
+        let (locale, fresh) = (self.locale, self.fresh);
         let t = |text: Text| text.get(locale);
         let mut act = Act::None;
         let big = |text: &str| egui::Button::new(RichText::new(text).size(16.0)).min_size(egui::vec2(110.0, 32.0));
@@ -478,6 +483,22 @@ impl DialogApp {
                     && let Some(index) = *selected
                 {
                     act = Act::Answer(Answer::Key { index });
+                }
+            }
+            Page::Site { .. } => {
+                for (text, answer) in [
+                    (Text::AllowOnce, SiteAnswer::Once),
+                    (Text::AllowAlways, SiteAnswer::Always),
+                    (Text::DenySite, SiteAnswer::Never),
+                ] {
+                    let button = ui.add(big(t(text)));
+                    // The keyboard starts on the narrowest yes: this request only.
+                    if fresh && answer == SiteAnswer::Once {
+                        button.request_focus();
+                    }
+                    if button.clicked() {
+                        act = Act::Answer(Answer::Site { choice: answer });
+                    }
                 }
             }
             Page::Confirm { since, .. } => {
@@ -543,6 +564,16 @@ impl DialogApp {
                     Some(command) => Act::Answer(Answer::Command { command }),
                     None => Act::None,
                 }
+            }
+            Page::Site { action } => {
+                ui.heading(t(Text::SiteTitle));
+                ui.add_space(8.0);
+                ui.label(RichText::new(shown(self.origin.as_deref().unwrap_or("—"))).size(20.0).strong().monospace());
+                ui.add_space(8.0);
+                ui.label(format!("{} {}", t(Text::SiteAsksFor), action_word(*action).get(locale)));
+                ui.add_space(8.0);
+                ui.label(t(Text::SiteExplained));
+                Act::None
             }
             Page::Key { action, recent, tokens, path } => {
                 ui.label(RichText::new(capitalized(action_word(*action).get(locale))).size(16.0));
@@ -748,6 +779,28 @@ fn main_page(ui: &mut Ui, status: &Status, locale: Locale, fresh: bool) -> Optio
             command = Some(Command::ChangeTokenPin);
         }
     }
+    // After the token's button: the keyboard reaches that first.
+    ui.add_space(8.0);
+    ui.label(RichText::new(t(Text::SitesMenu)).strong());
+    if status.sites.is_empty() {
+        ui.label(t(Text::NoSitesYet));
+    }
+    for (origin, permission) in &status.sites {
+        ui.horizontal(|ui| {
+            let (mark, other, label) = match permission {
+                Permission::Allow => ("✓", Permission::Deny, Text::DenySiteCommand),
+                Permission::Deny => ("✖", Permission::Allow, Text::AllowSiteCommand),
+            };
+            let name = if origin.is_empty() { t(Text::NoOrigin).to_owned() } else { shown(origin) };
+            ui.label(RichText::new(format!("{mark} {name}")).monospace());
+            if ui.small_button(t(label)).clicked() {
+                command = Some(Command::SetSite(origin.clone(), other));
+            }
+            if ui.small_button(t(Text::ForgetSite)).clicked() {
+                command = Some(Command::ForgetSite(origin.clone()));
+            }
+        });
+    }
     command
 }
 
@@ -797,6 +850,7 @@ fn settings_row(ui: &mut Ui, status: &Status, tsa: &mut String, enter: bool) -> 
 fn trace(page: &Page) {
     let name = match page {
         Page::Waiting => "waiting",
+        Page::Site { .. } => "site",
         Page::Key { .. } => "key",
         Page::Password { attempt: 1, .. } => "password",
         Page::Password { .. } => "password-again",

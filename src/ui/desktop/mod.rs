@@ -39,7 +39,7 @@ use zeroize::Zeroizing;
 
 use super::{
     Confirmation, Dialog, FileRequest, KeyCandidate, KeyChoice, KeyRequest, PasswordRequest, PromptUnavailable,
-    Prompter, RequestContext,
+    Prompter, RequestContext, SiteAnswer, SiteRequest,
 };
 use crate::i18n::{trust_note, unusable};
 use wire::{Answer, Ask, KeyView, Opening};
@@ -313,6 +313,13 @@ impl Drop for DesktopDialog<'_> {
 }
 
 impl Dialog for DesktopDialog<'_> {
+    fn site(&mut self, request: &SiteRequest<'_>) -> Result<SiteAnswer, PromptUnavailable> {
+        Ok(match self.ask(&Ask::Site { action: request.action })? {
+            Some(Answer::Site { choice }) => choice,
+            _ => SiteAnswer::Cancel,
+        })
+    }
+
     fn choose_key(&mut self, request: &KeyRequest<'_>) -> Result<KeyChoice, PromptUnavailable> {
         let ask = Ask::Key {
             action: request.action,

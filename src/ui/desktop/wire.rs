@@ -28,6 +28,8 @@ pub const MAX_LINE: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "ask", rename_all = "snake_case")]
 pub enum Ask {
+    /// May this site (not met before) use qoltanba? The first message of its request.
+    Site { action: Action },
     /// Which key file or token (the first message of a signing request).
     Key { action: Action, recent_files: Vec<PathBuf>, tokens: Vec<TokenSlot> },
     /// The password of `file`; `attempt` > 1 after a wrong one.
@@ -78,6 +80,9 @@ pub struct KeyView {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Answer {
+    Site {
+        choice: crate::ui::SiteAnswer,
+    },
     KeyFile {
         path: PathBuf,
     },
@@ -110,6 +115,7 @@ pub enum Answer {
 impl std::fmt::Debug for Answer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::Site { choice } => f.debug_struct("Site").field("choice", choice).finish(),
             Self::KeyFile { path } => f.debug_struct("KeyFile").field("path", path).finish(),
             Self::Token { token } => f.debug_struct("Token").field("token", token).finish(),
             Self::Password { .. } => f.write_str("Password { .. }"),
