@@ -125,7 +125,11 @@ pub fn normalize(origin: &str) -> Option<String> {
     if origin == "null" {
         return Some(origin);
     }
-    if origin.len() > MAX_ORIGIN || origin.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Browsers send ASCII (punycode) origins: `https://сайт.kz` would never match.
+    if origin.len() > MAX_ORIGIN
+        || !origin.is_ascii()
+        || origin.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"')
+    {
         return None;
     }
     let (scheme, rest) = origin.split_once("://")?;
@@ -290,7 +294,10 @@ impl Sites {
 fn read(path: &Path) -> Stored {
     match crate::platform::read_small_regular(path, 1 << 20, None) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            tracing::warn!(path = %path.display(), error = %e, "the sites file is damaged: every site is asked again");
+            // Kept aside, not overwritten by the next answer: the person may want it back.
+            let aside = path.with_extension("json.damaged");
+            tracing::warn!(path = %path.display(), error = %e, aside = %aside.display(), "the sites file is damaged: every site is asked again");
+            let _ = std::fs::rename(path, &aside);
             Stored::default()
         }),
         Err(_) => Stored::default(),
@@ -306,6 +313,7 @@ mod tests {
         assert_eq!(normalize("HTTPS://Sigex.KZ/").as_deref(), Some("https://sigex.kz"));
         assert_eq!(normalize("http://127.0.0.1:8080").as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(normalize("null").as_deref(), Some("null"));
+        assert_eq!(normalize("https://сайт.kz"), None, "browsers send punycode");
         for bad in ["sigex.kz", "https://a.kz/path", "https://u@a.kz", "https://", "https://a .kz", "://a", ""] {
             assert_eq!(normalize(bad), None, "{bad}");
         }
@@ -330,6 +338,7 @@ mod tests {
         // A damaged file: every site is asked again.
         std::fs::write(dir.path().join(FILE), b"{not json").unwrap();
         assert_eq!(Sites::in_dir(dir.path()).admission(Some("https://a.kz"), 7), Admission::Ask);
+        assert_eq!(std::fs::read(dir.path().join("sites.json.damaged")).unwrap(), b"{not json", "kept aside");
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn not_told(data_dir: &Path, due: Vec<Reminder>) -> Vec<Reminder> {
         lines.extend(fresh.iter().map(key));
         let keep = lines.len().saturating_sub(100);
         let text = lines[keep..].join("\n") + "\n";
-        if let Err(e) = crate::platform::write_public_file(&file, text.as_bytes()) {
+        if let Err(e) = crate::platform::write_private_file(&file, text.as_bytes()) {
             tracing::debug!(error = %e, "reminders not remembered");
         }
     }

@@ -6,20 +6,26 @@
 //! "Looks like a login": one short piece of text, XML or random bytes (at most
 //! [`MAX_CHALLENGE`] bytes), as eGov's `<login><timeTicket>…` or SIGEX's nonce; not a
 //! PDF, a file, a co-signature, several documents, or a hash the page chose (which
-//! could be the hash of any document).
+//! could be the hash of any document). A raw signature (basics `raw`, legacy plain
+//! signing) of bytes that are not text is refused too: a page could send the DER of a
+//! CMS's signed attributes, which name the hash of any document, and wrap the returned
+//! signature into a signature of that document.
 
+use crate::signing::Action;
 use crate::ui::{DocumentSummary, Shown};
 
 /// The largest challenge an authentication-only key signs.
 pub const MAX_CHALLENGE: u64 = 2048;
 
-/// May an authentication-only key sign `documents`?
-pub fn looks_like_login(documents: &[DocumentSummary]) -> bool {
+/// May an authentication-only key sign `documents` for `action`?
+pub fn looks_like_login(action: Action, documents: &[DocumentSummary]) -> bool {
     match documents {
-        [one] => {
-            one.size <= MAX_CHALLENGE
-                && matches!(one.shown, Shown::Text { truncated: false, .. } | Shown::Xml { .. } | Shown::Binary)
-        }
+        [one] if one.size <= MAX_CHALLENGE => match one.shown {
+            Shown::Text { truncated: false, .. } | Shown::Xml { truncated: false, .. } => true,
+            // Random bytes as the content of a CMS; never as a raw signature.
+            Shown::Binary => action != Action::SignRaw,
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -76,16 +82,23 @@ mod tests {
 
     #[test]
     fn only_one_short_challenge_looks_like_a_login() {
-        assert!(looks_like_login(&[text("nonce 7f3a")]));
-        let ticket =
-            Shown::Xml { root: "login".into(), fields: vec![("timeTicket".into(), "1".into())], truncated: false };
-        assert!(looks_like_login(&[DocumentSummary { size: 60, shown: ticket }]));
-        assert!(looks_like_login(&[DocumentSummary { size: 32, shown: Shown::Binary }]));
-        assert!(!looks_like_login(&[text("a"), text("b")]), "several documents");
-        assert!(!looks_like_login(&[DocumentSummary { size: 5000, shown: Shown::Binary }]), "a document");
-        assert!(!looks_like_login(&[DocumentSummary { size: 100, shown: Shown::Pdf { pages: Some(1) } }]));
-        assert!(!looks_like_login(&[DocumentSummary { size: 32, shown: Shown::BlindHash { hex: "00".into() } }]));
-        assert!(!looks_like_login(&[]));
+        let cms = Action::SignCms;
+        let xml =
+            |truncated| Shown::Xml { root: "login".into(), fields: vec![("timeTicket".into(), "1".into())], truncated };
+        assert!(looks_like_login(cms, &[text("nonce 7f3a")]));
+        assert!(looks_like_login(Action::SignXml, &[DocumentSummary { size: 60, shown: xml(false) }]));
+        let long = [DocumentSummary { size: 600, shown: xml(true) }];
+        assert!(!looks_like_login(Action::SignXml, &long), "fields not shown");
+        assert!(looks_like_login(cms, &[DocumentSummary { size: 32, shown: Shown::Binary }]));
+        let signed_attributes = [DocumentSummary { size: 250, shown: Shown::Binary }];
+        assert!(!looks_like_login(Action::SignRaw, &signed_attributes), "raw bytes could be signed attributes");
+        assert!(looks_like_login(Action::SignRaw, &[text("nonce")]));
+        assert!(!looks_like_login(cms, &[text("a"), text("b")]), "several documents");
+        assert!(!looks_like_login(cms, &[DocumentSummary { size: 5000, shown: Shown::Binary }]), "a document");
+        assert!(!looks_like_login(cms, &[DocumentSummary { size: 100, shown: Shown::Pdf { pages: Some(1) } }]));
+        let blind = [DocumentSummary { size: 32, shown: Shown::BlindHash { hex: "00".into() } }];
+        assert!(!looks_like_login(cms, &blind));
+        assert!(!looks_like_login(cms, &[]));
     }
 
     #[test]

@@ -197,12 +197,20 @@ impl SigningCore {
             }
         }
         let record = self.journal.as_ref().and_then(|journal| record::Pending::of(journal, &request));
+        let page_gone = Arc::clone(&request.context.page_gone);
         let outcome = self.carry_out(request);
         if let Some(record) = record {
             record.finish(&outcome);
         }
-        if asks {
-            let canceled = matches!(outcome, Err(SigningError::Canceled));
+        // The back-off counts the person's cancels and ends with what they approved;
+        // errors a page causes on its own, and pages that left, count for nothing.
+        let person = match &outcome {
+            _ if page_gone.load(std::sync::atomic::Ordering::SeqCst) => None,
+            Err(SigningError::Canceled) => Some(true),
+            Ok(Outcome::Signed { .. } | Outcome::KeyInfo(_) | Outcome::ChosenFile(_)) => Some(false),
+            _ => None,
+        };
+        if let (true, Some(canceled)) = (asks, person) {
             self.sites.note_outcome(origin.as_deref(), canceled, crate::platform::now_ms());
         }
         match &outcome {
@@ -412,7 +420,7 @@ impl SigningCore {
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
     ) -> Result<(T, Box<crate::keys::Certificate>, KeyPlace), SigningError> {
-        let login = login::looks_like_login(documents);
+        let login = login::looks_like_login(action, documents);
         let Chosen { key, place, file, description, notes, turn, mut dialog } =
             self.choose_key_for(context, action, filter, login)?;
         // A login: the person is told if the challenge names another site.
@@ -576,9 +584,19 @@ impl SigningCore {
             Admission::Denied | Admission::BackingOff => return Err(SigningError::Canceled),
             Admission::Ask => {}
         }
-        let answer = dialog.site(&SiteRequest { context, action })?;
+        let mut answer = dialog.site(&SiteRequest { context, action })?;
         let now = crate::platform::now_ms();
+        // `null` (sandboxed frames, file: pages) and no origin stand for any page:
+        // nothing is remembered for them, every request asks.
+        if origin.and_then(crate::sites::normalize).is_none_or(|o| o == "null") {
+            answer = match answer {
+                SiteAnswer::Always => SiteAnswer::Once,
+                SiteAnswer::Never => SiteAnswer::Cancel,
+                other => other,
+            };
+        }
         let remembered = match answer {
+            SiteAnswer::Once if origin.and_then(crate::sites::normalize).is_none_or(|o| o == "null") => Ok(()),
             SiteAnswer::Once => {
                 self.sites.allow_for_now(origin, now);
                 Ok(())

@@ -133,11 +133,25 @@ pub fn run(
                     super::summary::summarize_xml(xml)
                 }
             };
-            let turn = core.screen(context)?;
             let signer = core.describe(key.certificate());
             let documents = std::slice::from_ref(&summary);
-            let confirmation =
-                super::Confirmation { context, action, signer: &signer, notes: &[], documents, other_domain: None };
+            // A login-only key signs only a login challenge, here too.
+            let login_only = !signer.signing && signer.authentication;
+            if login_only && !super::login::looks_like_login(action, documents) {
+                tracing::info!("a login-only key named by the page was refused for a document");
+                return Err(SigningError::Canceled);
+            }
+            let turn = core.screen(context)?;
+            let foreign =
+                if login_only { super::login::other_domain(context.origin.as_deref(), documents) } else { None };
+            let confirmation = super::Confirmation {
+                context,
+                action,
+                signer: &signer,
+                notes: &[],
+                documents,
+                other_domain: foreign.as_deref(),
+            };
             core.approve(core.open_dialog(context, action)?.as_mut(), &confirmation)?;
             drop(turn);
             let work = match &what {

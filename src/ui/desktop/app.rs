@@ -98,6 +98,7 @@ enum Page {
     Waiting,
     Site {
         action: Action,
+        since: Instant,
     },
     Key {
         action: Action,
@@ -141,7 +142,7 @@ enum Page {
 impl Page {
     fn of(ask: Ask) -> Self {
         match ask {
-            Ask::Site { action } => Page::Site { action },
+            Ask::Site { action } => Page::Site { action, since: Instant::now() },
             Ask::Key { action, recent_files, tokens } => {
                 let path = recent_files.first().map(|p| p.display().to_string()).unwrap_or_default();
                 Page::Key { action, recent: recent_files, tokens, path }
@@ -431,7 +432,7 @@ impl DialogApp {
 impl DialogApp {
     /// The row of buttons: the page's action, then Cancel.
     fn buttons(&mut self, ui: &mut Ui, ctx: &egui::Context) -> Act {
-        let (locale, fresh) = (self.locale, self.fresh);
+        let locale = self.locale;
         let t = |text: Text| text.get(locale);
         let mut act = Act::None;
         let big = |text: &str| egui::Button::new(RichText::new(text).size(16.0)).min_size(egui::vec2(110.0, 32.0));
@@ -485,16 +486,23 @@ impl DialogApp {
                     act = Act::Answer(Answer::Key { index });
                 }
             }
-            Page::Site { .. } => {
+            Page::Site { since, .. } => {
+                // As for signing: nothing is answered by keys already pressed when the
+                // window appeared.
+                let ready = since.elapsed() >= CONFIRM_DELAY;
+                if !ready {
+                    ctx.request_repaint_after(CONFIRM_DELAY.saturating_sub(since.elapsed()));
+                }
                 for (text, answer) in [
                     (Text::AllowOnce, SiteAnswer::Once),
                     (Text::AllowAlways, SiteAnswer::Always),
                     (Text::DenySite, SiteAnswer::Never),
                 ] {
-                    let button = ui.add(big(t(text)));
-                    // The keyboard starts on the narrowest yes: this request only.
-                    if fresh && answer == SiteAnswer::Once {
+                    let button = ui.add_enabled(ready, big(t(text)));
+                    // Once ready, the keyboard starts on the narrowest yes: this request only.
+                    if ready && !self.confirm_focused && answer == SiteAnswer::Once {
                         button.request_focus();
+                        self.confirm_focused = true;
                     }
                     if button.clicked() {
                         act = Act::Answer(Answer::Site { choice: answer });
@@ -565,7 +573,7 @@ impl DialogApp {
                     None => Act::None,
                 }
             }
-            Page::Site { action } => {
+            Page::Site { action, .. } => {
                 ui.heading(t(Text::SiteTitle));
                 ui.add_space(8.0);
                 ui.label(RichText::new(shown(self.origin.as_deref().unwrap_or("—"))).size(20.0).strong().monospace());
