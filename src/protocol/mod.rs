@@ -34,13 +34,18 @@ pub const MAX_BATCH: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct Session {
     pub context: RequestContext,
+    /// The connection's audit records (see [`crate::audit`]).
+    pub audit: crate::audit::Conn,
 }
 
 impl Session {
     /// A session for a page at `origin`; `page_gone` is set by the connection when the
     /// page disconnects, so dialogs for it are not shown any more.
     pub fn new(origin: Option<String>, page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        Self { context: RequestContext { origin, locale: Locale::default(), page_gone, logo: None } }
+        Self {
+            context: RequestContext { origin, locale: Locale::default(), page_gone, logo: None },
+            audit: Default::default(),
+        }
     }
 }
 
@@ -63,6 +68,7 @@ impl Dispatcher {
     /// Then the frame is released, and the request runs (which may wait for the user).
     /// So a document of N bytes costs the frame plus the decoded bytes at the peak.
     pub fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
+        let audit = session.audit.request(text.as_ref().len());
         let pending = crate::compute::run_for(text.as_ref().len(), || prepare(session, text.as_ref()));
         drop(text);
         let reply = match pending {
@@ -71,7 +77,7 @@ impl Dispatcher {
             Pending::Basics(prepared) => Some(basics::finish(self, session, prepared)),
             Pending::Legacy(request) => legacy::handle(self, session, &request),
         };
-        reply.map(|r| r.to_string())
+        audit.finish(reply.map(|r| r.to_string()))
     }
 
     /// The reply to a binary frame: NCALayer speaks text only.
@@ -97,7 +103,9 @@ impl Dispatcher {
 
     /// The same, with a context adjusted for this one request.
     fn execute_in(&self, context: RequestContext, operation: Operation) -> Result<Outcome, SigningError> {
-        self.core.execute(Request { context, operation })
+        let outcome = self.core.execute(Request { context, operation });
+        crate::audit::outcome(&outcome);
+        outcome
     }
 }
 
@@ -121,6 +129,7 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
                 Ok(_) => "A JSONObject text must begin with '{'".to_owned(),
                 Err(e) => e.to_string(),
             };
+            crate::audit::malformed(&why);
             return Pending::Reply(Some(reply::malformed_request(&why)));
         }
     };
@@ -143,6 +152,8 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
         Some(Value::String(module)) => module.as_str(),
         Some(_) => "",
     };
+    let known = [MODULE_COMMON_UTILS, MODULE_BASICS, MODULE_ACCESSORY, MODULE_LEGACY].contains(&module);
+    crate::audit::received(module, method_name(&request), known);
     match module {
         MODULE_COMMON_UTILS => Pending::CommonUtils(common_utils::prepare(session, &request, args)),
         MODULE_BASICS => Pending::Basics(basics::prepare(session, &request, args)),
