@@ -60,9 +60,19 @@ fn cut(value: &str) -> (&str, bool) {
     (&value[..end], true)
 }
 
-/// The escaped inside of a quoted value: `\"`, `\\`, `\n`, `\r`, `\t`, and `\u{…}`
-/// for other control and format characters.
-fn escape_into(out: &mut String, value: &str) {
+/// How a hidden character is written inside a quoted value.
+#[derive(Clone, Copy)]
+enum Hidden {
+    /// `\u{202e}` (the line format's).
+    Braced,
+    /// `\u202e`, UTF-16 units (JSON's).
+    Json,
+}
+
+/// `value` (already cut) quoted: `\"`, `\\`, `\n`, `\r`, `\t`, other control and
+/// format characters as `style` says; `…` before the closing quote when it was cut.
+fn quoted(out: &mut String, value: &str, was_cut: bool, style: Hidden) {
+    out.push('"');
     for c in value.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -70,12 +80,24 @@ fn escape_into(out: &mut String, value: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if hidden(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
+            c if hidden(c) => match style {
+                Hidden::Braced => {
+                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                }
+                Hidden::Json => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        let _ = write!(out, "\\u{unit:04x}");
+                    }
+                }
+            },
             c => out.push(c),
         }
     }
+    if was_cut {
+        out.push('…');
+    }
+    out.push('"');
 }
 
 /// Append `value` as a `key=value` value: bare when it has no space, `"`, `=`, `\`,
@@ -91,12 +113,7 @@ pub fn write_value(out: &mut String, value: &str) {
         }
         return;
     }
-    out.push('"');
-    escape_into(out, value);
-    if was_cut {
-        out.push('…');
-    }
-    out.push('"');
+    quoted(out, value, was_cut, Hidden::Braced);
 }
 
 /// The record as one `key=value` line (no newline).
@@ -121,27 +138,7 @@ pub fn kv_line(record: &Record) -> String {
 /// characters as `\uXXXX`).
 fn json_string(out: &mut String, value: &str) {
     let (value, was_cut) = cut(value);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if hidden(c) => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    if was_cut {
-        out.push('…');
-    }
-    out.push('"');
+    quoted(out, value, was_cut, Hidden::Json);
 }
 
 /// The record as one JSON object on one line (no newline), with the same keys.
