@@ -248,14 +248,15 @@ impl Conn {
         }
     }
 
-    /// The connection ended in an error (WebSocket protocol, size, I/O).
-    pub fn error(&self, error: &dyn std::fmt::Display) {
+    /// The connection ended in an error (WebSocket protocol, size, I/O). A page that
+    /// simply went away (a closed tab: the socket ends without a goodbye) is `info`.
+    pub fn error(&self, error: &tokio_tungstenite::tungstenite::Error) {
+        use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, UnexpectedEof};
+        use tokio_tungstenite::tungstenite::Error;
         if let Some(c) = &self.inner {
-            c.audit.event(
-                Level::Warn,
-                "connection.error",
-                vec![("conn", c.id.to_string()), ("error", error.to_string())],
-            );
+            let gone = matches!(error, Error::Io(e) if matches!(e.kind(), UnexpectedEof | ConnectionReset | ConnectionAborted));
+            let level = if gone { Level::Info } else { Level::Warn };
+            c.audit.event(level, "connection.error", vec![("conn", c.id.to_string()), ("error", error.to_string())]);
         }
     }
 
