@@ -12,7 +12,8 @@ use crate::platform::lock;
 use crate::i18n::Locale;
 use crate::signing::Action;
 
-/// Signatures of this run kept for the tray's list.
+/// Signatures kept for the tray's list (of this run, and of earlier ones from the
+/// signing journal).
 pub const RECENT: usize = 20;
 
 /// Each kind of warning (refusals while stopped, timestamp failures) is told at most
@@ -46,6 +47,10 @@ pub enum Notice {
     PortTaken { text: String },
     /// A token was opened with its factory PIN.
     FactoryPin { token: String },
+    /// A key used before expires soon, or has: the reminder, with what to do.
+    KeyExpiring(crate::keys::hygiene::Reminder),
+    /// A key used before was revoked (the weekly check).
+    KeyRevoked(crate::keys::hygiene::Revoked),
 }
 
 /// Where notices go (the desktop's notifications).
@@ -92,6 +97,16 @@ impl Activity {
         lock(&self.recent).iter().cloned().collect()
     }
 
+    /// Remember signatures of earlier runs (from the journal), `past` newest first:
+    /// the tray lists them until newer ones push them out.
+    pub fn remember(&self, past: Vec<Signed>) {
+        let mut recent = lock(&self.recent);
+        recent.extend(past);
+        recent.truncate(RECENT);
+        drop(recent);
+        self.touch();
+    }
+
     /// Tell the person, and remember signatures.
     pub fn notice(&self, notice: Notice, locale: Locale) {
         if let Notice::Signed(signed) = &notice {
@@ -100,7 +115,11 @@ impl Activity {
             recent.truncate(RECENT);
         }
         let kind = match &notice {
-            Notice::Signed(_) | Notice::PortTaken { .. } | Notice::FactoryPin { .. } => None,
+            Notice::Signed(_)
+            | Notice::PortTaken { .. }
+            | Notice::FactoryPin { .. }
+            | Notice::KeyExpiring(_)
+            | Notice::KeyRevoked(_) => None,
             Notice::TimestampFailed { .. } => Some(0),
             Notice::RefusedWhilePaused { .. } => Some(1),
         };

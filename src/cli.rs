@@ -40,6 +40,9 @@ pub enum Command {
     Autostart(AutostartCommand),
     /// Check everything a page needs to reach qoltanba, and say what to fix.
     Doctor(DoctorArgs),
+    /// The signing journal: every signing request (site, signer, document hashes,
+    /// result), hash-chained; --verify checks the chain.
+    Journal(JournalArgs),
     /// Hardware tokens (PKCS#11): what is plugged in and the keys on it.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -54,6 +57,24 @@ pub enum Command {
     /// library that crashes takes only this process down).
     #[command(hide = true, name = "pkcs11-helper")]
     Pkcs11Helper { module: PathBuf },
+}
+
+/// `qoltanba journal`.
+#[derive(Debug, Args, Clone)]
+pub struct JournalArgs {
+    /// The data directory whose journal is read.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print the journal's lines as they are: one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Check the hash chain (across the rotated file too). Exit status: 0 intact, 1
+    /// broken, naming the first line that fails.
+    #[arg(long)]
+    pub verify: bool,
+    /// Only the latest N entries.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +358,29 @@ pub enum UsageArg {
 pub enum KeysCommand {
     /// Print what NCALayer's getKeyInfo reports for each key in a key file.
     Info(KeysInfoArgs),
+    /// Keys used before that expire within 30 days (or have), with the renewal steps,
+    /// and key files lying in Downloads, on the Desktop or in a synced folder.
+    Reminders(RemindersArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RemindersArgs {
+    /// The data directory whose key files are meant.
+    #[arg(long, value_name = "DIR", env = "QOLTANBA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Judge at this time (Unix seconds) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub check_time: Option<i64>,
+    /// Also check now whether the certificates of the keys used were revoked (CRL or
+    /// OCSP; the daemon does this weekly).
+    #[arg(long)]
+    pub revocation: bool,
+    /// Never download (CRLs, OCSP): only what is cached.
+    #[arg(long, env = "QOLTANBA_OFFLINE")]
+    pub offline: bool,
+    /// Print JSON (an object) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -9,6 +9,7 @@
 //!   the user's consent, then signs.
 //! - [`keys`], [`crypto`], [`cms`]: key files, algorithms and signature formats,
 //!   testable without a socket.
+//! - [`journal`]: the hash-chained record of every signing request.
 // No unsafe code, but for the calls into a vendor's PKCS#11 library that `cryptoki`
 // cannot make (`keys::pkcs11::raw`, run in the helper process only).
 #![deny(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod compute;
 pub mod crypto;
 pub mod doctor;
 pub mod i18n;
+pub mod journal;
 pub mod keys;
 pub mod oid;
 pub mod platform;

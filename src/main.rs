@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Keys(KeysCommand::Info(args))) => return qoltanba::commands::keys_info(&args),
+        Some(Command::Keys(KeysCommand::Reminders(args))) => return qoltanba::commands::keys_reminders(&args),
         Some(Command::Verify(VerifyCommand::Cms(args))) => return qoltanba::commands::verify_cms(&args),
         Some(Command::Verify(VerifyCommand::Xml(args))) => return qoltanba::commands::verify_xml(&args),
         Some(Command::Sign(args)) => return qoltanba::commands::sign(&args),
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Some(Command::Autostart(command)) => return qoltanba::commands::autostart(&command),
         Some(Command::Doctor(args)) => return qoltanba::commands::doctor(&args),
         Some(Command::Tokens(command)) => return qoltanba::commands::tokens(&command),
+        Some(Command::Journal(args)) => return qoltanba::commands::journal(&args),
         Some(Command::Sites(command)) => return qoltanba::commands::sites(&command),
         Some(Command::Pkcs11Helper { module }) => return qoltanba::keys::pkcs11::helper::run(&module),
         #[cfg(feature = "desktop")]
@@ -231,6 +233,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let tsa_url = args.tsa_url.clone().or(chosen_tsa).unwrap_or_else(|| qoltanba::cms::tsp::DEFAULT_TSA_URL.into());
     let tsa = TsaConfig { url: tsa_url, ..TsaConfig::default() };
     let activity = Arc::new(Activity::default());
+    // The tray's recent signatures survive a restart: the journal has them.
+    let journal = Arc::new(qoltanba::journal::Journal::new(&data_dir));
+    activity.remember(qoltanba::journal::recent_signatures(&data_dir, qoltanba::activity::RECENT));
     // The person's answers about sites: shared with the tray, changed by `qoltanba sites`.
     let sites = Arc::new(qoltanba::sites::Sites::in_dir(&data_dir));
     #[cfg(feature = "desktop")]
@@ -244,8 +249,11 @@ async fn serve(args: ServeArgs) -> ExitCode {
         .with_tokens(Arc::clone(&tokens))
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity))
-        .with_sites(Arc::clone(&sites));
+        .with_journal(journal)
+        .with_sites(Arc::clone(&sites))
+        .with_recent(Arc::clone(&recent));
     let core = Arc::new(core);
+    remind_in_background(&data_dir, &activity, &trust, args.check_time);
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&core)));
     let listen = if args.listen.is_empty() { default_listen() } else { args.listen.clone() };
     let config = ServerConfig {
@@ -425,4 +433,41 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Key expiry reminders (30, 7, 1 days before, and after): at start, then twice a day,
+/// each told once, as notifications (and in the log); and the weekly revocation check
+/// of the keys used.
+fn remind_in_background(
+    data_dir: &std::path::Path,
+    activity: &Arc<Activity>,
+    trust: &Arc<TrustStore>,
+    check_time: Option<i64>,
+) {
+    let (data_dir, activity, trust) = (data_dir.to_owned(), Arc::clone(activity), Arc::clone(trust));
+    tokio::spawn(async move {
+        loop {
+            let (dir, activity, trust) = (data_dir.clone(), Arc::clone(&activity), Arc::clone(&trust));
+            let _ = tokio::task::spawn_blocking(move || {
+                let now = check_time.unwrap_or_else(|| qoltanba::platform::now_ms() / 1000);
+                // Weekly: were the certificates of the keys used revoked since?
+                if qoltanba::keys::hygiene::revocation_due(&dir, now * 1000) {
+                    for revoked in qoltanba::keys::hygiene::check_revocation(&trust, &dir, now * 1000) {
+                        tracing::warn!(owner = %revoked.owner, date = %revoked.date, "a key used before was revoked");
+                        let locale = qoltanba::i18n::Locale::from_environment();
+                        activity.notice(qoltanba::activity::Notice::KeyRevoked(revoked), locale);
+                    }
+                }
+                let seen = qoltanba::keys::recent::RecentFiles::new(&dir).certificates();
+                let due = qoltanba::keys::hygiene::due(&seen, now);
+                for reminder in qoltanba::keys::hygiene::not_told(&dir, due) {
+                    tracing::warn!(owner = %reminder.owner, days_left = reminder.days_left, "a key expires soon or has expired");
+                    let locale = qoltanba::i18n::Locale::from_environment();
+                    activity.notice(qoltanba::activity::Notice::KeyExpiring(reminder), locale);
+                }
+            })
+            .await;
+            tokio::time::sleep(std::time::Duration::from_secs(12 * 3600)).await;
+        }
+    });
 }

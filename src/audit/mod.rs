@@ -363,7 +363,8 @@ impl Drop for RequestScope {
 /// The protocol read a request for `module` and `method`, `bytes` long in all.
 pub fn received(module: &str, method: Option<&str>, known_module: bool) {
     let bytes = CURRENT.with(|slot| {
-        slot.borrow_mut().as_mut().map(|c| {
+        // Once per request (a spliced message may be read twice).
+        slot.borrow_mut().as_mut().filter(|c| !c.received).map(|c| {
             c.received = true;
             c.bytes
         })
@@ -391,7 +392,7 @@ pub fn malformed(why: &str) {
 /// What the signing core did with the current request.
 pub fn outcome(outcome: &Result<Outcome, SigningError>) {
     match outcome {
-        Ok(Outcome::Signed { signatures, certificate }) => {
+        Ok(Outcome::Signed { signatures, certificate, .. }) => {
             let algorithm = certificate.key_algorithm().map_or_else(|| "unknown".into(), |a| format!("{a:?}"));
             let fields = vec![
                 ("count", signatures.len().to_string()),

@@ -1,11 +1,13 @@
 //! Command-line subcommands other than `serve`, for people and scripts.
 
+mod journal;
 mod sign;
 mod sites;
 mod tokens;
 mod trust;
 mod verify;
 
+pub use journal::journal;
 pub use sign::sign;
 pub use sites::sites;
 pub use tokens::tokens;
@@ -125,4 +127,43 @@ pub(crate) fn decode_xml_text(bytes: &[u8]) -> Option<String> {
         [0xFE, 0xFF, ..] => utf16(false),
         _ => String::from_utf8(bytes.to_vec()).ok(),
     }
+}
+
+/// `qoltanba keys reminders`: exit 0; prints nothing when there is nothing to say.
+pub fn keys_reminders(args: &crate::cli::RemindersArgs) -> ExitCode {
+    use crate::keys::hygiene;
+    let data_dir = args.data_dir.clone().unwrap_or_else(crate::platform::default_data_dir);
+    let now = args.check_time.unwrap_or_else(|| crate::platform::now_ms() / 1000);
+    let recent = crate::keys::recent::RecentFiles::new(&data_dir);
+    let reminders = hygiene::due(&recent.certificates(), now);
+    let home = dirs::home_dir().unwrap_or_default();
+    let exposed: Vec<_> =
+        recent.list().into_iter().filter_map(|p| hygiene::exposure(&p, &home).map(|e| (p, e))).collect();
+    let locale = crate::i18n::Locale::from_environment();
+    let revoked = if args.revocation {
+        let urls = crate::trust::NCA_CA_URLS.iter().map(|u| u.to_string()).collect();
+        let trust = crate::trust::TrustStore::new(Some(data_dir.join("trust")), urls, !args.offline);
+        hygiene::check_revocation(&trust, &data_dir, now.saturating_mul(1000))
+    } else {
+        Vec::new()
+    };
+    if args.json {
+        let exposed: Vec<_> = exposed.iter().map(|(p, e)| serde_json::json!({"path": p, "exposure": e})).collect();
+        println!("{}", serde_json::json!({"reminders": reminders, "exposed": exposed, "revoked": revoked}));
+        return ExitCode::SUCCESS;
+    }
+    for r in &revoked {
+        println!("{}", hygiene::revoked_text(r, locale));
+    }
+    for reminder in &reminders {
+        println!("{}", hygiene::reminder_text(reminder, locale));
+    }
+    for (path, exposure) in &exposed {
+        println!(
+            "{}: {}",
+            crate::ui::sanitize::shown(&path.display().to_string()),
+            hygiene::exposure_text(*exposure, locale)
+        );
+    }
+    ExitCode::SUCCESS
 }

@@ -250,9 +250,9 @@ impl Text {
             (ForgetSite, Kk) => "Ұмыту (келесі жолы сұрау)",
             (ForgetSite, Ru) => "Забыть (спросить снова)",
             (ForgetSite, En) => "Forget (ask again)",
-            (RecentSignatures, Kk) => "Осы сеанстың қолтаңбалары",
-            (RecentSignatures, Ru) => "Подписи за этот сеанс",
-            (RecentSignatures, En) => "Signatures of this session",
+            (RecentSignatures, Kk) => "Соңғы қолтаңбалар",
+            (RecentSignatures, Ru) => "Последние подписи",
+            (RecentSignatures, En) => "Recent signatures",
             (NoSignaturesYet, Kk) => "Әзірге қолтаңба жоқ",
             (NoSignaturesYet, Ru) => "Подписей пока нет",
             (NoSignaturesYet, En) => "No signatures yet",
@@ -419,6 +419,25 @@ pub fn notice(notice: &crate::activity::Notice, locale: Locale) -> (String, Stri
         (Notice::PortTaken { text }, Kk) => ("qoltanba іске қосылмады".into(), text.clone()),
         (Notice::PortTaken { text }, Ru) => ("qoltanba не запущен".into(), text.clone()),
         (Notice::PortTaken { text }, En) => ("qoltanba did not start".into(), text.clone()),
+        (Notice::KeyRevoked(r), _) => {
+            let title = match locale {
+                Kk => "Кілттің сертификаты кері қайтарылған",
+                Ru => "Сертификат ключа отозван",
+                En => "A key's certificate was revoked",
+            };
+            (title.into(), crate::keys::hygiene::revoked_text(r, locale))
+        }
+        (Notice::KeyExpiring(r), _) => {
+            let title = match (r.threshold, locale) {
+                (0, Kk) => "Кілттің мерзімі өтті",
+                (0, Ru) => "Срок ключа истёк",
+                (0, En) => "A key has expired",
+                (_, Kk) => "Кілттің мерзімі жақында өтеді",
+                (_, Ru) => "Скоро истекает срок ключа",
+                (_, En) => "A key expires soon",
+            };
+            (title.into(), crate::keys::hygiene::reminder_text(r, locale))
+        }
         (Notice::FactoryPin { token }, Kk) => (format!("«{}» токенінің PIN-коды зауыттық", crate::ui::sanitize::shown(token)), format!("Зауыттық PIN ештеңені қорғамайды: оны qoltanba мәзіріндегі «{}» арқылы өзгертіңіз (немесе qoltanba tokens change-pin).", Text::ChangeTokenPin.get(Kk))),
         (Notice::FactoryPin { token }, Ru) => (format!("У токена «{}» заводской PIN-код", crate::ui::sanitize::shown(token)), format!("Заводской PIN ничего не защищает: смените его в меню qoltanba, «{}» (или qoltanba tokens change-pin).", Text::ChangeTokenPin.get(Ru))),
         (Notice::FactoryPin { token }, En) => (format!("The token \"{}\" still has its factory PIN", crate::ui::sanitize::shown(token)), format!("A factory PIN protects nothing: change it from qoltanba's menu, \"{}\" (or qoltanba tokens change-pin).", Text::ChangeTokenPin.get(En))),

@@ -5,6 +5,7 @@
 //! person to read goes through [`Msg::text`].
 
 pub mod dialog;
+pub mod journal;
 pub mod pin;
 pub mod setup;
 pub mod validation;
@@ -505,6 +506,7 @@ pub fn unusable(reason: &crate::trust::Unusable, locale: Locale) -> String {
 pub fn trust_note(note: &crate::trust::TrustNote, locale: Locale) -> String {
     use crate::trust::TrustNote::*;
     match (note, locale) {
+        (KeyFileExposed(exposure), _) => crate::keys::hygiene::exposure_text(*exposure, locale).into(),
         (IssuerByNameOnly, Locale::Kk) => {
             "ҰКО ТК сертификаттарын жүктеу мүмкін болмады: куәландырушы орталық тек атымен тексерілді.".into()
         }

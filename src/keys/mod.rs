@@ -8,6 +8,7 @@
 pub mod certificate;
 pub mod demo;
 pub mod file;
+pub mod hygiene;
 pub mod pkcs11;
 pub mod pkcs12;
 pub mod recent;

@@ -19,6 +19,11 @@ impl RecentFiles {
         Self { file: data_dir.join("recent-key-files"), lock: Mutex::new(()) }
     }
 
+    /// The data directory this list lives in.
+    pub fn dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+
     /// The remembered paths that still name a file.
     pub fn list(&self) -> Vec<PathBuf> {
         let _held = self.lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -19,6 +19,34 @@ pub enum SourceKind {
     Token,
 }
 
+/// Where a key was, as the signing journal records it: a key file's path, or a
+/// token's label and the key's `CKA_ID`. Never a secret.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "source")]
+pub enum KeyPlace {
+    File { path: String },
+    Token { label: String, id: Option<String> },
+}
+
+impl KeyPlace {
+    /// The place of the keys of `source`.
+    pub fn of(source: &dyn KeySource) -> Self {
+        let shown = source.shown_as().to_string_lossy().into_owned();
+        match source.kind() {
+            SourceKind::File => Self::File { path: shown },
+            SourceKind::Token => Self::Token { label: shown, id: None },
+        }
+    }
+
+    /// The place of one key of the source: on a token, with its `CKA_ID`.
+    pub fn of_key(&self, key: &dyn super::SigningKey) -> Self {
+        match self {
+            Self::Token { label, .. } => Self::Token { label: label.clone(), id: key.token_id().map(str::to_owned) },
+            file => file.clone(),
+        }
+    }
+}
+
 /// Why a source did not open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OpenError {

@@ -18,10 +18,11 @@ use serde_json::{Map, Value, json};
 
 use super::data::{decode_base64, encode_base64};
 use super::reply::{self, BasicsFailure};
+use super::stream::Data;
 use super::{Dispatcher, MAX_BATCH, Session, describe, method_name, not_implemented, raw_str};
 use crate::i18n::Locale;
 use crate::keys::certificate::{parse_x509, pem_armor};
-use crate::signing::{CmsInput, KeyFilter, Operation, Outcome, Rejection, Signature, SigningError};
+use crate::signing::{CmsInput, Document, KeyFilter, Operation, Outcome, Rejection, Signature, SigningError};
 use crate::trust::{ChainRule, Requirements};
 use crate::ui::RequestContext;
 
@@ -61,12 +62,32 @@ fn logo(value: Option<&Value>) -> Option<std::sync::Arc<[u8]>> {
 }
 
 /// Phase one (compute pool): parse the request, decode the documents from the frame.
-pub fn prepare(session: &mut Session, request: &Map<String, Value>, args: Option<&RawValue>) -> Prepared {
-    Prepared(match parse(session, request, args) {
+/// `decoded` is the `data` string, decoded as the message arrived (`args` then holds
+/// `""` in its place).
+pub fn prepare(
+    session: &mut Session,
+    request: &Map<String, Value>,
+    args: Option<&RawValue>,
+    decoded: Option<Data>,
+) -> Prepared {
+    Prepared(match parse(session, request, args, decoded) {
         Ok(Ok(ready)) => Ok(ready),
         Ok(Err(reply)) => Err(reply),
         Err(Failure(kind, details)) => Err(reply::basics_error(kind, &details)),
     })
+}
+
+#[cfg(test)]
+impl Prepared {
+    /// The reply, or the operation and shape, to compare two ways of preparing.
+    pub fn describe(&self) -> String {
+        match &self.0 {
+            Err(reply) => reply.to_string(),
+            Ok((operation, shape)) => {
+                format!("{operation:?} {:?} {} {:?}", shape.format, shape.output_cert, shape.logo)
+            }
+        }
+    }
 }
 
 /// Phase two: run the operation (may wait for the user) and shape the reply.
@@ -82,7 +103,12 @@ pub fn finish(d: &Dispatcher, session: &Session, prepared: Prepared) -> Value {
 
 type Parsed = Result<Result<(Operation, Shape), Value>, Failure>;
 
-fn parse(session: &mut Session, request: &Map<String, Value>, args: Option<&RawValue>) -> Parsed {
+fn parse(
+    session: &mut Session,
+    request: &Map<String, Value>,
+    args: Option<&RawValue>,
+    decoded: Option<Data>,
+) -> Parsed {
     let general = |details: String| Failure(BasicsFailure::General, details);
     match request.get("apiVersion") {
         None | Some(Value::Null) => {}
@@ -105,12 +131,20 @@ fn parse(session: &mut Session, request: &Map<String, Value>, args: Option<&RawV
         .collect::<Result<Map<String, Value>, _>>()
         .map_err(|e| json_error(e.to_string()))?;
     let small_logo = small.get("logo").cloned();
-    let sign = SignRequest::parse(small, data)?;
+    let sign = SignRequest::parse(small, data, decoded)?;
     if let Some(locale) = sign.locale {
         session.context.locale = locale;
     }
     let logo = logo(small_logo.as_ref());
     sign.into_operation(session.context.locale).map(|r| r.map(|(op, shape)| (op, Shape { logo, ..shape })))
+}
+
+/// One `data` string.
+enum Doc<'a> {
+    /// As written in the message.
+    Text(Cow<'a, str>),
+    /// Plain base64 decoded as the message arrived.
+    Decoded(Data),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +157,7 @@ enum Format {
 /// A parsed `sign` request; the documents still borrowed from the frame.
 struct SignRequest<'a> {
     format: Format,
-    data: Vec<Cow<'a, str>>,
+    data: Vec<Doc<'a>>,
     /// `data` was an array: NCALayer's result is an array either way.
     decode: bool,
     encapsulate: bool,
@@ -205,7 +239,7 @@ fn chain_rule(value: Option<&Value>) -> Result<ChainRule, Failure> {
 }
 
 impl<'a> SignRequest<'a> {
-    fn parse(args: Map<String, Value>, data: Option<&'a RawValue>) -> Result<Self, Failure> {
+    fn parse(args: Map<String, Value>, data: Option<&'a RawValue>, decoded: Option<Data>) -> Result<Self, Failure> {
         let format = match args.get("format") {
             Some(Value::String(f)) => match f.as_str() {
                 "cms" => Format::Cms,
@@ -223,12 +257,14 @@ impl<'a> SignRequest<'a> {
         };
         // Borrowed, not copied: documents can be hundreds of megabytes.
         let not_strings = || json_error(r#"JSONArray["data"] is not a string array."#.into());
+        let text = |raw| raw_str(raw).map(Doc::Text).ok_or_else(not_strings);
         let data = match data.map(|raw| (raw, raw.get().trim_start().as_bytes().first().copied())) {
-            Some((raw, Some(b'"'))) => vec![raw_str(raw).ok_or_else(not_strings)?],
+            _ if decoded.is_some() => decoded.into_iter().map(Doc::Decoded).collect(),
+            Some((raw, Some(b'"'))) => vec![text(raw)?],
             Some((raw, Some(b'['))) => serde_json::from_str::<Vec<&RawValue>>(raw.get())
                 .map_err(|_| not_strings())?
                 .into_iter()
-                .map(|item| raw_str(item).ok_or_else(not_strings))
+                .map(text)
                 .collect::<Result<Vec<_>, _>>()?,
             Some(_) => return Err(json_error(r#"JSONObject["data"] is not a string or a JSONArray."#.into())),
             None => return Err(json_error(r#"JSONObject["data"] not found."#.into())),
@@ -277,16 +313,17 @@ impl<'a> SignRequest<'a> {
 
     /// The documents' bytes, decoded before any dialog so bad input never costs the user
     /// a password. Each text is released as soon as it is decoded.
-    fn documents(&mut self) -> Result<Vec<Vec<u8>>, Failure> {
+    fn documents(&mut self) -> Result<Vec<Document>, Failure> {
         let base64 = self.decode || self.digested;
         std::mem::take(&mut self.data)
             .into_iter()
-            .map(|d| {
-                if base64 {
-                    decode_base64(&d).map_err(|e| Failure(BasicsFailure::Signing, e))
-                } else {
-                    Ok(d.into_owned().into_bytes())
+            .map(|d| match d {
+                Doc::Text(d) if base64 => {
+                    decode_base64(&d).map(Document::from).map_err(|e| Failure(BasicsFailure::Signing, e))
                 }
+                Doc::Text(d) => Ok(d.into_owned().into_bytes().into()),
+                Doc::Decoded(d) if base64 => Ok(d.into_document()),
+                Doc::Decoded(d) => Ok(d.text().into_bytes().into()),
             })
             .collect()
     }
@@ -309,7 +346,7 @@ impl<'a> SignRequest<'a> {
                     .into_iter()
                     .map(|bytes| {
                         if self.digested {
-                            CmsInput::Digest(bytes)
+                            CmsInput::Digest(bytes.into_bytes())
                         } else {
                             CmsInput::Data { bytes, attach: self.encapsulate }
                         }
@@ -321,7 +358,7 @@ impl<'a> SignRequest<'a> {
                 filter,
                 documents: documents
                     .into_iter()
-                    .map(String::from_utf8)
+                    .map(|d| String::from_utf8(d.into_bytes()))
                     .collect::<Result<_, _>>()
                     .map_err(|_| Failure(BasicsFailure::Signing, Rejection::NotUtf8.to_string()))?,
                 tbs_xpath: String::new(),
@@ -330,7 +367,9 @@ impl<'a> SignRequest<'a> {
                 // With a tsaProfile: XAdES-T, which NCALayer cannot make (it refuses).
                 xades_timestamp: self.tsa,
             },
-            Format::Raw => Operation::Raw { filter, documents },
+            Format::Raw => {
+                Operation::Raw { filter, documents: documents.into_iter().map(Document::into_bytes).collect() }
+            }
         };
         Ok(Ok((operation, Shape { format: self.format, output_cert: self.output_cert, logo: None })))
     }
@@ -340,7 +379,7 @@ fn run(d: &Dispatcher, session: &Session, operation: Operation, shape: Shape) ->
     let locale = session.context.locale;
     let context = RequestContext { logo: shape.logo.clone(), ..session.context.clone() };
     match d.execute_in(context, operation) {
-        Ok(Outcome::Signed { signatures, certificate }) => {
+        Ok(Outcome::Signed { signatures, certificate, .. }) => {
             let texts: Vec<String> = signatures
                 .into_iter()
                 .map(|s| match s {

@@ -12,6 +12,7 @@ mod common_utils;
 pub mod data;
 mod legacy;
 pub mod reply;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -42,10 +43,7 @@ impl Session {
     /// A session for a page at `origin`; `page_gone` is set by the connection when the
     /// page disconnects, so dialogs for it are not shown any more.
     pub fn new(origin: Option<String>, page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        Self {
-            context: RequestContext { origin, locale: Locale::default(), page_gone, logo: None },
-            audit: Default::default(),
-        }
+        Self { context: RequestContext { origin, page_gone, ..RequestContext::default() }, audit: Default::default() }
     }
 }
 
@@ -69,15 +67,36 @@ impl Dispatcher {
     /// So a document of N bytes costs the frame plus the decoded bytes at the peak.
     pub fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
         let audit = session.audit.request(text.as_ref().len());
-        let pending = crate::compute::run_for(text.as_ref().len(), || prepare(session, text.as_ref()));
+        let pending = crate::compute::run_for(text.as_ref().len(), || prepare(session, text.as_ref(), None));
         drop(text);
+        audit.finish(self.finish(session, pending))
+    }
+
+    /// Handle a message read as it arrived ([`stream::Intake`]): the same replies as
+    /// [`Self::handle_text`] on the message's text. A spliced message's document is
+    /// decoded already; the text around it is parsed as usual, and put back together
+    /// and parsed whole when the string was not the `data` of a `basics` request.
+    pub fn handle_received(&self, session: &mut Session, received: stream::Received) -> Option<String> {
+        match received {
+            stream::Received::Text(text) => self.handle_text(session, text),
+            stream::Received::Spliced(spliced) => {
+                let audit = session.audit.request(spliced.skeleton.len() + spliced.data.text_len());
+                let pending = prepare_spliced(session, spliced);
+                audit.finish(self.finish(session, pending))
+            }
+        }
+    }
+
+    /// Phase two of a request: run it (may wait for the user) and shape the reply.
+    fn finish(&self, session: &mut Session, pending: Pending) -> Option<String> {
         let reply = match pending {
             Pending::Reply(reply) => reply,
             Pending::CommonUtils(call) => Some(common_utils::finish(self, session, call)),
             Pending::Basics(prepared) => Some(basics::finish(self, session, prepared)),
             Pending::Legacy(request) => legacy::handle(self, session, &request),
+            Pending::Unsplice => Some(reply::common_error(Some("internal error"))),
         };
-        audit.finish(reply.map(|r| r.to_string()))
+        reply.map(|r| r.to_string())
     }
 
     /// The reply to a binary frame: NCALayer speaks text only.
@@ -117,12 +136,23 @@ enum Pending {
     Basics(basics::Prepared),
     /// The legacy API's requests are small: parsed whole.
     Legacy(Map<String, Value>),
+    /// A spliced message that must be parsed whole after all.
+    Unsplice,
 }
 
-/// Phase one: parse the envelope and let the module prepare its request.
-fn prepare(session: &mut Session, text: &str) -> Pending {
+/// The decoded `args.data` string of a spliced message, and where its `""` is.
+type Splice<'s> = (usize, &'s mut Option<stream::Data>);
+
+/// Phase one: parse the envelope and let the module prepare its request. With a
+/// `splice`, `text` is a spliced message: its string at `splice.0` goes in only as the
+/// `data` of a `basics` request (else [`Pending::Unsplice`], before anything else).
+fn prepare(session: &mut Session, text: &str, splice: Option<Splice>) -> Pending {
     let fields: std::collections::HashMap<String, &RawValue> = match serde_json::from_str(text) {
+        Ok(_) if splice.is_some() && !spliced_data(text, splice.as_ref().map_or(0, |s| s.0)) => {
+            return Pending::Unsplice;
+        }
         Ok(fields) => fields,
+        Err(_) if splice.is_some() => return Pending::Unsplice,
         // Not an object: Java's text for a valid non-object, else the parser's.
         Err(_) => {
             let why = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
@@ -147,6 +177,8 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
             Err(e) => return Pending::Reply(Some(reply::malformed_request(&e.to_string()))),
         }
     }
+    // The method as the journal records it (bounded: a page writes it).
+    session.context.method = method_name(&request).map(|m| m.chars().take(64).collect());
     let module = match request.get("module") {
         None | Some(Value::Null) => MODULE_LEGACY,
         Some(Value::String(module)) => module.as_str(),
@@ -156,7 +188,8 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
     crate::audit::received(module, method_name(&request), known);
     match module {
         MODULE_COMMON_UTILS => Pending::CommonUtils(common_utils::prepare(session, &request, args)),
-        MODULE_BASICS => Pending::Basics(basics::prepare(session, &request, args)),
+        MODULE_BASICS => Pending::Basics(basics::prepare(session, &request, args, splice.and_then(|s| s.1.take()))),
+        _ if splice.is_some() => Pending::Unsplice,
         MODULE_ACCESSORY => Pending::Reply(Some(accessory::handle(&request))),
         MODULE_LEGACY => {
             if let Some(raw) = args {
@@ -171,6 +204,34 @@ fn prepare(session: &mut Session, text: &str) -> Pending {
         }
         _ => Pending::Reply(Some(reply::module_not_found())),
     }
+}
+
+/// Phase one for a spliced message: as [`prepare`] on its text.
+fn prepare_spliced(session: &mut Session, spliced: stream::Spliced) -> Pending {
+    crate::compute::run_for(spliced.skeleton.len(), || {
+        let stream::Spliced { skeleton, at, data } = spliced;
+        let mut data = Some(data);
+        match (prepare(session, &skeleton, Some((at, &mut data))), data) {
+            (Pending::Unsplice, Some(data)) => {
+                let text = stream::Spliced { skeleton, at, data }.into_text();
+                crate::compute::run_for(text.len(), || prepare(session, &text, None))
+            }
+            (Pending::Unsplice, None) => {
+                Pending::Reply(Some(reply::common_error(Some("internal error: the document was lost"))))
+            }
+            (pending, _) => pending,
+        }
+    })
+}
+
+/// Is the string at `at` in `text` the `data` of its request's `args` (as the parsers
+/// below read them: the last of duplicate keys counts) in a `basics` request?
+fn spliced_data(text: &str, at: usize) -> bool {
+    type Fields<'a> = std::collections::HashMap<String, &'a RawValue>;
+    let Ok(fields) = serde_json::from_str::<Fields>(text) else { return false };
+    let module = fields.get("module").and_then(|m| serde_json::from_str::<&str>(m.get()).ok());
+    let data = fields.get("args").and_then(|a| serde_json::from_str::<Fields>(a.get()).ok()?.get("data").copied());
+    module == Some(MODULE_BASICS) && data.is_some_and(|d| d.get().as_ptr() as usize == text.as_ptr() as usize + at)
 }
 
 /// A JSON string value, borrowed from the frame when it has no escapes; `None` if the

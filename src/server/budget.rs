@@ -8,6 +8,9 @@
 //! order. The bytes stay charged until the connection has handled the message
 //! ([`Charges::take`]). So the memory that pages can make the daemon hold is bounded
 //! by the budget, whatever the number of connections or queued frames.
+//!
+//! A large text message is not handed to the codec at all: it is read aside as it
+//! arrives ([`super::stream`]), and the connection gets it in its place ([`Aside`]).
 
 use std::collections::VecDeque;
 use std::io;
@@ -17,6 +20,8 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use super::stream::{Diversion, STREAM_FROM, Streamed};
 
 /// Data frames up to this size are not charged: heartbeats and ordinary requests are
 /// never refused because large documents fill the budget. (A connection queues at most
@@ -52,6 +57,14 @@ pub enum Skipped {
     TooLarge,
 }
 
+/// What the connection gets besides the codec's messages, in order with them.
+pub enum Aside {
+    /// A message it did not receive.
+    Skipped(Skipped),
+    /// A message read aside as it arrived.
+    Streamed(Streamed),
+}
+
 /// One data frame's bytes and the budget they hold.
 type Charge = (u64, Option<OwnedSemaphorePermit>);
 
@@ -85,8 +98,8 @@ impl Charges {
 enum State {
     /// Collecting a frame header.
     Header { buf: [u8; 14], have: usize },
-    /// Passing (or skipping) a payload.
-    Payload { left: u64, skip: bool },
+    /// Passing (or skipping, or reading aside) a payload; `fin`: the message's last.
+    Payload { left: u64, skip: bool, aside: bool, fin: bool },
 }
 
 /// The stream wrapper. See the module documentation.
@@ -102,8 +115,12 @@ pub struct Metered<S> {
     /// Why the current message is skipped.
     skip_reason: Skipped,
     charges: Charges,
-    skipped: mpsc::UnboundedSender<Skipped>,
+    asides: mpsc::UnboundedSender<Aside>,
     state: State,
+    /// Text messages from this size on are read aside.
+    stream_from: u64,
+    /// The message being read aside.
+    diversion: Option<Diversion>,
     /// The current message is being skipped (its continuation frames too).
     skipping_message: bool,
     /// Header bytes ready to be handed on.
@@ -115,14 +132,14 @@ pub struct Metered<S> {
 
 impl<S> Metered<S> {
     /// Wrap `inner`, whose first bytes were already read as `prefix`; skipped
-    /// messages are reported on `skipped`.
+    /// messages and those read aside are reported on `asides`.
     pub fn new(
         inner: S,
         prefix: &[u8],
         budget: Budget,
         limits: (u64, u64),
         charges: Charges,
-        skipped: mpsc::UnboundedSender<Skipped>,
+        asides: mpsc::UnboundedSender<Aside>,
     ) -> Self {
         let (share, max_message) = limits;
         let mut raw = vec![0; prefix.len().max(64 * 1024)].into_boxed_slice();
@@ -135,8 +152,10 @@ impl<S> Metered<S> {
             message_len: 0,
             skip_reason: Skipped::OverBudget,
             charges,
-            skipped,
+            asides,
             state: State::Header { buf: [0; 14], have: 0 },
+            stream_from: STREAM_FROM,
+            diversion: None,
             skipping_message: false,
             pending: Vec::new(),
             raw,
@@ -214,18 +233,49 @@ impl<S> Metered<S> {
                 }
                 let skip = self.skipping_message;
                 if skip && fin {
-                    let _ = self.skipped.send(self.skip_reason);
+                    let _ = self.asides.send(Aside::Skipped(self.skip_reason));
                     self.skipping_message = false;
                 }
                 skip
             }
         };
-        if !skip {
+        let aside = !skip && self.read_aside(buf, len, payload)?;
+        if !skip && !aside {
             self.pending.extend_from_slice(&buf[..len]);
         }
-        self.state =
-            if payload == 0 { State::Header { buf: [0; 14], have: 0 } } else { State::Payload { left: payload, skip } };
+        self.state = if payload > 0 {
+            State::Payload { left: payload, skip, aside, fin }
+        } else {
+            if let Some(diversion) = self.diversion.as_mut().filter(|_| aside) {
+                diversion.ending = fin;
+            }
+            State::Header { buf: [0; 14], have: 0 }
+        };
         Ok(())
+    }
+
+    /// Whether a data frame's payload is read aside (a large text message, plain: no
+    /// extension bits, masked as a client's must be); starts or continues a diversion.
+    /// `Err` for a frame the codec would refuse in the middle of one.
+    fn read_aside(&mut self, buf: [u8; 14], len: usize, payload: u64) -> io::Result<bool> {
+        let opcode = buf[0] & 0x0f;
+        let plain = buf[0] & 0x70 == 0 && buf[1] & 0x80 != 0;
+        let mask = [buf[len - 4], buf[len - 3], buf[len - 2], buf[len - 1]];
+        match (&mut self.diversion, opcode) {
+            (_, 0x8..=0xf) => Ok(false),
+            (Some(diversion), 0) if plain => {
+                diversion.frame(mask, payload);
+                Ok(true)
+            }
+            (Some(_), _) => Err(io::Error::new(io::ErrorKind::InvalidInput, "expected a continuation frame")),
+            (None, 1) if plain && payload >= self.stream_from => {
+                let mut diversion = Diversion::start(payload);
+                diversion.frame(mask, payload);
+                self.diversion = Some(diversion);
+                Ok(true)
+            }
+            (None, _) => Ok(false),
+        }
     }
 }
 
@@ -236,6 +286,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
             return Poll::Ready(Ok(()));
         }
         loop {
+            // A message read aside is complete: its last piece to the intake, and the
+            // message to the connection before anything after it.
+            if let Some(diversion) = this.diversion.as_mut().filter(|d| d.ending) {
+                if diversion.poll_send(cx, true).is_pending() {
+                    return Poll::Pending;
+                }
+                if let Some(diversion) = this.diversion.take() {
+                    let _ = this.asides.send(Aside::Streamed(diversion.finish()));
+                }
+            }
             // Hand on a finished header first.
             if !this.pending.is_empty() {
                 let n = this.pending.len().min(out.remaining());
@@ -270,7 +330,23 @@ impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
                         }
                     }
                 }
-                State::Payload { left, skip } => {
+                State::Payload { left, aside: true, fin, .. } => {
+                    let Some(diversion) = this.diversion.as_mut() else {
+                        return Poll::Ready(Err(io::Error::other("lost the message read aside")));
+                    };
+                    if diversion.poll_send(cx, false).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let n = (*left).min((this.raw_end - this.raw_start) as u64).min(diversion.room() as u64) as usize;
+                    diversion.put(&this.raw[this.raw_start..this.raw_start + n]);
+                    this.raw_start += n;
+                    *left -= n as u64;
+                    if *left == 0 {
+                        diversion.ending = *fin;
+                        this.state = State::Header { buf: [0; 14], have: 0 };
+                    }
+                }
+                State::Payload { left, skip, .. } => {
                     let available = (this.raw_end - this.raw_start) as u64;
                     let n = (*left).min(available) as usize;
                     let n = if *skip { n } else { n.min(out.remaining()) };
@@ -335,6 +411,48 @@ mod tests {
         out
     }
 
+    fn skipped(rx: &mut mpsc::UnboundedReceiver<Aside>) -> Option<Skipped> {
+        match rx.try_recv() {
+            Ok(Aside::Skipped(why)) => Some(why),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn large_text_messages_are_read_aside_in_order_and_unmasked() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let charges = Charges::default();
+        let mut metered = Metered::new(server, &[], Budget::new(1 << 24), (1 << 24, 1 << 24), charges.clone(), tx);
+        metered.stream_from = 1000;
+        let text = format!(r#"{{"args":{{"data":"{}"}}}}"#, "QUJD".repeat(100_000));
+        let (a, b) = text.as_bytes().split_at(333_333);
+        let mut all = frame(1, true, b"small");
+        all.extend(frame(1, false, a));
+        all.extend(frame(9, true, b"p"));
+        all.extend(frame(0, false, &[]));
+        all.extend(frame(0, true, b));
+        all.extend(frame(1, true, b"after"));
+        let writer = tokio::spawn(async move {
+            client.write_all(&all).await.unwrap();
+        });
+        let mut seen = Vec::new();
+        metered.read_to_end(&mut seen).await.unwrap();
+        writer.await.unwrap();
+        let mut expected = frame(1, true, b"small");
+        expected.extend(frame(9, true, b"p"));
+        expected.extend(frame(1, true, b"after"));
+        assert_eq!(seen, expected, "the codec sees the rest only");
+        let Ok(Aside::Streamed(streamed)) = rx.try_recv() else { panic!("no message read aside") };
+        assert_eq!(streamed.len, text.len());
+        assert!(charges.take(5).is_empty(), "the small message was free");
+        assert_eq!(charges.take(streamed.len).len(), 2, "the big frames were charged");
+        match streamed.received.await.unwrap().unwrap() {
+            crate::protocol::stream::Received::Spliced(spliced) => assert_eq!(spliced.into_text(), text),
+            other => panic!("not spliced: {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn frames_over_budget_are_skipped_and_reported() {
         let (mut client, server) = tokio::io::duplex(1 << 16);
@@ -368,7 +486,7 @@ mod tests {
         expected.extend(&frag2);
         expected.extend(&tiny);
         assert_eq!(seen, expected, "the big frame is skipped, nothing else");
-        assert_eq!(rx.try_recv(), Ok(Skipped::OverBudget));
+        assert_eq!(skipped(&mut rx), Some(Skipped::OverBudget));
         assert!(rx.try_recv().is_err());
         assert_eq!(budget.available(), 0, "6 + 3 + 1 charged");
         drop(charges.take(6 * k));
@@ -394,7 +512,7 @@ mod tests {
         metered.read_to_end(&mut seen).await.unwrap();
         writer.await.unwrap();
         assert_eq!(seen.len(), 2 + 8 + 4 + 4 * k);
-        assert_eq!(rx.try_recv(), Ok(Skipped::OverBudget));
+        assert_eq!(skipped(&mut rx), Some(Skipped::OverBudget));
     }
 }
 

@@ -10,7 +10,8 @@
 //!
 //! A request that cannot be queued (the connection's queue is full, or the message
 //! did not fit the memory budget and was skipped unread, see [`super::budget`]) still
-//! gets its own error reply, in order.
+//! gets its own error reply, in order. So does a large message read aside as it
+//! arrived ([`super::stream`]): the reader takes it in its place among the others.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,10 +25,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::budget::{Charges, Skipped};
+use super::budget::{Aside, Charges, Skipped};
 use super::registry::Registration;
 use crate::protocol::reply::{GREETING, HEARTBEAT};
+use crate::protocol::stream::{NotUtf8, Received};
 use crate::protocol::{Busy, Dispatcher, Session};
+use tokio::task::JoinHandle;
 
 /// Requests with content a connection may queue while one is being handled.
 pub const MAX_QUEUED: usize = 32;
@@ -35,10 +38,23 @@ pub const MAX_QUEUED: usize = 32;
 const MAX_OWED: usize = 100_000;
 
 enum Job {
-    /// The frame's own buffer, not a copy, with the budget it holds.
-    Text(Utf8Bytes, Vec<OwnedSemaphorePermit>),
+    /// A request with the budget it holds.
+    Text(Request, Vec<OwnedSemaphorePermit>),
     Binary,
     Refused(Busy),
+}
+
+enum Request {
+    /// The frame's own buffer, not a copy.
+    Frame(Utf8Bytes),
+    /// A message read aside, once its last pieces are read.
+    Streamed(JoinHandle<Result<Received, NotUtf8>>),
+}
+
+/// A request ready to handle.
+enum Input {
+    Frame(Utf8Bytes),
+    Received(Received),
 }
 
 fn refusal(why: Skipped) -> Busy {
@@ -53,7 +69,7 @@ pub struct Link {
     pub dispatcher: Arc<Dispatcher>,
     pub shutdown: watch::Receiver<bool>,
     pub charges: Charges,
-    pub skipped: mpsc::UnboundedReceiver<Skipped>,
+    pub asides: mpsc::UnboundedReceiver<Aside>,
     pub registration: Registration,
     /// Close after this long without any frame while nothing is pending.
     pub idle_timeout: Option<Duration>,
@@ -66,7 +82,7 @@ pub async fn serve<S>(ws: WebSocketStream<S>, origin: Option<String>, link: Link
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Link { dispatcher, mut shutdown, charges, mut skipped, registration, idle_timeout, audit } = link;
+    let Link { dispatcher, mut shutdown, charges, mut asides, registration, idle_timeout, audit } = link;
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(MAX_QUEUED + 8);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
@@ -95,18 +111,39 @@ where
     let worker_queued = Arc::clone(&queued);
     let worker_owed = Arc::clone(&owed);
     let worker_busy = registration.busy_flag();
+    let close =
+        |code: CloseCode, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
     let worker = tokio::spawn(async move {
+        // Handle a request on a blocking thread; the budget it holds is freed after.
+        let run = async |input: Input, permits: Vec<OwnedSemaphorePermit>| {
+            let (dispatcher, session) = (Arc::clone(&dispatcher), Arc::clone(&session));
+            tokio::task::spawn_blocking(move || {
+                let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+                let reply = match input {
+                    Input::Frame(text) => dispatcher.handle_text(&mut session, text),
+                    Input::Received(received) => dispatcher.handle_received(&mut session, received),
+                };
+                drop(permits);
+                reply
+            })
+            .await
+        };
         while let Some(job) = job_rx.recv().await {
             let reply = match job {
-                Job::Text(text, permits) => {
-                    let (dispatcher, session) = (Arc::clone(&dispatcher), Arc::clone(&session));
-                    let handled = tokio::task::spawn_blocking(move || {
-                        let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
-                        let reply = dispatcher.handle_text(&mut session, text);
-                        drop(permits);
-                        reply
-                    })
-                    .await;
+                Job::Text(request, permits) => {
+                    let handled = match request {
+                        Request::Frame(text) => run(Input::Frame(text), permits).await,
+                        Request::Streamed(received) => match received.await {
+                            Ok(Ok(received)) => run(Input::Received(received), permits).await,
+                            // A text message that is not UTF-8 ends the connection, as
+                            // the codec ends it for one it reads.
+                            Ok(Err(NotUtf8)) => {
+                                let _ = worker_out.send(close(CloseCode::Invalid, "text frame is not UTF-8")).await;
+                                break;
+                            }
+                            Err(e) => Err(e),
+                        },
+                    };
                     worker_queued.fetch_sub(1, Ordering::SeqCst);
                     match handled {
                         Ok(reply) => reply,
@@ -134,12 +171,26 @@ where
         }
     });
 
-    let close =
-        |code: CloseCode, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }));
     let refuse = |why: Busy| {
         owed.fetch_add(1, Ordering::SeqCst);
         audit.refused(&why);
         Job::Refused(why)
+    };
+    // A request to queue, unless the connection has as many queued as it may.
+    let admit = |request: Request, permits: Vec<OwnedSemaphorePermit>| {
+        if queued.load(Ordering::SeqCst) >= MAX_QUEUED {
+            drop(permits);
+            refuse(Busy::Queue)
+        } else {
+            queued.fetch_add(1, Ordering::SeqCst);
+            registration.busy_flag().store(true, Ordering::SeqCst);
+            Job::Text(request, permits)
+        }
+    };
+    // A message the codec did not see, as a job.
+    let aside_job = |aside: Aside| match aside {
+        Aside::Skipped(why) => refuse(refusal(why)),
+        Aside::Streamed(streamed) => admit(Request::Streamed(streamed.received), charges.take(streamed.len)),
     };
     loop {
         let idle = async {
@@ -159,9 +210,11 @@ where
                 break;
             }
             incoming = stream.next() => incoming,
-            Some(why) = skipped.recv() => {
-                // A message skipped with nothing received after it.
-                if owed.load(Ordering::SeqCst) >= MAX_OWED || job_tx.send(refuse(refusal(why))).is_err() {
+            Some(aside) = asides.recv() => {
+                // A message skipped or read aside, with nothing received after it.
+                registration.touch();
+                let job = aside_job(aside);
+                if owed.load(Ordering::SeqCst) > MAX_OWED || job_tx.send(job).is_err() {
                     let _ = out_tx.send(close(CloseCode::Policy, "too many requests")).await;
                     break;
                 }
@@ -173,9 +226,9 @@ where
             }
         };
         registration.touch();
-        // Messages skipped before this one come first.
-        while let Ok(why) = skipped.try_recv() {
-            let _ = job_tx.send(refuse(refusal(why)));
+        // Messages skipped or read aside before this one come first.
+        while let Ok(aside) = asides.try_recv() {
+            let _ = job_tx.send(aside_job(aside));
         }
         let job = match incoming {
             Some(Ok(Message::Text(text))) if text.as_str() == HEARTBEAT => {
@@ -185,14 +238,7 @@ where
             }
             Some(Ok(Message::Text(text))) => {
                 let permits = charges.take(text.len());
-                if queued.load(Ordering::SeqCst) >= MAX_QUEUED {
-                    drop(permits);
-                    refuse(Busy::Queue)
-                } else {
-                    queued.fetch_add(1, Ordering::SeqCst);
-                    registration.busy_flag().store(true, Ordering::SeqCst);
-                    Job::Text(text, permits)
-                }
+                admit(Request::Frame(text), permits)
             }
             Some(Ok(Message::Binary(bytes))) => {
                 drop(charges.take(bytes.len()));
@@ -211,6 +257,9 @@ where
                     Error::Protocol(_) => Some((CloseCode::Protocol, "protocol error")),
                     Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         Some((CloseCode::Size, "message too big"))
+                    }
+                    Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                        Some((CloseCode::Protocol, "protocol error"))
                     }
                     Error::Io(e) if e.kind() == std::io::ErrorKind::OutOfMemory => {
                         Some((CloseCode::Again, "over the memory budget: try again"))

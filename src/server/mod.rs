@@ -12,6 +12,7 @@ mod http;
 pub use http::escape_html;
 pub mod local_ca;
 mod registry;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -342,21 +343,21 @@ async fn handle_stream<S>(
             drop(handshake);
             tracing::info!(origin = ?origin, "page connected");
             let charges = budget::Charges::default();
-            let (skipped_tx, skipped) = tokio::sync::mpsc::unbounded_channel();
+            let (asides_tx, asides) = tokio::sync::mpsc::unbounded_channel();
             let metered = budget::Metered::new(
                 stream,
                 &rest,
                 shared.budget.clone(),
                 (shared.share, shared.max_message),
                 charges.clone(),
-                skipped_tx,
+                asides_tx,
             );
             let ws = WebSocketStream::from_raw_socket(metered, Role::Server, Some(shared.ws_config)).await;
             let link = connection::Link {
                 dispatcher: Arc::clone(&shared.dispatcher),
                 shutdown: shared.shutdown.clone(),
                 charges,
-                skipped,
+                asides,
                 registration,
                 idle_timeout: shared.idle_timeout,
                 audit: crate::audit::Conn::open(Some(peer), origin.as_deref()),

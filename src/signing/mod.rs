@@ -23,6 +23,7 @@ pub mod files;
 mod filter;
 mod login;
 mod named;
+mod record;
 mod request;
 mod summary;
 pub mod turns;
@@ -34,8 +35,8 @@ use std::time::SystemTime;
 
 pub use filter::{KeyFilter, Purpose};
 pub use request::{
-    Action, CmsInput, Failure, KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation, Outcome, Rejection,
-    Request, Signature, SigningError,
+    Action, CmsInput, Document, DocumentWriter, Failure, KeyListing, NamedKeyCall, NamedKeyFile, NamedSign, Operation,
+    Outcome, Rejection, Request, Signature, SigningError,
 };
 pub use summary::{summarize, summarize_digest};
 
@@ -44,10 +45,10 @@ use crate::cms::tsp::{TsaConfig, add_timestamps};
 use crate::cms::{Content, cosign, parse_signed_data, sign_cades_bes};
 use crate::compute;
 use crate::keys::pkcs11::token_key::TokenSource;
-use crate::keys::source::{FileSource, KeySource, OpenError, SourceKind};
+use crate::keys::source::{FileSource, KeyPlace, KeySource, OpenError, SourceKind};
 use crate::keys::{KeyAlgorithm, KeyInfo, SigningKey};
 use crate::sites::{Admission, Permission, Sites};
-use crate::trust::TrustStore;
+use crate::trust::{TrustNote, TrustStore};
 use crate::ui::{
     Confirmation, Dialog, DocumentSummary, FileRequest, KeyCandidate, KeyChoice, KeyDescription, KeyRequest,
     PasswordRequest, Prompter, RequestContext, Shown, SiteAnswer, SiteRequest,
@@ -79,8 +80,12 @@ pub struct SigningCore {
     activity: Arc<Activity>,
     /// PKCS#11 modules (each driven by its own helper process).
     tokens: Arc<crate::keys::pkcs11::client::Modules>,
+    /// Where every signing request's outcome is recorded.
+    journal: Option<Arc<crate::journal::Journal>>,
     /// Which sites the person allowed or denied.
     sites: Arc<Sites>,
+    /// Key files used, with the certificate seen (for expiry reminders).
+    recent: Option<Arc<crate::keys::recent::RecentFiles>>,
 }
 
 impl From<NoTurn> for SigningError {
@@ -96,6 +101,9 @@ impl From<NoTurn> for SigningError {
 /// still held.
 struct Chosen<'a> {
     key: Box<dyn SigningKey>,
+    place: KeyPlace,
+    /// The key file, when the key came from one.
+    file: Option<PathBuf>,
     description: KeyDescription,
     notes: Vec<crate::trust::TrustNote>,
     turn: Turn<'a>,
@@ -114,8 +122,22 @@ impl SigningCore {
             chosen_files: Mutex::new(HashSet::new()),
             activity: Arc::default(),
             tokens: Arc::new(crate::keys::pkcs11::client::Modules::new(Vec::new(), PathBuf::new())),
+            journal: None,
             sites: Arc::new(Sites::in_memory()),
+            recent: None,
         }
+    }
+
+    /// Record every signing request in `journal`.
+    pub fn with_journal(mut self, journal: Arc<crate::journal::Journal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Remember the key files used and their certificates' expiry in `recent`.
+    pub fn with_recent(mut self, recent: Arc<crate::keys::recent::RecentFiles>) -> Self {
+        self.recent = Some(recent);
+        self
     }
 
     /// Keep the person's answers about sites in `sites` (shared with the tray).
@@ -174,13 +196,17 @@ impl SigningCore {
                 Admission::Allowed | Admission::Ask => {}
             }
         }
+        let record = self.journal.as_ref().and_then(|journal| record::Pending::of(journal, &request));
         let outcome = self.carry_out(request);
+        if let Some(record) = record {
+            record.finish(&outcome);
+        }
         if asks {
             let canceled = matches!(outcome, Err(SigningError::Canceled));
             self.sites.note_outcome(origin.as_deref(), canceled, crate::platform::now_ms());
         }
         match &outcome {
-            Ok(Outcome::Signed { signatures, certificate }) => {
+            Ok(Outcome::Signed { signatures, certificate, .. }) => {
                 let at_ms = crate::platform::now_ms();
                 let signer = certificate.subject_cn();
                 let signed = Signed { at_ms, origin, action, documents: signatures.len(), signer };
@@ -300,13 +326,13 @@ impl SigningCore {
         })?;
         // Files are hashed after approval, whatever their size.
         let work = if inputs.iter().any(|i| matches!(i, CmsInput::File { .. })) { usize::MAX } else { bytes };
-        let (signatures, certificate) = self.sign_flow(context, action, filter, work, &summaries, |key| {
+        let (signatures, certificate, key) = self.sign_flow(context, action, filter, work, &summaries, |key| {
             let now = SystemTime::now();
             // A batch on every core: one key, one approval, many documents.
             compute::par_map(&inputs, |input| Ok(Signature::Cms(cms_for(key, input, now)?))).into_iter().collect()
         })?;
         if !timestamp {
-            return Ok(Outcome::Signed { signatures, certificate });
+            return Ok(Outcome::Signed { signatures, certificate, key });
         }
         // The network, with the screen free for others.
         let stamped = signatures
@@ -316,14 +342,14 @@ impl SigningCore {
                 other => Ok(other),
             })
             .collect::<Result<Vec<_>, SigningError>>()?;
-        Ok(Outcome::Signed { signatures: stamped, certificate })
+        Ok(Outcome::Signed { signatures: stamped, certificate, key })
     }
 
     /// What the confirmation shows for one CMS input; refuses inputs that cannot be
     /// signed before anybody is asked.
     fn cms_summary(&self, context: &RequestContext, input: &CmsInput) -> Result<DocumentSummary, SigningError> {
         Ok(match input {
-            CmsInput::Data { bytes, .. } => summarize(bytes),
+            CmsInput::Data { bytes, .. } => summarize(bytes.bytes()),
             CmsInput::Digest(digest) if digest.is_empty() => return Err(SigningError::Rejected(Rejection::Empty)),
             CmsInput::Digest(digest) => summarize_digest(digest),
             CmsInput::CoSign(cms) => {
@@ -361,7 +387,7 @@ impl SigningCore {
         summaries: &[DocumentSummary],
     ) -> Result<Outcome, SigningError> {
         let bytes = documents.iter().map(String::len).sum();
-        let (signed, certificate) = self.sign_flow(context, action, filter, bytes, summaries, |key| {
+        let (signed, certificate, key) = self.sign_flow(context, action, filter, bytes, summaries, |key| {
             let now = SystemTime::now();
             compute::par_map(documents, |xml| Ok(crate::xmldsig::sign_xades_bes(xml, key, now)?))
                 .into_iter()
@@ -371,12 +397,12 @@ impl SigningCore {
             .into_iter()
             .map(|s| Ok(Signature::Xml(s.timestamp(&self.tsa())?)))
             .collect::<Result<Vec<_>, SigningError>>()?;
-        Ok(Outcome::Signed { signatures, certificate })
+        Ok(Outcome::Signed { signatures, certificate, key })
     }
 
     /// The dialog flow of every signature: key, confirmation, then `sign` with the
-    /// chosen key once the screen is free again. Returns what `sign` made and the
-    /// signer's certificate.
+    /// chosen key once the screen is free again. Returns what `sign` made, the
+    /// signer's certificate and where the key was.
     fn sign_flow<T>(
         &self,
         context: &RequestContext,
@@ -385,9 +411,9 @@ impl SigningCore {
         work: usize,
         documents: &[DocumentSummary],
         sign: impl FnOnce(&dyn SigningKey) -> Result<T, SigningError>,
-    ) -> Result<(T, Box<crate::keys::Certificate>), SigningError> {
+    ) -> Result<(T, Box<crate::keys::Certificate>, KeyPlace), SigningError> {
         let login = login::looks_like_login(documents);
-        let Chosen { key, description, notes, turn, mut dialog } =
+        let Chosen { key, place, file, description, notes, turn, mut dialog } =
             self.choose_key_for(context, action, filter, login)?;
         // A login: the person is told if the challenge names another site.
         let foreign =
@@ -403,8 +429,15 @@ impl SigningCore {
         self.approve(dialog.as_mut(), &confirmation)?;
         drop(dialog);
         drop(turn);
+        if let Some(recent) = &self.recent {
+            if let Some(path) = &file {
+                recent.remember(path);
+                recent.seen(path, &description.owner, description.not_after_ms.div_euclid(1000));
+            }
+            crate::keys::hygiene::keep_certificate(recent.dir(), key.certificate().der());
+        }
         let signed = compute::run_for(work, || sign(key.as_ref()))?;
-        Ok((signed, Box::new(key.certificate().clone())))
+        Ok((signed, Box::new(key.certificate().clone()), place))
     }
 
     /// The turn, then key file, password, trust checks (off screen) and the key pick.
@@ -434,22 +467,31 @@ impl SigningCore {
         }
         let turn = self.screen(context)?;
         let mut dialog = self.open_dialog(context, action)?;
+        let choice = dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })?;
+        let file = match &choice {
+            KeyChoice::File(path) => Some(path.clone()),
+            _ => None,
+        };
+        // A key file lying in Downloads, on the Desktop or in a synced folder: said with each key.
+        let exposed =
+            file.as_deref().and_then(|f| crate::keys::hygiene::exposure(f, &dirs::home_dir().unwrap_or_default()));
         // Files and tokens alike: a source of keys, opened with the person's secret.
-        let source: Result<Box<dyn KeySource>, SigningError> =
-            match dialog.choose_key(&KeyRequest { context, action, tokens: &tokens })? {
-                KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
-                KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
-                    .map_err(|_| SigningError::KeyFileUnreadable)
-                    .map(|bytes| Box::new(FileSource::new(path, zeroize::Zeroizing::new(bytes))) as Box<dyn KeySource>),
-                KeyChoice::Token(token) if tokens.contains(&token) => self
-                    .tokens
-                    .module_of(&token)
-                    .ok_or(SigningError::Token("the token is gone".into()))
-                    .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
-                KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
-            };
-        let mut keys = source
-            .and_then(|source| self.open_source(dialog.as_mut(), context, source.as_ref()))
+        let source: Result<Box<dyn KeySource>, SigningError> = match choice {
+            KeyChoice::File(_) if !filter.allows_files() => return Err(SigningError::Canceled),
+            KeyChoice::File(path) => files::read_regular(&path, MAX_KEY_FILE)
+                .map_err(|_| SigningError::KeyFileUnreadable)
+                .map(|bytes| Box::new(FileSource::new(path, zeroize::Zeroizing::new(bytes))) as Box<dyn KeySource>),
+            KeyChoice::Token(token) if tokens.contains(&token) => self
+                .tokens
+                .module_of(&token)
+                .ok_or(SigningError::Token("the token is gone".into()))
+                .map(|module| Box::new(TokenSource::new(module, token)) as Box<dyn KeySource>),
+            KeyChoice::Token(_) | KeyChoice::Cancel => return Err(SigningError::Canceled),
+        };
+        let source = source.map_err(|e| tell(dialog.as_mut(), context, e))?;
+        let place = KeyPlace::of(source.as_ref());
+        let mut keys = self
+            .open_source(dialog.as_mut(), context, source.as_ref())
             .map_err(|e| tell(dialog.as_mut(), context, e))?;
         // Trust checks may use the network: step off the screen meanwhile, unless this
         // request's window stays on it (another site's window must not open over a
@@ -469,7 +511,7 @@ impl SigningCore {
                             let login_only = !Purpose::Signature.allows(cert) && Purpose::Authentication.allows(cert);
                             (login_only && !login).then_some(crate::trust::Unusable::LoginOnly)
                         }),
-                        notes: trust.notes,
+                        notes: trust.notes.into_iter().chain(exposed.map(TrustNote::KeyFileExposed)).collect(),
                     }
                 })
                 .collect()
@@ -484,7 +526,8 @@ impl SigningCore {
         match dialog.pick_key(&candidates)? {
             Some(i) if candidates.get(i).is_some_and(|c| c.not_selectable.is_none()) => {
                 let KeyCandidate { key: description, notes, .. } = candidates.swap_remove(i);
-                Ok(Chosen { key: keys.swap_remove(i), description, notes, turn, dialog })
+                let key = keys.swap_remove(i);
+                Ok(Chosen { place: place.of_key(key.as_ref()), key, file, description, notes, turn, dialog })
             }
             _ => Err(SigningError::Canceled),
         }
@@ -658,8 +701,8 @@ fn tell(dialog: &mut dyn Dialog, context: &RequestContext, error: SigningError) 
 }
 
 /// The outcome of a signing flow.
-fn signed((signatures, certificate): (Vec<Signature>, Box<crate::keys::Certificate>)) -> Outcome {
-    Outcome::Signed { signatures, certificate }
+fn signed((signatures, certificate, key): (Vec<Signature>, Box<crate::keys::Certificate>, KeyPlace)) -> Outcome {
+    Outcome::Signed { signatures, certificate, key }
 }
 
 /// A key file error as the core reports it (no paths, no parser details).
@@ -675,7 +718,13 @@ fn key_file_error(e: crate::keys::KeyFileError) -> SigningError {
 /// One CMS input signed with `key`.
 fn cms_for(key: &dyn SigningKey, input: &CmsInput, now: SystemTime) -> Result<Vec<u8>, SigningError> {
     Ok(match input {
-        CmsInput::Data { bytes, attach } => sign_cades_bes(key, Content::Data { bytes, attach: *attach }, now)?,
+        CmsInput::Data { bytes, attach: true } => {
+            sign_cades_bes(key, Content::Data { bytes: bytes.bytes(), attach: true }, now)?
+        }
+        // The hash may have been computed while the document arrived.
+        CmsInput::Data { bytes, attach: false } => {
+            sign_cades_bes(key, Content::Digest(&bytes.digest(key.algorithm())?), now)?
+        }
         CmsInput::Digest(digest) => {
             check_digest_length(key.algorithm(), digest)?;
             sign_cades_bes(key, Content::Digest(digest), now)?

@@ -19,6 +19,7 @@ use super::{
 use crate::cms::{Content, sign_cades_bes};
 use crate::compute;
 use crate::keys::SigningKey;
+use crate::keys::source::KeyPlace;
 use crate::ui::RequestContext;
 
 /// Wrong passwords allowed per key file named by a page…
@@ -160,7 +161,8 @@ pub fn run(
                     )?),
                 })
             })?;
-            Ok(Outcome::Signed { signatures: vec![signature], certificate: Box::new(key.certificate().clone()) })
+            let (certificate, place) = (Box::new(key.certificate().clone()), KeyPlace::File { path: path.to_owned() });
+            Ok(Outcome::Signed { signatures: vec![signature], certificate, key: place })
         }
     }
 }

@@ -79,6 +79,8 @@ pub enum TrustNote {
     /// Nobody could be asked whether the certificate was revoked; `why` is the
     /// technical reason.
     RevocationUnknown { why: String },
+    /// The key file sits in Downloads, on the Desktop or in a synced folder.
+    KeyFileExposed(crate::keys::hygiene::Exposure),
 }
 
 impl std::fmt::Display for TrustNote {
@@ -89,6 +91,7 @@ impl std::fmt::Display for TrustNote {
             }
             Self::RevokedAllowed { date } => write!(f, "revoked on {date} (allowed by the site)"),
             Self::RevocationUnknown { why } => write!(f, "revocation could not be checked: {why}"),
+            Self::KeyFileExposed(e) => f.write_str(crate::keys::hygiene::exposure_text(*e, crate::i18n::Locale::En)),
         }
     }
 }

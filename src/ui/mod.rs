@@ -30,6 +30,8 @@ pub use crate::signing::Action;
 pub struct RequestContext {
     /// The page's `Origin` header, if the client sent one.
     pub origin: Option<String>,
+    /// The wire method of the request (`createCAdESFromBase64`…), for the journal.
+    pub method: Option<String>,
     /// The language to talk to the user in.
     pub locale: Locale,
     /// Set when the page closed its connection: nobody waits for the answer any more.

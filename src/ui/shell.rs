@@ -288,11 +288,22 @@ pub fn trust_text(trusted: Option<bool>) -> Text {
 
 /// "14:03 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)".
 pub fn signed_line(signed: &Signed, locale: Locale) -> String {
+    signed_line_at(signed, crate::platform::now_ms(), locale)
+}
+
+/// [`signed_line`] as of `now_ms`: the time alone for today's signatures, with the
+/// day for earlier ones (the list comes from the journal and survives restarts).
+fn signed_line_at(signed: &Signed, now_ms: i64, locale: Locale) -> String {
+    use crate::validation::in_astana;
     let site = crate::i18n::dialog::site(signed.origin.as_deref(), locale);
-    let hm = crate::validation::in_astana(signed.at_ms)
-        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+    let today = in_astana(now_ms).map(|t| t.date());
+    let when = in_astana(signed.at_ms)
+        .map(|t| match today {
+            Some(day) if day == t.date() => format!("{:02}:{:02}", t.hour(), t.minute()),
+            _ => format!("{:02}.{:02} {:02}:{:02}", t.day(), u8::from(t.month()), t.hour(), t.minute()),
+        })
         .unwrap_or_default();
-    format!("{hm} {site} — {} ({})", signed.documents, crate::ui::sanitize::shown(&signed.signer))
+    format!("{when} {site} — {} ({})", signed.documents, crate::ui::sanitize::shown(&signed.signer))
 }
 
 /// The tray's sites: each with what it may do and the commands that change it.
@@ -906,7 +917,7 @@ mod tests {
     }
 
     #[test]
-    fn the_menu_lists_this_runs_signatures_and_the_keys_in_the_persons_language() {
+    fn the_menu_lists_recent_signatures_and_the_keys_in_the_persons_language() {
         let shell = shell(Arc::default());
         let signed = Signed {
             at_ms: 1_796_000_000_000,
@@ -923,8 +934,12 @@ mod tests {
                 _ => None,
             })
         };
-        let recent = submenu("Подписи за этот сеанс").expect("a submenu of recent signatures");
-        assert_eq!(recent, [Item::Info("05:53 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)".into())]);
+        let recent = submenu("Последние подписи").expect("a submenu of recent signatures");
+        let line = |now_ms| signed_line_at(&shell.status().recent[0], now_ms, Locale::Ru);
+        assert_eq!(recent, [Item::Info(line(crate::platform::now_ms()))]);
+        assert_eq!(line(1_796_000_000_000), "05:53 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)");
+        // Signatures of earlier days (from the journal, after a restart) say the day.
+        assert_eq!(line(1_796_100_000_000), "30.11 05:53 https://egov.kz — 3 (ТЕСТОВ ТЕСТ)");
         let keys = submenu("Ключи").expect("a submenu of keys");
         assert_eq!(keys, [Item::Info("/home/a/AUTH_RSA.p12".into())]);
         assert!(actions(&items).contains(&("Выход".into(), Command::Quit)));

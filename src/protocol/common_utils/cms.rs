@@ -34,7 +34,8 @@ pub fn sign_base64(args: Vec<Arg<'_>>, timestamp: bool) -> Result<Operation, Fai
     let filter = key_filter(&args)?;
     let bytes = base64_arg(&args, 2)?;
     let attach = bool_arg(&args, 3);
-    let input = if is_signed_data(&bytes) { CmsInput::CoSign(bytes) } else { CmsInput::Data { bytes, attach } };
+    let input =
+        if is_signed_data(&bytes) { CmsInput::CoSign(bytes) } else { CmsInput::Data { bytes: bytes.into(), attach } };
     Ok(Operation::Cms { filter, inputs: vec![input], timestamp })
 }
 
