@@ -30,17 +30,8 @@ pub struct Record {
 
 /// `time` as RFC 3339 in UTC with milliseconds: `2026-12-03T10:00:00.123Z`.
 pub fn timestamp(time: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(time);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    let ms = time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    crate::journal::rfc3339(ms)
 }
 
 /// A character that must never appear raw in a value.

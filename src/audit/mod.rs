@@ -405,34 +405,11 @@ pub fn outcome(outcome: &Result<Outcome, SigningError>) {
         Ok(Outcome::Timestamped(_)) => emit(Level::Info, "timestamp.added", Vec::new()),
         Ok(_) => {}
         Err(error) => {
-            let kind = error_kind(error);
+            let kind = error.code();
             let level = if matches!(error, SigningError::Canceled) { Level::Info } else { Level::Warn };
             emit(level, "request.failed", vec![("error", kind.into()), ("detail", error_detail(error))]);
             note_error(kind.into());
         }
-    }
-}
-
-/// A signing error's kind, fixed ASCII.
-fn error_kind(error: &SigningError) -> &'static str {
-    match error {
-        SigningError::Canceled => "canceled",
-        SigningError::NoPrompter => "no_prompter",
-        SigningError::WrongPassword { .. } => "wrong_password",
-        SigningError::KeyFileUnreadable => "key_file_unreadable",
-        SigningError::UnsupportedKey => "unsupported_key",
-        SigningError::NoSuchAlias => "no_such_alias",
-        SigningError::NoKeys => "no_keys",
-        SigningError::Rejected(_) => "rejected",
-        SigningError::Timestamp(_) => "timestamp",
-        SigningError::TooManyWaiting => "too_many_waiting",
-        SigningError::Paused => "paused",
-        SigningError::StorageEmpty => "storage_empty",
-        SigningError::WrongPin => "wrong_pin",
-        SigningError::PinLocked => "pin_locked",
-        SigningError::Token(_) => "token",
-        SigningError::TokenMechanism(_) => "token_mechanism",
-        SigningError::Failed(_) => "failed",
     }
 }
 
