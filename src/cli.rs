@@ -490,6 +490,9 @@ pub struct ServeArgs {
     /// connections still make room when the limits are reached).
     #[arg(long, value_name = "SECONDS", default_value_t = crate::server::DEFAULT_IDLE_TIMEOUT_SECS, env = "QOLTANBA_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: u64,
+
+    #[command(flatten)]
+    pub audit: crate::audit::AuditArgs,
 }
 
 fn qoltanba_tsa_default() -> &'static str {

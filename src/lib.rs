@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 
 pub mod activity;
+pub mod audit;
 pub mod cli;
 pub mod cms;
 pub mod commands;

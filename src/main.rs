@@ -204,6 +204,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         }
         Running::No => {}
     }
+    if let Err(e) = qoltanba::audit::start(&args.audit) {
+        eprintln!("qoltanba: {e}");
+        return ExitCode::FAILURE;
+    }
     // One list of recent key files: the dialogs add to it, the tray shows it.
     let recent = Arc::new(RecentFiles::new(&data_dir));
     let (prompter, desktop) = match prompter(&args, &data_dir, &recent) {
@@ -241,7 +245,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let program = qoltanba::platform::program_path().unwrap_or_default();
     let modules = qoltanba::keys::pkcs11::modules(&args.modules.configured());
     let tokens = Arc::new(qoltanba::keys::pkcs11::client::Modules::new(modules, program));
-    let core = SigningCore::new(prompter, Arc::clone(&trust), tsa)
+    let core = SigningCore::new(qoltanba::audit::watch(prompter), Arc::clone(&trust), tsa)
         .with_tokens(Arc::clone(&tokens))
         .with_check_time(args.check_time.map(|s| s * 1000))
         .with_activity(Arc::clone(&activity))
@@ -312,7 +316,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let scheme = if args.insecure_ws { "ws" } else { "wss" };
     // The shell and the door for a second start, before anybody learns we listen.
     let (stop_tx, stop_rx) = watch::channel(false);
-    let listening = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
+    let listening: Vec<String> = server.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect();
+    qoltanba::audit::listening(&listening);
     let forced = Forced { offline: args.offline, tsa: args.tsa_url.is_some() };
     let parts = Parts {
         activity,
@@ -352,6 +357,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         let _ = stop_tx.send(true);
     });
     server.run(stop_rx).await;
+    qoltanba::audit::stopped();
     ExitCode::SUCCESS
 }
 

@@ -35,13 +35,15 @@ pub const MAX_BATCH: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct Session {
     pub context: RequestContext,
+    /// The connection's audit records (see [`crate::audit`]).
+    pub audit: crate::audit::Conn,
 }
 
 impl Session {
     /// A session for a page at `origin`; `page_gone` is set by the connection when the
     /// page disconnects, so dialogs for it are not shown any more.
     pub fn new(origin: Option<String>, page_gone: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        Self { context: RequestContext { origin, page_gone, ..RequestContext::default() } }
+        Self { context: RequestContext { origin, page_gone, ..RequestContext::default() }, audit: Default::default() }
     }
 }
 
@@ -64,9 +66,10 @@ impl Dispatcher {
     /// Then the frame is released, and the request runs (which may wait for the user).
     /// So a document of N bytes costs the frame plus the decoded bytes at the peak.
     pub fn handle_text(&self, session: &mut Session, text: impl AsRef<str>) -> Option<String> {
+        let audit = session.audit.request(text.as_ref().len());
         let pending = crate::compute::run_for(text.as_ref().len(), || prepare(session, text.as_ref(), None));
         drop(text);
-        self.finish(session, pending)
+        audit.finish(self.finish(session, pending))
     }
 
     /// Handle a message read as it arrived ([`stream::Intake`]): the same replies as
@@ -74,11 +77,14 @@ impl Dispatcher {
     /// decoded already; the text around it is parsed as usual, and put back together
     /// and parsed whole when the string was not the `data` of a `basics` request.
     pub fn handle_received(&self, session: &mut Session, received: stream::Received) -> Option<String> {
-        let pending = match received {
-            stream::Received::Text(text) => return self.handle_text(session, text),
-            stream::Received::Spliced(spliced) => prepare_spliced(session, spliced),
-        };
-        self.finish(session, pending)
+        match received {
+            stream::Received::Text(text) => self.handle_text(session, text),
+            stream::Received::Spliced(spliced) => {
+                let audit = session.audit.request(spliced.skeleton.len() + spliced.data.text_len());
+                let pending = prepare_spliced(session, spliced);
+                audit.finish(self.finish(session, pending))
+            }
+        }
     }
 
     /// Phase two of a request: run it (may wait for the user) and shape the reply.
@@ -116,7 +122,9 @@ impl Dispatcher {
 
     /// The same, with a context adjusted for this one request.
     fn execute_in(&self, context: RequestContext, operation: Operation) -> Result<Outcome, SigningError> {
-        self.core.execute(Request { context, operation })
+        let outcome = self.core.execute(Request { context, operation });
+        crate::audit::outcome(&outcome);
+        outcome
     }
 }
 
@@ -151,6 +159,7 @@ fn prepare(session: &mut Session, text: &str, splice: Option<Splice>) -> Pending
                 Ok(_) => "A JSONObject text must begin with '{'".to_owned(),
                 Err(e) => e.to_string(),
             };
+            crate::audit::malformed(&why);
             return Pending::Reply(Some(reply::malformed_request(&why)));
         }
     };
@@ -175,6 +184,8 @@ fn prepare(session: &mut Session, text: &str, splice: Option<Splice>) -> Pending
         Some(Value::String(module)) => module.as_str(),
         Some(_) => "",
     };
+    let known = [MODULE_COMMON_UTILS, MODULE_BASICS, MODULE_ACCESSORY, MODULE_LEGACY].contains(&module);
+    crate::audit::received(module, method_name(&request), known);
     match module {
         MODULE_COMMON_UTILS => Pending::CommonUtils(common_utils::prepare(session, &request, args)),
         MODULE_BASICS => Pending::Basics(basics::prepare(session, &request, args, splice.and_then(|s| s.1.take()))),

@@ -77,7 +77,7 @@ pub struct Data {
 }
 
 impl Data {
-    fn text_len(&self) -> usize {
+    pub(super) fn text_len(&self) -> usize {
         base64::encoded_len(self.document.bytes().len(), false).unwrap_or(0) + self.padding
     }
 

@@ -73,6 +73,8 @@ pub struct Link {
     pub registration: Registration,
     /// Close after this long without any frame while nothing is pending.
     pub idle_timeout: Option<Duration>,
+    /// The connection's audit records.
+    pub audit: crate::audit::Conn,
 }
 
 /// Serve one upgraded connection until either side closes or the server shuts down.
@@ -80,7 +82,7 @@ pub async fn serve<S>(ws: WebSocketStream<S>, origin: Option<String>, link: Link
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Link { dispatcher, mut shutdown, charges, mut asides, registration, idle_timeout } = link;
+    let Link { dispatcher, mut shutdown, charges, mut asides, registration, idle_timeout, audit } = link;
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(MAX_QUEUED + 8);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
@@ -103,7 +105,8 @@ where
     }
 
     let page_gone = Arc::new(AtomicBool::new(false));
-    let session = Arc::new(Mutex::new(Session::new(origin, Arc::clone(&page_gone))));
+    let session = Session { audit: audit.clone(), ..Session::new(origin, Arc::clone(&page_gone)) };
+    let session = Arc::new(Mutex::new(session));
     let worker_out = out_tx.clone();
     let worker_queued = Arc::clone(&queued);
     let worker_owed = Arc::clone(&owed);
@@ -170,6 +173,7 @@ where
 
     let refuse = |why: Busy| {
         owed.fetch_add(1, Ordering::SeqCst);
+        audit.refused(&why);
         Job::Refused(why)
     };
     // A request to queue, unless the connection has as many queued as it may.
@@ -238,12 +242,14 @@ where
             }
             Some(Ok(Message::Binary(bytes))) => {
                 drop(charges.take(bytes.len()));
+                audit.refused(&"binary frame");
                 Job::Binary
             }
             Some(Ok(Message::Close(_))) | None => break,
             Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
             Some(Err(e)) => {
                 tracing::debug!("connection error: {e}");
+                audit.error(&e);
                 use tokio_tungstenite::tungstenite::Error;
                 let reason = match e {
                     Error::Capacity(_) => Some((CloseCode::Size, "message too big")),

@@ -282,12 +282,12 @@ async fn accept_loop(
                 Some(config) => {
                     let acceptor = tokio_rustls::TlsAcceptor::from(config);
                     match tokio::time::timeout(shared.handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => handle_stream(tls_stream, &shared, permit).await,
+                        Ok(Ok(tls_stream)) => handle_stream(tls_stream, &shared, permit, peer).await,
                         Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
-                None => handle_stream::<TcpStream>(stream, &shared, permit).await,
+                None => handle_stream::<TcpStream>(stream, &shared, permit, peer).await,
             }
         });
     }
@@ -317,8 +317,12 @@ async fn same_os_user(stream: &TcpStream, peer: SocketAddr) -> bool {
     }
 }
 
-async fn handle_stream<S>(mut stream: S, shared: &Shared, handshake: tokio::sync::OwnedSemaphorePermit)
-where
+async fn handle_stream<S>(
+    mut stream: S,
+    shared: &Shared,
+    handshake: tokio::sync::OwnedSemaphorePermit,
+    peer: SocketAddr,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let opening = match tokio::time::timeout(shared.handshake_timeout, http::read_opening(&mut stream)).await {
@@ -329,6 +333,7 @@ where
         http::Opening::Upgrade { key, origin, rest } => {
             let Some(registration) = shared.registry.register(origin.as_deref().unwrap_or_default()) else {
                 tracing::warn!(origin = ?origin, "no room for another connection: every connection is busy");
+                crate::audit::connection_refused(peer, origin.as_deref(), "no room");
                 let _ = http::write_busy(&mut stream).await;
                 return;
             };
@@ -355,6 +360,7 @@ where
                 asides,
                 registration,
                 idle_timeout: shared.idle_timeout,
+                audit: crate::audit::Conn::open(Some(peer), origin.as_deref()),
             };
             connection::serve(ws, origin, link).await;
         }

@@ -153,21 +153,7 @@ fn verdict(error: &SigningError) -> (Verdict, Option<String>) {
     let code = match error {
         SigningError::Canceled => return (Verdict::Canceled, None),
         SigningError::Paused => return (Verdict::Canceled, Some("paused".into())),
-        SigningError::NoPrompter => "no_prompter",
-        SigningError::WrongPassword { .. } => "wrong_password",
-        SigningError::KeyFileUnreadable => "key_file_unreadable",
-        SigningError::UnsupportedKey => "unsupported_key",
-        SigningError::NoSuchAlias => "no_such_alias",
-        SigningError::NoKeys => "no_keys",
-        SigningError::Rejected(_) => "rejected",
-        SigningError::Timestamp(_) => "timestamp",
-        SigningError::TooManyWaiting => "too_many_waiting",
-        SigningError::StorageEmpty => "storage_empty",
-        SigningError::WrongPin => "wrong_pin",
-        SigningError::PinLocked => "pin_locked",
-        SigningError::Token(_) => "token",
-        SigningError::TokenMechanism(_) => "token_mechanism",
-        SigningError::Failed(_) => "signing_failed",
+        other => other.code(),
     };
     (Verdict::Failed, Some(code.into()))
 }

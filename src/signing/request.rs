@@ -350,6 +350,31 @@ pub enum Failure {
     Internal(&'static str),
 }
 
+impl SigningError {
+    /// A short fixed ASCII code for records (the journal, the audit log).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Canceled => "canceled",
+            Self::Paused => "paused",
+            Self::NoPrompter => "no_prompter",
+            Self::WrongPassword { .. } => "wrong_password",
+            Self::KeyFileUnreadable => "key_file_unreadable",
+            Self::UnsupportedKey => "unsupported_key",
+            Self::NoSuchAlias => "no_such_alias",
+            Self::NoKeys => "no_keys",
+            Self::Rejected(_) => "rejected",
+            Self::Timestamp(_) => "timestamp",
+            Self::TooManyWaiting => "too_many_waiting",
+            Self::StorageEmpty => "storage_empty",
+            Self::WrongPin => "wrong_pin",
+            Self::PinLocked => "pin_locked",
+            Self::Token(_) => "token",
+            Self::TokenMechanism(_) => "token_mechanism",
+            Self::Failed(_) => "signing_failed",
+        }
+    }
+}
+
 impl std::fmt::Display for SigningError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -8,7 +8,7 @@
 //! then exactly the characters that are there.
 
 /// Characters that change how surrounding text is laid out or are invisible.
-fn is_format(c: char) -> bool {
+pub(crate) fn is_format(c: char) -> bool {
     matches!(c,
         '\u{061C}'                 // Arabic letter mark
         | '\u{115F}' | '\u{1160}'  // Hangul fillers (render as nothing)
