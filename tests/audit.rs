@@ -182,6 +182,13 @@ async fn a_signed_request_is_audited_in_order_under_one_id_without_secrets() {
     assert_eq!((get(produced, "count"), get(produced, "algorithm")), (Some("1"), Some("Rsa")));
     let answered = &lines[events.iter().position(|e| *e == "request.answered").unwrap()];
     assert_eq!(get(answered, "result"), Some("ok"));
+    // The forged method got the protocol's own error reply: logged as an error.
+    let forged_id = get(forged, "id").unwrap();
+    let forged_answer = lines
+        .iter()
+        .find(|l| get(l, "event") == Some("request.answered") && get(l, "id") == Some(forged_id))
+        .expect("the forged request answered");
+    assert_eq!(get(forged_answer, "result"), Some("error"), "{forged_answer:?}");
     let confirmed = &lines[events.iter().position(|e| *e == "confirm.answered").unwrap()];
     assert_eq!(get(confirmed, "approved"), Some("yes"));
 }
@@ -365,4 +372,23 @@ async fn syslog_over_a_unix_socket_is_rfc5424() {
     sign_once(&["--syslog", &target, "--syslog-facility", "local0"], ORIGIN).await;
     let datagrams = reader.join().unwrap();
     check_syslog(&datagrams, 16, None);
+}
+
+#[tokio::test]
+async fn a_connection_refused_before_the_websocket_is_audited() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let mut daemon = Daemon::start(&["--audit-log", log.to_str().unwrap()]);
+    assert!(daemon.tls);
+    // Plain HTTP to the TLS port: the handshake fails.
+    let mut tcp = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(tcp);
+    assert!(daemon.terminate().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let refused = text.lines().map(parse_kv).find(|l| get(l, "event") == Some("connection.refused")).expect(&text);
+    assert_eq!(get(&refused, "reason"), Some("TLS handshake failed"));
+    assert!(get(&refused, "peer").unwrap().starts_with("127.0.0.1:"));
 }

@@ -313,6 +313,24 @@ fn note_error(kind: String) {
     });
 }
 
+/// The error an NCALayer-shaped reply carries, if it is one: commonUtils and legacy
+/// `code` other than 200, basics `status: false`, legacy `errorCode` other than
+/// NONE. Only small replies are looked into (errors are small; signatures are not).
+fn reply_error(reply: &str) -> Option<String> {
+    if reply.len() > 4096 {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(reply).ok()?;
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    if value.get("status").and_then(|s| s.as_bool()) == Some(false) {
+        return Some(text("code").unwrap_or_else(|| "status_false".into()));
+    }
+    if let Some(code) = text("code").filter(|c| c != "200") {
+        return Some(text("message").unwrap_or(code));
+    }
+    text("errorCode").filter(|e| e != "NONE")
+}
+
 /// The request on this thread; see [`Conn::request`].
 #[must_use]
 pub struct RequestScope {
@@ -336,7 +354,10 @@ impl RequestScope {
                     });
                 }
                 let mut fields = vec![("id", id()), ("conn", conn())];
-                match &current.error {
+                // An error the protocol answered by itself (an unknown method, bad
+                // arguments) shows in the reply's shape.
+                let error = current.error.clone().or_else(|| reply.as_deref().and_then(reply_error));
+                match &error {
                     None => fields.push(("result", "ok".into())),
                     Some(kind) => {
                         fields.push(("result", "error".into()));

@@ -110,3 +110,18 @@ fn syslog_targets() {
     assert!(SyslogTarget::parse("tcp://x:1").is_err());
     assert!(SyslogTarget::parse("unix:").is_err());
 }
+
+#[test]
+fn error_replies_the_protocol_builds_are_logged_as_errors() {
+    use super::reply_error;
+    assert_eq!(reply_error(r#"{"code":"500","message":"action.canceled"}"#).as_deref(), Some("action.canceled"));
+    assert_eq!(reply_error(r#"{"code":"200","responseObject":"MII"}"#), None);
+    assert_eq!(
+        reply_error(r#"{"status":false,"code":"MODULE_NOT_FOUND","message":"x"}"#).as_deref(),
+        Some("MODULE_NOT_FOUND")
+    );
+    assert_eq!(reply_error(r#"{"status":true,"body":{}}"#), None);
+    assert_eq!(reply_error(r#"{"result":"x","errorCode":"WRONG_PASSWORD"}"#).as_deref(), Some("WRONG_PASSWORD"));
+    assert_eq!(reply_error(r#"{"result":{"version":"1.4"},"errorCode":"NONE"}"#), None);
+    assert_eq!(reply_error("--heartbeat--"), None);
+}

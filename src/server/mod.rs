@@ -256,10 +256,12 @@ async fn accept_loop(
         };
         if !peer.ip().is_loopback() {
             tracing::warn!(%peer, "refused a connection from a non-loopback address");
+            crate::audit::connection_refused(peer, None, "not loopback");
             continue;
         }
         let Ok(permit) = Arc::clone(&handshakes).try_acquire_owned() else {
             tracing::warn!(%peer, "too many connections opening at once; refusing");
+            crate::audit::connection_refused(peer, None, "too many opening");
             continue;
         };
         let shared = Arc::clone(&shared);
@@ -275,6 +277,7 @@ async fn accept_loop(
             // Bounded like the handshake: a flood of connections cannot queue here.
             let allowed = tokio::time::timeout(shared.handshake_timeout, check).await.unwrap_or(false);
             if !allowed {
+                crate::audit::connection_refused(peer, None, "another OS user, or not checked");
                 return;
             }
             let _ = stream.set_nodelay(true);
@@ -283,8 +286,14 @@ async fn accept_loop(
                     let acceptor = tokio_rustls::TlsAcceptor::from(config);
                     match tokio::time::timeout(shared.handshake_timeout, acceptor.accept(stream)).await {
                         Ok(Ok(tls_stream)) => handle_stream(tls_stream, &shared, permit, peer).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, "TLS handshake failed: {e}");
+                            crate::audit::connection_refused(peer, None, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            crate::audit::connection_refused(peer, None, "TLS handshake timed out");
+                        }
                     }
                 }
                 None => handle_stream::<TcpStream>(stream, &shared, permit, peer).await,
