@@ -138,6 +138,12 @@ pub fn normalize(origin: &str) -> Option<String> {
     (scheme_ok && rest_ok).then_some(origin)
 }
 
+/// Does `origin` stand for any page rather than one site: none, not an origin, or
+/// `null` (sandboxed frames, `file:` pages)? Nothing is remembered for such origins.
+pub fn is_anonymous(origin: Option<&str>) -> bool {
+    origin.and_then(normalize).is_none_or(|o| o == "null")
+}
+
 /// The origin of a request as remembered: normalized, `""` when absent, and an origin
 /// header that is not an origin as itself (never equal to a real one).
 fn key_of(origin: Option<&str>) -> String {
@@ -204,25 +210,19 @@ impl Sites {
         Ok(())
     }
 
-    /// Forget `origin`'s answer (it is asked again); `false` if there was none.
-    pub fn forget(&self, origin: &str) -> Result<bool, SitesError> {
-        let key = normalize(origin).ok_or_else(|| SitesError::NotAnOrigin(origin.to_owned()))?;
+    /// Forget `origin`'s answer (it is asked again); `false` if there was none. `None`:
+    /// the answer for requests without an `Origin`.
+    pub fn forget(&self, origin: Option<&str>) -> Result<bool, SitesError> {
+        let key = match origin {
+            Some(o) => normalize(o).ok_or_else(|| SitesError::NotAnOrigin(o.to_owned()))?,
+            None => String::new(),
+        };
         let mut cache = self.current();
         let removed = cache.stored.sites.remove(&key).is_some();
         if removed {
             self.save(&mut cache)?;
         }
         self.streaks.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
-        Ok(removed)
-    }
-
-    /// Forget the answer for requests without an `Origin` (the tray lists them too).
-    pub fn forget_no_origin(&self) -> Result<bool, SitesError> {
-        let mut cache = self.current();
-        let removed = cache.stored.sites.remove("").is_some();
-        if removed {
-            self.save(&mut cache)?;
-        }
         Ok(removed)
     }
 
@@ -331,9 +331,9 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         command.set(Some("https://a.kz"), Permission::Allow, 3).unwrap();
         assert_eq!(daemon.admission(Some("https://a.kz"), 4), Admission::Allowed);
-        assert!(command.forget("https://a.kz").unwrap());
+        assert!(command.forget(Some("https://a.kz")).unwrap());
         assert_eq!(daemon.admission(Some("https://a.kz"), 5), Admission::Ask);
-        assert!(!command.forget("https://a.kz").unwrap());
+        assert!(!command.forget(Some("https://a.kz")).unwrap());
         assert!(matches!(command.set(Some("a.kz"), Permission::Allow, 6), Err(SitesError::NotAnOrigin(_))));
         // A damaged file: every site is asked again.
         std::fs::write(dir.path().join(FILE), b"{not json").unwrap();

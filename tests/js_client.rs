@@ -8,20 +8,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
-
-/// Run `e2e.js <mode>` against `daemon`; returns the client's results.
-fn run_client(daemon: &Daemon, mode: &str) -> Value {
-    let out = tempfile::tempdir().unwrap();
-    let url = format!("wss://127.0.0.1:{}", daemon.addr.port());
-    let ca = daemon.ca_path();
-    run_node(
-        "e2e.js",
-        &[mode.as_ref(), out.path().as_os_str()],
-        &[("QOLTANBA_URL", url.as_ref()), ("NODE_EXTRA_CA_CERTS", ca.as_os_str())],
-    );
-    serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap()
-}
 
 #[test]
 fn sigex_client_signs_and_openssl_verifies() {
@@ -29,7 +15,7 @@ fn sigex_client_signs_and_openssl_verifies() {
     let key = fixture(RSA_KEY);
     let daemon =
         Daemon::start(&["--auto-key", key.to_str().unwrap(), "--auto-password", PASSWORD, "--tsa-url", &tsa.url()]);
-    let results = run_client(&daemon, "confirm");
+    let results = sigex_e2e(&daemon, "confirm");
     let ca = fixture("nca-test/ca/nca_rsa_test.crt");
     let chain = Some((ca.as_path(), RSA_KEY_VALID_AT));
 
@@ -78,7 +64,7 @@ fn sigex_client_signs_and_openssl_verifies() {
 #[test]
 fn sigex_client_sees_the_cancel() {
     let daemon = Daemon::headless(RSA_KEY, PASSWORD, "cancel");
-    let results = run_client(&daemon, "cancel");
+    let results = sigex_e2e(&daemon, "cancel");
     assert_eq!(results["basicsCanceledByUser"], true, "{results}");
     assert_eq!(results["basicsMessage"], "cancelled by user");
     assert_eq!(results["commonUtilsMessage"], "500: action.canceled");

@@ -45,7 +45,7 @@ pub fn sites(command: &SitesCommand) -> ExitCode {
         }
         SitesCommand::Forget(args) => {
             let origin = args.origin.as_str();
-            match Sites::in_dir(&data_dir(&args.common)).forget(origin) {
+            match Sites::in_dir(&data_dir(&args.common)).forget(Some(origin)) {
                 Ok(true) => {
                     println!("Forgot {origin}: it is asked again at its next request.");
                     Ok(())

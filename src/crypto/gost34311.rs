@@ -397,9 +397,7 @@ mod tests {
     use super::*;
     use digest::Digest;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::keys::certificate::hex;
 
     /// xorshift64: random inputs from a seed the failure message names.
     struct Rng(u64);

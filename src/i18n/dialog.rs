@@ -369,7 +369,7 @@ pub fn operation(action: Action, documents: &[DocumentSummary], locale: Locale) 
 pub fn confirmation_operation(confirmation: &crate::ui::Confirmation<'_>, locale: Locale) -> String {
     let signer = confirmation.signer;
     let signs = matches!(confirmation.action, Action::SignCms | Action::SignXml | Action::SignRaw);
-    if signs && signer.authentication && !signer.signing {
+    if signs && signer.login_only() {
         let site = site(confirmation.context.origin.as_deref(), locale);
         let login = match locale {
             Locale::Kk => format!("{site} сайтына кіру"),

@@ -87,7 +87,7 @@ const KEPT_CERTIFICATES: usize = 10;
 /// check: `<data-dir>/used-certificates/<SHA-256>.cer`, the oldest dropped past ten.
 pub fn keep_certificate(data_dir: &Path, der: &[u8]) {
     let dir = data_dir.join("used-certificates");
-    let name = crate::crypto::sha256(der).iter().map(|b| format!("{b:02x}")).collect::<String>() + ".cer";
+    let name = crate::keys::certificate::hex(&crate::crypto::sha256(der)) + ".cer";
     let path = dir.join(name);
     if path.exists() {
         return;

@@ -425,7 +425,7 @@ impl SigningCore {
             self.choose_key_for(context, action, filter, login)?;
         // A login: the person is told if the challenge names another site.
         let foreign =
-            if description.signing { None } else { login::other_domain(context.origin.as_deref(), documents) };
+            if description.login_only() { login::other_domain(context.origin.as_deref(), documents) } else { None };
         let confirmation = Confirmation {
             context,
             action,
@@ -512,13 +512,12 @@ impl SigningCore {
                     let cert = k.certificate();
                     let assess = |req| self.trust.assess_carrying(cert, k.chain(), req, now_ms);
                     let trust = filter.trust.as_ref().map(assess).unwrap_or_default();
+                    let key = self.describe(cert);
+                    let refused_login = (key.login_only() && !login).then_some(crate::trust::Unusable::LoginOnly);
                     KeyCandidate {
-                        key: self.describe(cert),
+                        not_selectable: filter.check(cert).or(trust.refusal).or(refused_login),
+                        key,
                         token_id: k.token_id().map(str::to_owned),
-                        not_selectable: filter.check(cert).or(trust.refusal).or_else(|| {
-                            let login_only = !Purpose::Signature.allows(cert) && Purpose::Authentication.allows(cert);
-                            (login_only && !login).then_some(crate::trust::Unusable::LoginOnly)
-                        }),
                         notes: trust.notes.into_iter().chain(exposed.map(TrustNote::KeyFileExposed)).collect(),
                     }
                 })
@@ -588,7 +587,8 @@ impl SigningCore {
         let now = crate::platform::now_ms();
         // `null` (sandboxed frames, file: pages) and no origin stand for any page:
         // nothing is remembered for them, every request asks.
-        if origin.and_then(crate::sites::normalize).is_none_or(|o| o == "null") {
+        let anonymous = crate::sites::is_anonymous(origin);
+        if anonymous {
             answer = match answer {
                 SiteAnswer::Always => SiteAnswer::Once,
                 SiteAnswer::Never => SiteAnswer::Cancel,
@@ -596,7 +596,7 @@ impl SigningCore {
             };
         }
         let remembered = match answer {
-            SiteAnswer::Once if origin.and_then(crate::sites::normalize).is_none_or(|o| o == "null") => Ok(()),
+            SiteAnswer::Once if anonymous => Ok(()),
             SiteAnswer::Once => {
                 self.sites.allow_for_now(origin, now);
                 Ok(())

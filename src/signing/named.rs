@@ -136,7 +136,7 @@ pub fn run(
             let signer = core.describe(key.certificate());
             let documents = std::slice::from_ref(&summary);
             // A login-only key signs only a login challenge, here too.
-            let login_only = !signer.signing && signer.authentication;
+            let login_only = signer.login_only();
             if login_only && !super::login::looks_like_login(action, documents) {
                 tracing::info!("a login-only key named by the page was refused for a document");
                 return Err(SigningError::Canceled);

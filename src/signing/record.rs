@@ -88,7 +88,7 @@ fn documents(operation: &Operation) -> Option<(Vec<Document>, Files)> {
                             sha256: bytes
                                 .digest(crate::keys::KeyAlgorithm::Rsa)
                                 .ok()
-                                .map(|d| d.iter().map(|b| format!("{b:02x}")).collect()),
+                                .map(|d| crate::keys::certificate::hex(&d)),
                         },
                         CmsInput::Digest(hash) => Document::of(DocumentKind::Hash, hash),
                         CmsInput::CoSign(cms) => Document::of(DocumentKind::CoSign, cms),

@@ -115,6 +115,14 @@ pub struct KeyDescription {
     pub not_after_ms: i64,
 }
 
+impl KeyDescription {
+    /// Certified for logging in only: it signs login challenges, not documents
+    /// (`crate::signing::login`).
+    pub fn login_only(&self) -> bool {
+        self.authentication && !self.signing
+    }
+}
+
 /// One key of an opened file as the chooser shows it.
 #[derive(Debug, Clone)]
 pub struct KeyCandidate {

@@ -580,8 +580,7 @@ impl Shell {
                 self.activity.touch();
             }
             Command::ForgetSite(origin) => {
-                let forgotten =
-                    if origin.is_empty() { self.sites.forget_no_origin() } else { self.sites.forget(&origin) };
+                let forgotten = self.sites.forget(Some(origin.as_str()).filter(|o| !o.is_empty()));
                 if let Err(e) = forgotten {
                     tracing::warn!(error = %e, "the site's answer could not be forgotten");
                 }
