@@ -14,7 +14,7 @@ core. Prints one line: ours, OpenSSL's, the ratio.
 import base64, json, os, re, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from large_documents import BIN, KEY, ws_connect, recv_frame, send_text  # noqa: E402
+from large_documents import BIN, KEY, ws_connect, recv_frame, text_frame  # noqa: E402
 
 
 def openssl_rsa2048_sign_per_s():
@@ -37,8 +37,9 @@ def ours(n, key=KEY, password="Qwerty12"):
         request = {"module": "kz.gov.pki.knca.basics", "method": "sign", "args": {
             "format": "cms", "data": docs, "signingParams": {"decode": True, "encapsulate": False, "allowExpired": True},
             "signerParams": {"extKeyUsageOids": [], "chain": []}, "locale": "en"}}
+        frame = text_frame(json.dumps(request))
         start = time.time()
-        send_text(s, json.dumps(request))
+        s.sendall(frame)
         reply = json.loads(recv_frame(s))
         elapsed = time.time() - start
         assert reply.get("status") is True and len(reply["body"]["result"]) == n, str(reply)[:300]

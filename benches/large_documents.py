@@ -48,9 +48,15 @@ def recv_frame(s):
     return bytes(buf[off:off + length])
 
 
-def send_text(s, text):
+def text_frame(text):
+    """One client text frame (masked, as a client must, with the all-zero key: the
+    daemon unmasks it all the same)."""
     data = text.encode()
-    s.sendall(bytes([0x81, 0xFF]) + struct.pack(">Q", len(data)) + b"\0\0\0\0" + data)
+    return bytes([0x81, 0xFF]) + struct.pack(">Q", len(data)) + b"\0\0\0\0" + data
+
+
+def send_text(s, text):
+    s.sendall(text_frame(text))
 
 
 def timed(cmd):

@@ -294,6 +294,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Bound: the costly one-time set-up of signing now runs beside the first requests.
+    tokio::task::spawn_blocking(qoltanba::keys::software::warm_up);
     let server = {
         let (data_dir, settings) = (data_dir.clone(), Arc::clone(&settings));
         let port = server.local_addrs().first().map_or(13579, |a| a.port());

@@ -12,7 +12,7 @@ pub mod hygiene;
 pub mod pkcs11;
 pub mod pkcs12;
 pub mod recent;
-mod software;
+pub mod software;
 pub mod source;
 
 use der::asn1::ObjectIdentifier;

@@ -6,6 +6,14 @@ use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use super::{Certificate, KeyAlgorithm, KeyError, SigningKey};
 use crate::crypto::gost::GostCurve;
 
+/// Seed AWS-LC's random generator now, off the request path: its first use gathers
+/// CPU-jitter entropy (some 40 ms of CPU), which the first RSA signature after a
+/// start would otherwise wait for.
+pub fn warm_up() {
+    use aws_lc_rs::rand::SecureRandom;
+    let _ = SystemRandom::new().fill(&mut [0u8; 1]);
+}
+
 /// An RSA key from a key file. AWS-LC (through aws-lc-rs) keeps the private key, clears
 /// it when dropped, and signs in constant time with blinding.
 pub struct RsaFileKey {

@@ -39,6 +39,9 @@ type Reserving = Pin<Box<dyn Future<Output = Result<OwnedPermit<Vec<u8>>, SendEr
 /// One message being read aside.
 pub struct Diversion {
     tx: mpsc::Sender<Vec<u8>>,
+    /// Pieces the decoding thread is done with, to be filled again: a message of
+    /// many megabytes reuses a few buffers rather than mapping fresh memory for each.
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
     reserving: Option<Reserving>,
     piece: Vec<u8>,
     /// The current frame's masking key, turned to where its payload is.
@@ -53,14 +56,27 @@ impl Diversion {
     /// Start reading a message whose first frame has `hint` bytes.
     pub fn start(hint: u64) -> Self {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PIECES_WAITING);
+        let (give_back, spare) = std::sync::mpsc::channel();
         let received = tokio::task::spawn_blocking(move || {
             let mut intake = Intake::new(usize::try_from(hint).unwrap_or(usize::MAX));
-            while let Some(piece) = rx.blocking_recv() {
+            while let Some(mut piece) = rx.blocking_recv() {
                 crate::compute::run_for(piece.len(), || intake.push(&piece));
+                piece.clear();
+                // The reader may be gone (the message ended); the piece is then freed.
+                let _ = give_back.send(piece);
             }
             intake.finish()
         });
-        Self { tx, reserving: None, piece: Vec::with_capacity(PIECE), mask: [0; 4], len: 0, received, ending: false }
+        Self {
+            tx,
+            spare,
+            reserving: None,
+            piece: Vec::with_capacity(PIECE),
+            mask: [0; 4],
+            len: 0,
+            received,
+            ending: false,
+        }
     }
 
     /// A frame of the message begins, `len` bytes masked with `mask`.
@@ -101,7 +117,8 @@ impl Diversion {
         let reserving = self.reserving.get_or_insert_with(|| Box::pin(self.tx.clone().reserve_owned()));
         let Poll::Ready(permit) = reserving.as_mut().poll(cx) else { return Poll::Pending };
         self.reserving = None;
-        let piece = std::mem::replace(&mut self.piece, Vec::with_capacity(PIECE));
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(PIECE));
+        let piece = std::mem::replace(&mut self.piece, next);
         // A thread that is gone failed; the connection hears it from `received`.
         if let Ok(permit) = permit {
             permit.send(piece);

@@ -19,6 +19,7 @@
 //! All methods block (dialogs, key derivation, hashing): call them from a blocking
 //! thread. Heavy steps run inside [`crate::compute::run_for`].
 
+mod document;
 pub mod files;
 mod filter;
 mod login;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
+pub use super::document::{Document, DocumentWriter};
 use super::filter::{KeyFilter, Purpose};
 use crate::cms::CmsError;
 use crate::keys::source::KeyPlace;
@@ -50,79 +51,6 @@ pub enum Operation {
     ActiveTokens,
     /// The tokens of one storage present now (legacy `loadSlotList`). No dialog.
     Slots { storage: String },
-}
-
-/// A document's bytes, with the SHA-256 computed while they were received when they
-/// came through a [`DocumentWriter`] (a detached signature with an RSA or EC key then
-/// needs no second pass over them).
-#[derive(Default)]
-pub struct Document {
-    bytes: Vec<u8>,
-    /// SHA-256 of exactly `bytes`: only a [`DocumentWriter`] sets it.
-    sha256: Option<Vec<u8>>,
-}
-
-impl Document {
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
-    }
-
-    /// The digest of the bytes with `algorithm`'s hash.
-    pub fn digest(&self, algorithm: crate::keys::KeyAlgorithm) -> Result<Vec<u8>, crate::keys::KeyError> {
-        match &self.sha256 {
-            Some(sha256) if algorithm.digest_oid() == crate::oid::SHA256 => Ok(sha256.clone()),
-            _ => algorithm.digest(&self.bytes),
-        }
-    }
-}
-
-impl std::fmt::Debug for Document {
-    /// The bytes only: two documents with the same bytes look the same.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Document").field("bytes", &self.bytes).finish()
-    }
-}
-
-impl From<Vec<u8>> for Document {
-    fn from(bytes: Vec<u8>) -> Self {
-        Self { bytes, sha256: None }
-    }
-}
-
-/// A [`Document`] received piece by piece, hashed as it grows.
-pub struct DocumentWriter {
-    bytes: Vec<u8>,
-    sha256: sha2::Sha256,
-}
-
-impl DocumentWriter {
-    /// A writer with room for `capacity` bytes (reserved, so the document is never
-    /// copied to grow: that would need twice its size at once).
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self { bytes: Vec::with_capacity(capacity), sha256: sha2::Digest::new() }
-    }
-
-    /// Let `fill` append to the document; what it appended is hashed.
-    pub fn append<R>(&mut self, fill: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let start = self.bytes.len();
-        let result = fill(&mut self.bytes);
-        if let Some(added) = self.bytes.get(start..) {
-            sha2::Digest::update(&mut self.sha256, added);
-        }
-        result
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    pub fn finish(self) -> Document {
-        Document { sha256: Some(sha2::Digest::finalize(self.sha256).to_vec()), bytes: self.bytes }
-    }
 }
 
 /// One document of a CMS request.
@@ -468,32 +396,5 @@ impl From<CmsError> for SigningError {
 impl From<crate::ui::PromptUnavailable> for SigningError {
     fn from(_: crate::ui::PromptUnavailable) -> Self {
         Self::NoPrompter
-    }
-}
-
-#[cfg(test)]
-mod document_tests {
-    use super::*;
-    use crate::keys::KeyAlgorithm;
-
-    #[test]
-    fn a_written_document_gives_every_key_its_own_digest() {
-        let mut writer = DocumentWriter::with_capacity(4);
-        writer.append(|bytes| bytes.extend_from_slice(b"hello, "));
-        writer.append(|bytes| bytes.extend_from_slice(b"world"));
-        let written = writer.finish();
-        let plain = Document::from(b"hello, world".to_vec());
-        assert_eq!(written.bytes(), plain.bytes());
-        for algorithm in [
-            KeyAlgorithm::Rsa,
-            KeyAlgorithm::EcdsaP256,
-            KeyAlgorithm::Gost2004,
-            KeyAlgorithm::Gost2015_256,
-            KeyAlgorithm::Gost2015_512,
-        ] {
-            let expected = algorithm.digest(b"hello, world").unwrap();
-            assert_eq!(written.digest(algorithm).unwrap(), expected, "{algorithm:?}");
-            assert_eq!(plain.digest(algorithm).unwrap(), expected, "{algorithm:?}");
-        }
     }
 }

@@ -15,6 +15,7 @@
 #[cfg(feature = "desktop")]
 #[cfg(target_os = "linux")]
 mod activation;
+#[cfg(feature = "desktop")]
 pub mod app;
 #[cfg(feature = "desktop")]
 mod change_pin;
@@ -81,7 +82,7 @@ impl Prompter for DesktopPrompter {
             keep_open: false,
             chosen: None,
             last: None,
-            #[cfg(target_os = "linux")]
+            #[cfg(all(feature = "desktop", target_os = "linux"))]
             nudge: None,
         }))
     }
@@ -100,7 +101,7 @@ struct DesktopDialog<'a> {
     /// activation token).
     last: Option<Ask>,
     /// Wayland: the notification that raises the window when clicked.
-    #[cfg(target_os = "linux")]
+    #[cfg(all(feature = "desktop", target_os = "linux"))]
     nudge: Option<activation::Nudge>,
 }
 
@@ -187,14 +188,14 @@ impl DesktopDialog<'_> {
             let started = DialogProcess::start(&self.prompter.program, &self.opening(), None)
                 .map_err(|e| PromptUnavailable(format!("cannot start the dialog window: {e}")))?;
             self.window = Some(started);
-            #[cfg(target_os = "linux")]
+            #[cfg(all(feature = "desktop", target_os = "linux"))]
             self.start_nudge();
         }
         self.window.as_mut().ok_or_else(|| PromptUnavailable("no window".into()))
     }
 
     /// Wayland: the notification that raises the window (see `activation`).
-    #[cfg(target_os = "linux")]
+    #[cfg(all(feature = "desktop", target_os = "linux"))]
     fn start_nudge(&mut self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         if self.nudge.is_none() && activation::wanted() {
@@ -211,7 +212,7 @@ impl DesktopDialog<'_> {
     /// A click on the notification gave an activation token: the window is opened
     /// again with it, showing what it showed, and the old one closes.
     fn reopen_if_activated(&mut self) {
-        #[cfg(target_os = "linux")]
+        #[cfg(all(feature = "desktop", target_os = "linux"))]
         {
             let Some(token) = self.nudge.as_ref().and_then(|n| n.tokens.try_recv().ok()) else { return };
             let Ok(mut fresh) = DialogProcess::start(&self.prompter.program, &self.opening(), Some(&token)) else {
