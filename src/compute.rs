@@ -6,6 +6,12 @@
 //! there are cores but one. So two pages sending the heaviest legal requests use the CPU, not
 //! the daemon's attention: other connections stay responsive, and a dialog that waits
 //! for a person holds no place here.
+//!
+//! A job's own helper threads count as its slot: the threads of one approved batch
+//! ([`par_map`]) and the thread that hashes a big document while the job decodes it
+//! (`signing::DocumentWriter`; it cannot wait for a slot of its own, as the job it feeds
+//! holds one and waits for it). Every such document is paid for in full from the
+//! connections' memory budget first, which bounds how many there are at once.
 
 use std::sync::{Condvar, Mutex, OnceLock};
 

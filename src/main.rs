@@ -294,8 +294,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Bound: the costly one-time set-up of signing now runs beside the first requests.
-    tokio::task::spawn_blocking(qoltanba::keys::software::warm_up);
+    // The one-time set-up of RSA signing (seeding AWS-LC's generator) now, while no
+    // page is waiting for it.
+    tokio::task::spawn_blocking(qoltanba::keys::warm_up);
     let server = {
         let (data_dir, settings) = (data_dir.clone(), Arc::clone(&settings));
         let port = server.local_addrs().first().map_or(13579, |a| a.port());

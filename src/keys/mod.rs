@@ -12,7 +12,7 @@ pub mod hygiene;
 pub mod pkcs11;
 pub mod pkcs12;
 pub mod recent;
-pub mod software;
+mod software;
 pub mod source;
 
 use der::asn1::ObjectIdentifier;
@@ -20,6 +20,7 @@ use serde::Serialize;
 
 pub use certificate::Certificate;
 pub use file::{KeyFileError, load_key_file};
+pub use software::warm_up;
 
 use crate::oid;
 

@@ -629,6 +629,25 @@ mod tests {
         }
     }
 
+    /// A big document whose base64 breaks late (a character base64 does not have, an
+    /// escape) or whose string never closes: what was decoded and hashed beside is put
+    /// back, and the replies are the whole-message path's.
+    #[test]
+    fn a_big_document_that_breaks_late_gives_the_whole_message_replies() {
+        let text = base64::engine::general_purpose::STANDARD.encode(noise(6 << 20));
+        let late = 5 << 20;
+        for message in [
+            sign(&format!("{}$${}", &text[..late], &text[late..]), DETACHED),
+            sign(&format!("{}\\/{}", &text[..late], &text[late..]), DETACHED),
+            sign(&text, DETACHED)[..late + 200].to_owned(),
+        ] {
+            let expected = whole(message.as_bytes());
+            let (got, spliced) = streamed(message.as_bytes(), &[1 << 20, 3 << 20, late + 101]);
+            assert!(!spliced);
+            assert_eq!(got, expected);
+        }
+    }
+
     /// Long runs of base64 (decoded many characters at a time) broken by one character
     /// base64 does not have, at places inside and across the decoder's blocks: the
     /// whole-message path's replies every time.

@@ -10,6 +10,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::sync::mpsc::{self, OwnedPermit, error::SendError};
@@ -48,6 +50,9 @@ pub struct Diversion {
     mask: [u8; 4],
     len: u64,
     received: JoinHandle<Result<Received, NotUtf8>>,
+    /// Set by [`Self::finish`]: without it the message was abandoned (the connection
+    /// ended inside it) and the intake is dropped, not finished.
+    finished: Arc<AtomicBool>,
     /// The message's last frame was read: send the rest and hand it on.
     pub ending: bool,
 }
@@ -57,6 +62,8 @@ impl Diversion {
     pub fn start(hint: u64) -> Self {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PIECES_WAITING);
         let (give_back, spare) = std::sync::mpsc::channel();
+        let finished = Arc::new(AtomicBool::new(false));
+        let complete = Arc::clone(&finished);
         let received = tokio::task::spawn_blocking(move || {
             let mut intake = Intake::new(usize::try_from(hint).unwrap_or(usize::MAX));
             while let Some(mut piece) = rx.blocking_recv() {
@@ -64,6 +71,12 @@ impl Diversion {
                 piece.clear();
                 // The reader may be gone (the message ended); the piece is then freed.
                 let _ = give_back.send(piece);
+            }
+            // An abandoned message is not put back together (finishing may re-encode
+            // what was decoded, memory its connection no longer pays for): nobody
+            // awaits this answer.
+            if !complete.load(Ordering::Acquire) {
+                return Err(NotUtf8);
             }
             intake.finish()
         });
@@ -75,6 +88,7 @@ impl Diversion {
             mask: [0; 4],
             len: 0,
             received,
+            finished,
             ending: false,
         }
     }
@@ -128,7 +142,8 @@ impl Diversion {
 
     /// All of the message was sent.
     pub fn finish(self) -> Streamed {
-        let Self { tx, received, len, .. } = self;
+        let Self { tx, received, len, finished, .. } = self;
+        finished.store(true, Ordering::Release);
         drop(tx);
         Streamed { len: usize::try_from(len).unwrap_or(usize::MAX), received }
     }

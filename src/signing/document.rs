@@ -80,8 +80,9 @@ enum Hashing {
 }
 
 impl DocumentWriter {
-    /// A writer with room for `capacity` bytes (reserved, so the document is never
-    /// copied to grow: that would need twice its size at once).
+    /// A writer with room for `capacity` bytes (reserved: a document that fits is never
+    /// copied to grow, which would need twice its size at once; one that outgrows it is
+    /// still right, only slower).
     pub fn with_capacity(capacity: usize) -> Self {
         let hashing = match capacity >= HASH_ASIDE_FROM {
             true => spawn_hasher().unwrap_or_else(|| Hashing::Here(sha2::Sha256::new())),
