@@ -171,6 +171,18 @@ async fn basics_and_common_utils_sign_with_the_token_and_openssl_verifies() {
         .request(&json!({"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["AKJaCartaStore"]}))
         .await;
     assert_eq!(empty["message"], "storage.empty", "{empty}");
+    // A site the person denied learns nothing of the token; other sites as before.
+    let denied = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["sites", "deny", "https://evil.example", "--data-dir"])
+        .arg(&daemon.data_dir)
+        .output()
+        .unwrap();
+    assert!(denied.status.success(), "{denied:?}");
+    let mut evil = daemon.connect(Some("https://evil.example")).await;
+    assert_eq!(evil.request(&ask).await["responseObject"], json!([]));
+    let slots = evil.request(&json!({"method":"loadSlotList","args":["AKKaztokenStore"]})).await;
+    assert_eq!(slots["errorCode"], "EMPTY_SLOT", "{slots}");
+    assert_eq!(ws.request(&ask).await["responseObject"], json!(["AKKaztokenStore"]));
 }
 
 #[tokio::test]

@@ -174,9 +174,13 @@ impl SigningCore {
     pub fn execute(&self, request: Request) -> Result<Outcome, SigningError> {
         let origin = request.context.origin.clone();
         let (locale, action) = (request.context.locale, request.operation.action());
-        // Which tokens are plugged in is no signature: answered also while signing is stopped.
+        // Which tokens are plugged in is no signature: answered also while signing is
+        // stopped, but a site the person denied learns nothing of them (none, to it).
+        let denied = || matches!(self.sites.admission(origin.as_deref(), self.now_ms()), Admission::Denied);
         match &request.operation {
+            Operation::ActiveTokens if denied() => return Ok(Outcome::ActiveTokens(Vec::new())),
             Operation::ActiveTokens => return Ok(Outcome::ActiveTokens(self.tokens.active_storages())),
+            Operation::Slots { .. } if denied() => return Ok(Outcome::Slots(Vec::new())),
             Operation::Slots { storage } => {
                 return Ok(Outcome::Slots(self.tokens.present(Some(std::slice::from_ref(storage)))));
             }
