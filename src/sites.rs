@@ -77,9 +77,23 @@ pub enum Admission {
 
 #[derive(Default)]
 struct Cache {
-    /// The file's modification time when read.
-    stamp: Option<SystemTime>,
+    /// The file as it was when read (see [`stamp`]).
+    stamp: Option<Stamp>,
     stored: Stored,
+}
+
+/// What tells one version of the file from the next: its modification time, size and
+/// (on Unix) inode. Every write replaces the file by a rename, so the inode changes
+/// even when two writes fall in the same tick of the clock.
+type Stamp = (SystemTime, u64, u64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((meta.modified().ok()?, meta.len(), inode))
 }
 
 #[derive(Default, Clone, Copy)]
@@ -170,13 +184,42 @@ impl Sites {
     fn current(&self) -> std::sync::MutexGuard<'_, Cache> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(path) = &self.path {
-            let stamp = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-            if stamp != cache.stamp || stamp.is_none() {
+            let now = stamp(path);
+            if now != cache.stamp || now.is_none() {
                 cache.stored = read(path);
-                cache.stamp = stamp;
+                cache.stamp = now;
             }
         }
         cache
+    }
+
+    /// Hold the sites file for a change: read, changed and written under an exclusive
+    /// lock of `sites.lock` beside it, so that `qoltanba sites` and the daemon (or two
+    /// of anything) never write over each other's answers. Reading needs no lock: the
+    /// file is only ever replaced whole.
+    fn for_change(&self) -> Result<(Option<std::fs::File>, std::sync::MutexGuard<'_, Cache>), SitesError> {
+        let lock = match &self.path {
+            Some(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(SitesError::Io)?;
+                }
+                let mut options = std::fs::OpenOptions::new();
+                options.create(true).write(true).truncate(false);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let file = options.open(path.with_extension("lock")).map_err(SitesError::Io)?;
+                file.lock().map_err(SitesError::Io)?;
+                Some(file)
+            }
+            None => None,
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        // Whatever was written before the lock was ours counts, whatever its stamp.
+        if let Some(path) = &self.path {
+            cache.stored = read(path);
+            cache.stamp = stamp(path);
+        }
+        Ok((lock, cache))
     }
 
     /// All remembered sites, by origin.
@@ -196,7 +239,7 @@ impl Sites {
             Some(o) => normalize(o).ok_or_else(|| SitesError::NotAnOrigin(o.to_owned()))?,
             None => String::new(),
         };
-        let mut cache = self.current();
+        let (_lock, mut cache) = self.for_change()?;
         cache.stored.sites.insert(key.clone(), Site { permission, since_ms: now_ms });
         while cache.stored.sites.len() > MAX_SITES {
             let oldest = cache.stored.sites.iter().filter(|(o, _)| **o != key).min_by_key(|(_, s)| s.since_ms);
@@ -217,7 +260,7 @@ impl Sites {
             Some(o) => normalize(o).ok_or_else(|| SitesError::NotAnOrigin(o.to_owned()))?,
             None => String::new(),
         };
-        let mut cache = self.current();
+        let (_lock, mut cache) = self.for_change()?;
         let removed = cache.stored.sites.remove(&key).is_some();
         if removed {
             self.save(&mut cache)?;
@@ -228,12 +271,9 @@ impl Sites {
 
     fn save(&self, cache: &mut Cache) -> Result<(), SitesError> {
         let Some(path) = &self.path else { return Ok(()) };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(SitesError::Io)?;
-        }
         let json = serde_json::to_vec_pretty(&cache.stored).map_err(|e| SitesError::Io(e.into()))?;
         crate::platform::write_private_file(path, &json).map_err(SitesError::Io)?;
-        cache.stamp = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        cache.stamp = stamp(path);
         Ok(())
     }
 
@@ -316,6 +356,34 @@ mod tests {
         assert_eq!(normalize("https://сайт.kz"), None, "browsers send punycode");
         for bad in ["sigex.kz", "https://a.kz/path", "https://u@a.kz", "https://", "https://a .kz", "://a", ""] {
             assert_eq!(normalize(bad), None, "{bad}");
+        }
+    }
+
+    /// Two writers at once (the daemon and `qoltanba sites`, here two threads with
+    /// instances of their own): every answer of both is kept.
+    #[test]
+    fn concurrent_writers_lose_no_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for writer in ["a", "b"] {
+                let dir = dir.path();
+                scope.spawn(move || {
+                    let sites = Sites::in_dir(dir);
+                    for i in 0..40 {
+                        sites.set(Some(&format!("https://{writer}{i}.kz")), Permission::Allow, i).unwrap();
+                        assert!(sites.get(Some(&format!("https://{writer}{i}.kz"))).is_some());
+                    }
+                    sites.forget(Some(&format!("https://{writer}0.kz"))).unwrap();
+                });
+            }
+        });
+        let listed = Sites::in_dir(dir.path()).list();
+        assert_eq!(listed.len(), 78, "{:?}", listed.iter().map(|(o, _)| o).collect::<Vec<_>>());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("sites.lock")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
         }
     }
 
