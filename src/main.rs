@@ -217,11 +217,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ca_urls: Vec<String> = if args.nca_ca_url.is_empty() {
-        qoltanba::trust::NCA_CA_URLS.iter().map(|u| u.to_string()).collect()
-    } else {
-        args.nca_ca_url.clone()
-    };
+    let ca_urls = qoltanba::trust::ca_urls(&args.nca_ca_url);
     let settings = Arc::new(qoltanba::settings::Store::load(&data_dir));
     let offline = args.offline || settings.get().offline;
     let trust = Arc::new(TrustStore::new(Some(data_dir.join("trust")), ca_urls, !offline));

@@ -141,8 +141,8 @@ pub fn keys_reminders(args: &crate::cli::RemindersArgs) -> ExitCode {
         recent.list().into_iter().filter_map(|p| hygiene::exposure(&p, &home).map(|e| (p, e))).collect();
     let locale = crate::i18n::Locale::from_environment();
     let revoked = if args.revocation {
-        let urls = crate::trust::NCA_CA_URLS.iter().map(|u| u.to_string()).collect();
-        let trust = crate::trust::TrustStore::new(Some(data_dir.join("trust")), urls, !args.offline);
+        let trust =
+            crate::trust::TrustStore::new(Some(data_dir.join("trust")), crate::trust::ca_urls(&[]), !args.offline);
         hygiene::check_revocation(&trust, &data_dir, now.saturating_mul(1000))
     } else {
         Vec::new()

@@ -7,7 +7,7 @@ use crate::cli::{MaterialArgs, UsageArg, ValidationArgs, VerifyCmsArgs, VerifyXm
 use crate::cms::verify::Evidence;
 use crate::i18n::Locale;
 use crate::i18n::validation as words;
-use crate::trust::{Material, NCA_CA_URLS, TrustStore};
+use crate::trust::{Material, TrustStore};
 use crate::validation::{Options, SignerValidation, Usage, Validator, Verdict, render};
 
 /// Exit status: every signer valid.
@@ -111,11 +111,7 @@ fn validate_and_print<'r>(
 /// The trust store of the data directory, its CA certificates refreshed when online.
 pub(super) fn trust_store(args: &MaterialArgs) -> TrustStore {
     let data_dir = args.data_dir.clone().unwrap_or_else(crate::platform::default_data_dir);
-    let urls = if args.nca_ca_url.is_empty() {
-        NCA_CA_URLS.iter().map(|u| u.to_string()).collect()
-    } else {
-        args.nca_ca_url.clone()
-    };
+    let urls = crate::trust::ca_urls(&args.nca_ca_url);
     let store = TrustStore::new(Some(data_dir.join("trust")), urls, !args.offline);
     store.refresh_ca_certificates();
     store

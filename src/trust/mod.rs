@@ -38,6 +38,11 @@ pub const NCA_CA_URLS: &[&str] = &[
     "http://root.gov.kz/cert/root_rsa_2020.cer",
 ];
 
+/// The CA certificate addresses to fetch: those given (`--nca-ca-url`), else NCA RK's.
+pub fn ca_urls(given: &[String]) -> Vec<String> {
+    if given.is_empty() { NCA_CA_URLS.iter().map(|u| u.to_string()).collect() } else { given.to_vec() }
+}
+
 /// NCA RK's public TEST CAs, known so that keys they issued can be named as test keys.
 const TEST_CAS: &[&[u8]] = &[
     include_bytes!("../../certs/test/nca_gost2015_test.cer"),
