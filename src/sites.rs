@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The file in the data directory.
 pub const FILE: &str = "sites.json";
@@ -186,8 +186,13 @@ impl Sites {
         if let Some(path) = &self.path {
             let now = stamp(path);
             if now != cache.stamp || now.is_none() {
-                cache.stored = read(path);
-                cache.stamp = now;
+                // Without the lock a damaged file is only taken as empty (the next change
+                // moves it aside), and so is one that cannot be read.
+                cache.stored = match read(path) {
+                    Read::Stored(stored) => stored,
+                    Read::Missing | Read::Damaged(_) | Read::Unreadable(_) => Stored::default(),
+                };
+                cache.stamp = trusted(now);
             }
         }
         cache
@@ -208,7 +213,7 @@ impl Sites {
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let file = options.open(path.with_extension("lock")).map_err(SitesError::Io)?;
-                file.lock().map_err(SitesError::Io)?;
+                lock_within(&file, LOCK_WAIT).map_err(SitesError::Io)?;
                 Some(file)
             }
             None => None,
@@ -216,8 +221,22 @@ impl Sites {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         // Whatever was written before the lock was ours counts, whatever its stamp.
         if let Some(path) = &self.path {
-            cache.stored = read(path);
-            cache.stamp = stamp(path);
+            cache.stored = match read(path) {
+                Read::Stored(stored) => stored,
+                Read::Missing => Stored::default(),
+                Read::Damaged(error) => {
+                    // Kept aside, not overwritten by this answer: the person may want it
+                    // back. Only a holder of the lock moves it: nobody writes meanwhile.
+                    let aside = path.with_extension(format!("json.damaged-{}", crate::platform::now_ms()));
+                    tracing::warn!(path = %path.display(), %error, aside = %aside.display(), "the sites file is damaged: every site is asked again");
+                    std::fs::rename(path, &aside).map_err(SitesError::Io)?;
+                    Stored::default()
+                }
+                // Never written over with what little could be read (every answer,
+                // the denials too, would be gone).
+                Read::Unreadable(e) => return Err(SitesError::Io(e)),
+            };
+            cache.stamp = trusted(stamp(path));
         }
         Ok((lock, cache))
     }
@@ -273,7 +292,7 @@ impl Sites {
         let Some(path) = &self.path else { return Ok(()) };
         let json = serde_json::to_vec_pretty(&cache.stored).map_err(|e| SitesError::Io(e.into()))?;
         crate::platform::write_private_file(path, &json).map_err(SitesError::Io)?;
-        cache.stamp = stamp(path);
+        cache.stamp = trusted(stamp(path));
         Ok(())
     }
 
@@ -329,19 +348,58 @@ impl Sites {
     }
 }
 
-/// The stored answers; an unreadable or damaged file counts as none (every site is
-/// asked again, nothing is allowed by mistake).
-fn read(path: &Path) -> Stored {
+/// What reading the sites file found.
+enum Read {
+    Missing,
+    Stored(Stored),
+    /// Not the file's JSON: why.
+    Damaged(serde_json::Error),
+    /// It could not be read (too large, no permission, …).
+    Unreadable(std::io::Error),
+}
+
+fn read(path: &Path) -> Read {
     match crate::platform::read_small_regular(path, 1 << 20, None) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            // Kept aside, not overwritten by the next answer: the person may want it back.
-            let aside = path.with_extension("json.damaged");
-            tracing::warn!(path = %path.display(), error = %e, aside = %aside.display(), "the sites file is damaged: every site is asked again");
-            let _ = std::fs::rename(path, &aside);
-            Stored::default()
-        }),
-        Err(_) => Stored::default(),
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(stored) => Read::Stored(stored),
+            Err(e) => Read::Damaged(e),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Missing,
+        Err(e) => Read::Unreadable(e),
     }
+}
+
+/// How long a change waits for another one (`qoltanba sites`, another daemon) to end.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Take `file`'s exclusive lock, waiting at most `wait`: a holder that hangs (a command
+/// stopped mid-change) must not stop the daemon's dialogs for good.
+fn lock_within(file: &std::fs::File, wait: Duration) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    "the sites file is being changed elsewhere",
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
+/// A stamp taken within two seconds of the file's last change is not trusted: a second
+/// write in the same tick, of the same size, on a reused inode, would look the same.
+/// Such a file is read again next time.
+fn trusted(stamp: Option<Stamp>) -> Option<Stamp> {
+    let (modified, ..) = stamp?;
+    let settled = SystemTime::now().duration_since(modified).is_ok_and(|age| age >= Duration::from_secs(2));
+    settled.then_some(stamp).flatten()
 }
 
 #[cfg(test)]
@@ -403,10 +461,43 @@ mod tests {
         assert_eq!(daemon.admission(Some("https://a.kz"), 5), Admission::Ask);
         assert!(!command.forget(Some("https://a.kz")).unwrap());
         assert!(matches!(command.set(Some("a.kz"), Permission::Allow, 6), Err(SitesError::NotAnOrigin(_))));
-        // A damaged file: every site is asked again.
+        // A damaged file: every site is asked again; the next change keeps it aside.
         std::fs::write(dir.path().join(FILE), b"{not json").unwrap();
         assert_eq!(Sites::in_dir(dir.path()).admission(Some("https://a.kz"), 7), Admission::Ask);
-        assert_eq!(std::fs::read(dir.path().join("sites.json.damaged")).unwrap(), b"{not json", "kept aside");
+        assert_eq!(std::fs::read(dir.path().join(FILE)).unwrap(), b"{not json", "a reader moves nothing");
+        command.set(Some("https://b.kz"), Permission::Deny, 8).unwrap();
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.starts_with("sites.json.damaged-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        assert_eq!(std::fs::read(dir.path().join(&aside[0])).unwrap(), b"{not json", "kept aside");
+        assert_eq!(daemon.admission(Some("https://b.kz"), 9), Admission::Denied);
+        // A file that cannot be read (here: too large) is never written over.
+        let big = format!("{{\"sites\":{{}},\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+        std::fs::write(dir.path().join(FILE), &big).unwrap();
+        assert!(matches!(command.set(Some("https://c.kz"), Permission::Allow, 10), Err(SitesError::Io(_))));
+        assert_eq!(std::fs::read(dir.path().join(FILE)).unwrap(), big.as_bytes());
+    }
+
+    /// A change waits for another holder of the lock, but not for ever.
+    #[test]
+    fn a_change_gives_up_when_the_lock_is_held_too_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let sites = Sites::in_dir(dir.path());
+        sites.set(Some("https://a.kz"), Permission::Allow, 0).unwrap();
+        let holder = std::fs::File::open(dir.path().join("sites.lock")).unwrap();
+        holder.lock().unwrap();
+        let start = std::time::Instant::now();
+        let Err(SitesError::Io(e)) = sites.set(Some("https://b.kz"), Permission::Deny, 1) else {
+            panic!("not refused")
+        };
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(start.elapsed() >= LOCK_WAIT && start.elapsed() < LOCK_WAIT * 3, "{:?}", start.elapsed());
+        assert_eq!(sites.get(Some("https://a.kz")), Some(Permission::Allow), "reading needs no lock");
+        drop(holder);
+        sites.set(Some("https://b.kz"), Permission::Deny, 2).unwrap();
     }
 
     #[test]
