@@ -269,13 +269,10 @@ impl Journal {
 
 /// Open the journal for appending, created 0600 (and made so, if it was not).
 fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::platform::private_file_options();
     options.append(true).create(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-    }
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
     let file = options.open(path)?;
     #[cfg(unix)]
     {

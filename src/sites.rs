@@ -182,7 +182,7 @@ impl Sites {
 
     /// The stored answers, read again if the file changed.
     fn current(&self) -> std::sync::MutexGuard<'_, Cache> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = crate::platform::lock(&self.cache);
         if let Some(path) = &self.path {
             let now = stamp(path);
             if now != cache.stamp || now.is_none() {
@@ -208,17 +208,18 @@ impl Sites {
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(SitesError::Io)?;
                 }
-                let mut options = std::fs::OpenOptions::new();
-                options.create(true).write(true).truncate(false);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let file = options.open(path.with_extension("lock")).map_err(SitesError::Io)?;
+                let file = crate::platform::private_file_options()
+                    .create(true)
+                    .write(true)
+                    .truncate(false)
+                    .open(path.with_extension("lock"))
+                    .map_err(SitesError::Io)?;
                 lock_within(&file, LOCK_WAIT).map_err(SitesError::Io)?;
                 Some(file)
             }
             None => None,
         };
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = crate::platform::lock(&self.cache);
         // Whatever was written before the lock was ours counts, whatever its stamp.
         if let Some(path) = &self.path {
             cache.stored = match read(path) {
@@ -267,7 +268,7 @@ impl Sites {
         }
         self.save(&mut cache)?;
         if permission == Permission::Allow {
-            self.streaks.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+            crate::platform::lock(&self.streaks).remove(&key);
         }
         Ok(())
     }
@@ -284,7 +285,7 @@ impl Sites {
         if removed {
             self.save(&mut cache)?;
         }
-        self.streaks.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        crate::platform::lock(&self.streaks).remove(&key);
         Ok(removed)
     }
 
@@ -303,7 +304,7 @@ impl Sites {
         if permission == Some(Permission::Deny) {
             return Admission::Denied;
         }
-        let streak = self.streaks.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied().unwrap_or_default();
+        let streak = crate::platform::lock(&self.streaks).get(&key).copied().unwrap_or_default();
         if now_ms < streak.until_ms {
             return Admission::BackingOff;
         }
@@ -316,7 +317,7 @@ impl Sites {
 
     /// The person allowed `origin` once: its requests go through for [`ONCE_MS`].
     pub fn allow_for_now(&self, origin: Option<&str>, now_ms: i64) {
-        let mut streaks = self.streaks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut streaks = crate::platform::lock(&self.streaks);
         if streaks.len() >= MAX_SITES {
             streaks.retain(|_, s| s.until_ms > now_ms || s.allowed_until_ms > now_ms);
         }
@@ -327,7 +328,7 @@ impl Sites {
     /// cancelled (or denied), else it went through.
     pub fn note_outcome(&self, origin: Option<&str>, canceled: bool, now_ms: i64) {
         let key = key_of(origin);
-        let mut streaks = self.streaks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut streaks = crate::platform::lock(&self.streaks);
         if !canceled {
             if let Some(streak) = streaks.get_mut(&key) {
                 (streak.cancels, streak.until_ms) = (0, 0);
@@ -397,9 +398,9 @@ fn lock_within(file: &std::fs::File, wait: Duration) -> std::io::Result<()> {
 /// write in the same tick, of the same size, on a reused inode, would look the same.
 /// Such a file is read again next time.
 fn trusted(stamp: Option<Stamp>) -> Option<Stamp> {
-    let (modified, ..) = stamp?;
-    let settled = SystemTime::now().duration_since(modified).is_ok_and(|age| age >= Duration::from_secs(2));
-    settled.then_some(stamp).flatten()
+    stamp.filter(|&(modified, ..)| {
+        SystemTime::now().duration_since(modified).is_ok_and(|age| age >= Duration::from_secs(2))
+    })
 }
 
 #[cfg(test)]

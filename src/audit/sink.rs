@@ -72,11 +72,11 @@ pub enum Output {
 impl Output {
     /// Open (create, 0600 on Unix) the audit log at `path` for appending.
     pub fn file(path: &Path, json: bool) -> Result<Self, String> {
-        let mut options = std::fs::OpenOptions::new();
-        options.append(true).create(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(|e| format!("audit log {}: {e}", path.display()))?;
+        let file = crate::platform::private_file_options()
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| format!("audit log {}: {e}", path.display()))?;
         Ok(Self::File { file, json, path: path.to_owned() })
     }
 

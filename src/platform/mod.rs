@@ -74,18 +74,21 @@ pub fn read_small_regular(path: &Path, limit: u64, owner: Option<u32>) -> std::i
     Ok(bytes)
 }
 
+/// Options that create a file only its owner may read (mode 0600 on Unix, set before
+/// any byte is written); the caller says how it is opened.
+pub fn private_file_options() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
 /// Write a file that holds a secret: created with mode 0600 on Unix before any byte is
 /// written, replaced atomically.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let tmp = staging_path(path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
+    let mut file = private_file_options().write(true).create(true).truncate(true).open(&tmp)?;
     file.write_all(contents)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)

@@ -84,10 +84,8 @@ impl DocumentWriter {
     /// copied to grow, which would need twice its size at once; one that outgrows it is
     /// still right, only slower).
     pub fn with_capacity(capacity: usize) -> Self {
-        let hashing = match capacity >= HASH_ASIDE_FROM {
-            true => spawn_hasher().unwrap_or_else(|| Hashing::Here(sha2::Sha256::new())),
-            false => Hashing::Here(sha2::Sha256::new()),
-        };
+        let aside = if capacity >= HASH_ASIDE_FROM { spawn_hasher() } else { None };
+        let hashing = aside.unwrap_or_else(|| Hashing::Here(sha2::Sha256::new()));
         Self { tail: BytesMut::with_capacity(capacity), handed: 0, hashing }
     }
 
