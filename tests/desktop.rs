@@ -39,9 +39,11 @@ impl Xvfb {
         let dir = tempfile::tempdir().unwrap();
         // Xvfb picks a free display itself and says which (tests run in parallel).
         let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            // No reset when the last window closes: a reset refuses the next window's
+            // connection for a moment, as no desktop's own server does.
+            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("xvfb.log")).unwrap())
             .spawn()
             .expect("Xvfb is needed for the desktop tests (apt-get install xvfb)");
         let mut line = String::new();
@@ -127,6 +129,13 @@ impl Xvfb {
         self.xdotool(&["search", "--onlyvisible", "--name", "^qoltanba"]).lines().map(str::to_owned).collect()
     }
 
+    /// Whether the X server still runs, and what it said (for a failure's message).
+    fn server_state(&self) -> String {
+        let alive = Command::new("kill").args(["-0", &self.child.id().to_string()]).status().is_ok_and(|s| s.success());
+        let said = std::fs::read_to_string(self._dir.path().join("xvfb.log")).unwrap_or_default();
+        format!("X server {}; it said: {said}", if alive { "running" } else { "gone" })
+    }
+
     /// Pages shown so far, in order.
     fn pages(&self) -> Vec<String> {
         std::fs::read_to_string(&self.trace).unwrap().lines().map(str::to_owned).collect()
@@ -142,7 +151,7 @@ impl Xvfb {
                 assert_eq!(pages[n - 1], page, "pages so far: {pages:?}");
                 break;
             }
-            assert!(Instant::now() < until, "page {n} ({page}) never came; pages: {pages:?}");
+            assert!(Instant::now() < until, "page {n} ({page}) never came; pages: {pages:?}; {}", self.server_state());
             std::thread::sleep(Duration::from_millis(50));
         }
         std::thread::sleep(Duration::from_millis(400));
@@ -210,6 +219,24 @@ async fn drive(x: Xvfb, steps: impl FnOnce(&Xvfb) + Send + 'static) -> Xvfb {
     })
     .await
     .unwrap()
+}
+
+/// A helper process of a test's own, killed and reaped when dropped.
+struct Stopped(Option<Child>);
+
+impl Stopped {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("running")
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for Xvfb {
@@ -551,16 +578,20 @@ async fn a_click_on_the_notification_reopens_the_window_with_its_activation_toke
     let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
     let log = x._dir.path().join("fake-notifications.log");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/fake_notifications.py");
-    let mut service = Command::new("python3")
+    let service = Command::new("python3")
         .arg(&script)
         .args([log.to_str().unwrap(), "qoltanba-test-token", "1.0"])
         .env("DBUS_SESSION_BUS_ADDRESS", &x.bus)
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Stopped however the test ends.
+    let mut service = Stopped(Some(service));
     let until = Instant::now() + Duration::from_secs(10);
     while !std::fs::read_to_string(&log).unwrap_or_default().contains("ready") {
-        if Instant::now() > until || service.try_wait().unwrap().is_some() {
+        if Instant::now() > until || service.child().try_wait().unwrap().is_some() {
+            let mut service = service.0.take().unwrap();
             let _ = service.kill();
             let out = service.wait_with_output().unwrap();
             panic!(
@@ -591,8 +622,6 @@ async fn a_click_on_the_notification_reopens_the_window_with_its_activation_toke
     let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
     assert_eq!(reply, json!({"status":true,"body":{}}), "Escape in the new window cancels");
     let told = std::fs::read_to_string(&log).unwrap();
-    let _ = service.kill();
-    let _ = service.wait();
     assert!(told.contains("notify 1 https://egov.kz | запрашивает вашу подпись"), "{told}");
     assert!(told.contains("click 1"), "{told}");
     let until = Instant::now() + Duration::from_secs(3);
@@ -603,7 +632,7 @@ async fn a_click_on_the_notification_reopens_the_window_with_its_activation_toke
         std::fs::read_to_string(&log).unwrap().contains("close 1"),
         "the notification is taken down with the window"
     );
-    drop(x);
+    drop((service, x));
 }
 
 /// A SoftHSM token store of its own (its own `SOFTHSM2_CONF`), with one token still

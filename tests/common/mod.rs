@@ -120,6 +120,13 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        // To see why a test failed: the daemon's log (and its dialog windows') in a file
+        // per daemon in this folder, at the level QOLTANBA_TEST_LOG (default warn).
+        if let Some(dir) = std::env::var_os("QOLTANBA_TEST_STDERR_DIR") {
+            let f =
+                tempfile::Builder::new().prefix("daemon-").suffix(".log").tempfile_in(dir).unwrap().keep().unwrap().0;
+            cmd.stderr(f).env("QOLTANBA_LOG", std::env::var("QOLTANBA_TEST_LOG").unwrap_or("warn".into()));
+        }
         let mut child = cmd.spawn().expect("start qoltanba");
         let stdout = child.stdout.take().unwrap();
         let mut reader = BufReader::new(stdout);

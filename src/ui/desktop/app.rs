@@ -561,7 +561,7 @@ impl DialogApp {
                 ui.label(RichText::new(format!("⚠ {}", shown(message))).size(16.0).color(warning(ui)));
                 Act::None
             }
-            Page::ChangePin(form) => match form.body(ui, locale, fresh, enter) {
+            Page::ChangePin(form) => match form.body(ui, locale, fresh) {
                 PinAct::None => Act::None,
                 PinAct::Answer(answer) => Act::Answer(answer),
                 PinAct::Close => Act::Exit,
@@ -628,14 +628,12 @@ impl DialogApp {
                     ui.label(RichText::new(wrong).color(warning(ui)).strong());
                 }
                 ui.label(t(Text::Password));
-                let field = ui.add(PasswordField::new(text, caps_lock, t(Text::Password)));
-                if fresh {
-                    field.request_focus();
-                }
+                let (_, entered) = PasswordField::new(text, caps_lock, t(Text::Password)).focused(fresh).show(ui);
                 if *caps_lock {
                     ui.label(RichText::new(format!("⚠ {}", t(Text::CapsLock))).color(warning(ui)));
                 }
-                if field.has_focus() && enter {
+                // What was typed after Enter in the same frame is not part of the password.
+                if entered.is_some() {
                     return Act::Answer(Answer::Password { password: std::mem::take(text) });
                 }
                 Act::None

@@ -135,9 +135,8 @@ impl PinForm {
         Some(Answer::ChangePin { token, old, new })
     }
 
-    /// The page. `fresh`: it just appeared or got the keyboard back; `enter`: Enter
-    /// was pressed this frame.
-    pub fn body(&mut self, ui: &mut Ui, locale: Locale, fresh: bool, enter: bool) -> PinAct {
+    /// The page. `fresh`: it just appeared or got the keyboard back.
+    pub fn body(&mut self, ui: &mut Ui, locale: Locale, fresh: bool) -> PinAct {
         let t = |text: Pin| text.get(locale);
         let warning = ui.visuals().warn_fg_color;
         ui.add_space(6.0);
@@ -171,19 +170,22 @@ impl PinForm {
             if fresh && self.focus.is_none() {
                 self.focus = Some(self.fields.iter().position(|f| f.is_empty()).unwrap_or(CURRENT));
             }
+            // The first of this frame's events not typed into a field above.
+            let mut from = 0;
             for (i, label) in [(CURRENT, Pin::Current), (NEW, Pin::New), (AGAIN, Pin::Again)] {
                 ui.add_space(4.0);
                 ui.label(t(label));
-                let field = ui.add_enabled(
-                    !self.waiting,
-                    PasswordField::new(&mut self.fields[i], &mut self.caps_lock[i], t(label)),
-                );
-                if self.focus == Some(i) {
-                    field.request_focus();
+                let focus = self.focus == Some(i);
+                if focus {
                     self.focus = None;
                 }
-                // Enter goes to the next empty field; with none left, it changes the PIN.
-                if field.has_focus() && enter {
+                let field = PasswordField::new(&mut self.fields[i], &mut self.caps_lock[i], t(label));
+                let field = field.reading_from(from).focused(focus);
+                let (_, entered) = ui.add_enabled_ui(!self.waiting, |ui| field.show(ui)).inner;
+                // Enter goes to the next empty field, which takes what was typed after it
+                // in the same frame; with none left, it changes the PIN.
+                if let Some(at) = entered {
+                    from = at + 1;
                     match self.fields.iter().position(|f| f.is_empty()) {
                         Some(empty) => self.focus = Some(empty),
                         None => {
@@ -291,6 +293,79 @@ mod tests {
         form.answered(PinChange::Changed);
         assert!(form.done() && form.fields.iter().all(|f| f.is_empty()));
         assert!(form.submit().is_none(), "nothing left to change");
+    }
+
+    /// One frame of the page with `events`; what the page asked for.
+    fn frame(ctx: &egui::Context, form: &mut PinForm, events: Vec<egui::Event>, fresh: bool) -> Option<Answer> {
+        let input = egui::RawInput { events, ..Default::default() };
+        let mut asked = None;
+        let mut output = ctx.run_ui(input, |ui| {
+            if let PinAct::Answer(answer) = form.body(ui, Locale::En, fresh) {
+                asked = Some(answer);
+            }
+        });
+        // Nothing draws here: the font textures are let go unused.
+        output.textures_delta.clear();
+        asked
+    }
+
+    fn enter() -> egui::Event {
+        egui::Event::Key {
+            key: egui::Key::Enter,
+            physical_key: None,
+            pressed: true,
+            repeat: false,
+            modifiers: Default::default(),
+        }
+    }
+
+    /// A person types the three PINs, each ended by Enter, faster than the window draws:
+    /// everything arrives in one frame, and each PIN still lands in its own field.
+    #[test]
+    fn typing_ahead_across_fields_in_one_frame_loses_nothing() {
+        use egui::Event::Text;
+        let ctx = egui::Context::default();
+        let mut form = PinForm::new(vec![token("a")], None);
+        assert!(frame(&ctx, &mut form, vec![], true).is_none());
+        let typed = vec![
+            Text("0000".into()),
+            Text("0000".into()),
+            enter(),
+            Text("24681357".into()),
+            enter(),
+            Text("2468".into()),
+            Text("1357".into()),
+            enter(),
+            Text("99".into()),
+        ];
+        match frame(&ctx, &mut form, typed, false) {
+            Some(Answer::ChangePin { old, new, .. }) => {
+                assert_eq!((old.as_str(), new.as_str()), ("00000000", "24681357"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(form.fields[AGAIN].as_str(), "24681357", "what came after the last Enter is not typed in");
+        // The token said the current PIN was wrong: the keyboard is back in its field.
+        form.answered(PinChange::WrongPin { final_try: false });
+        assert!(frame(&ctx, &mut form, vec![], false).is_none());
+        match frame(&ctx, &mut form, vec![Text("12345678".into()), enter()], false) {
+            Some(Answer::ChangePin { old, new, .. }) => {
+                assert_eq!((old.as_str(), new.as_str()), ("12345678", "24681357"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// While the token works the fields take no typing.
+    #[test]
+    fn nothing_is_typed_while_the_token_works() {
+        let ctx = egui::Context::default();
+        let mut form = PinForm::new(vec![token("a")], None);
+        typed(&mut form, ["12345678", "246813", "246813"]);
+        assert!(form.submit().is_some());
+        form.focus = Some(CURRENT);
+        assert!(frame(&ctx, &mut form, vec![egui::Event::Text("77".into()), enter()], false).is_none());
+        assert!(form.fields[CURRENT].is_empty());
     }
 
     #[test]

@@ -17,12 +17,11 @@ pub struct PasswordField<'a> {
     /// Set when typed letters suggest Caps Lock is on.
     caps_lock: &'a mut bool,
     label: &'a str,
-}
-
-impl<'a> PasswordField<'a> {
-    pub fn new(text: &'a mut Zeroizing<String>, caps_lock: &'a mut bool, label: &'a str) -> Self {
-        Self { text, caps_lock, label }
-    }
+    /// The first of this frame's events the field reads: those before it were typed
+    /// into an earlier field, before an Enter that moved the keyboard here.
+    from: usize,
+    /// Take the keyboard now, before this frame's typing is read.
+    focus: bool,
 }
 
 /// Does `c`, typed with `shift` held or not, suggest Caps Lock? Only letters tell.
@@ -30,18 +29,36 @@ fn suggests_caps_lock(c: char, shift: bool) -> Option<bool> {
     (c.is_alphabetic() && c.is_lowercase() != c.is_uppercase()).then_some(c.is_uppercase() != shift)
 }
 
-impl Widget for PasswordField<'_> {
-    fn ui(self, ui: &mut Ui) -> Response {
+impl<'a> PasswordField<'a> {
+    pub fn new(text: &'a mut Zeroizing<String>, caps_lock: &'a mut bool, label: &'a str) -> Self {
+        Self { text, caps_lock, label, from: 0, focus: false }
+    }
+
+    /// Read this frame's events from the `from`th on.
+    pub fn reading_from(self, from: usize) -> Self {
+        Self { from, ..self }
+    }
+
+    /// Take the keyboard this frame if `focus`.
+    pub fn focused(self, focus: bool) -> Self {
+        Self { focus, ..self }
+    }
+
+    /// The field, and the index among this frame's events of the Enter that ended what
+    /// was typed into it, if one did. Typing after that Enter is left for the next field:
+    /// a person who types ahead faster than the window draws loses nothing.
+    pub fn show(self, ui: &mut Ui) -> (Response, Option<usize>) {
         let height = ui.spacing().interact_size.y * 1.4;
         let size = egui::vec2(ui.available_width(), height);
         let (rect, mut response) = ui.allocate_exact_size(size, Sense::click());
-        if response.clicked() {
+        if response.clicked() || self.focus {
             response.request_focus();
         }
-        if response.has_focus() {
+        let mut entered = None;
+        if response.has_focus() && ui.is_enabled() {
             let before = self.text.chars().count();
             ui.input(|input| {
-                for event in &input.events {
+                for (at, event) in input.events.iter().enumerate().skip(self.from) {
                     match event {
                         Event::Text(typed) | Event::Paste(typed) => {
                             for c in typed.chars().filter(|c| !c.is_control()) {
@@ -53,6 +70,10 @@ impl Widget for PasswordField<'_> {
                         }
                         Event::Key { key: Key::Backspace, pressed: true, .. } => {
                             self.text.pop();
+                        }
+                        Event::Key { key: Key::Enter, pressed: true, .. } => {
+                            entered = Some(at);
+                            break;
                         }
                         _ => {}
                     }
@@ -66,6 +87,7 @@ impl Widget for PasswordField<'_> {
                 m.set_focus_lock_filter(response.id, egui::EventFilter { tab: false, ..Default::default() })
             });
         }
+
         let masked: String = std::iter::repeat_n(BULLET, self.text.chars().count()).collect();
         let visuals = ui.style().interact(&response);
         let painter = ui.painter();
@@ -93,7 +115,13 @@ impl Widget for PasswordField<'_> {
             node.set_value(masked.clone());
             node.set_label(label.clone());
         });
-        response
+        (response, entered)
+    }
+}
+
+impl Widget for PasswordField<'_> {
+    fn ui(self, ui: &mut Ui) -> Response {
+        self.show(ui).0
     }
 }
 
