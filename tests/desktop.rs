@@ -38,7 +38,7 @@ impl Xvfb {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         // Xvfb picks a free display itself and says which (tests run in parallel).
-        let mut child = Command::new("Xvfb")
+        let child = Command::new("Xvfb")
             // No reset when the last window closes: a reset refuses the next window's
             // connection for a moment, as no desktop's own server does.
             .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset"])
@@ -46,8 +46,11 @@ impl Xvfb {
             .stderr(std::fs::File::create(dir.path().join("xvfb.log")).unwrap())
             .spawn()
             .expect("Xvfb is needed for the desktop tests (apt-get install xvfb)");
+        // Stopped if anything below fails.
+        let mut server = Stopped(Some(child));
         let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let said = server.child().stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(said), &mut line).unwrap();
         let n: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb did not start: {line:?}"));
         let trace = dir.path().join("pages");
         std::fs::write(&trace, "").unwrap();
@@ -66,6 +69,7 @@ impl Xvfb {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(200));
+        let child = server.0.take().unwrap();
         Xvfb { child, name: format!(":{n}"), trace, bus, bus_pid, monitor, notifications, _dir: dir }
     }
 
@@ -131,7 +135,9 @@ impl Xvfb {
 
     /// Whether the X server still runs, and what it said (for a failure's message).
     fn server_state(&self) -> String {
-        let alive = Command::new("kill").args(["-0", &self.child.id().to_string()]).status().is_ok_and(|s| s.success());
+        // Running: its process is there and not a zombie (state Z: ended, not yet reaped).
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let alive = stat.rsplit(") ").next().is_some_and(|rest| !rest.is_empty() && !rest.starts_with('Z'));
         let said = std::fs::read_to_string(self._dir.path().join("xvfb.log")).unwrap_or_default();
         format!("X server {}; it said: {said}", if alive { "running" } else { "gone" })
     }

@@ -179,11 +179,8 @@ impl SigningCore {
         let denied = || matches!(self.sites.admission(origin.as_deref(), self.now_ms()), Admission::Denied);
         match &request.operation {
             Operation::ActiveTokens if denied() => return Ok(Outcome::ActiveTokens(Vec::new())),
-            Operation::ActiveTokens => return Ok(Outcome::ActiveTokens(self.tokens.active_storages())),
             Operation::Slots { .. } if denied() => return Ok(Outcome::Slots(Vec::new())),
-            Operation::Slots { storage } => {
-                return Ok(Outcome::Slots(self.tokens.present(Some(std::slice::from_ref(storage)))));
-            }
+            Operation::ActiveTokens | Operation::Slots { .. } => return self.carry_out(request),
             _ => {}
         }
         if self.activity.is_paused() {

@@ -41,6 +41,8 @@ pub struct PinForm {
     caps_lock: [bool; 3],
     /// The field that gets the keyboard at the next frame.
     focus: Option<usize>,
+    /// The field that had the keyboard last.
+    typing: usize,
     /// What the last try came to: the check here, or the token's answer.
     said: Option<PinChange>,
     /// The PINs went to the token; its answer has not come yet.
@@ -49,21 +51,16 @@ pub struct PinForm {
     pub back: Option<Status>,
 }
 
-/// An empty PIN field with room to spare: typing never moves it (a move would leave an
-/// unwiped copy behind).
-fn empty_pin() -> Zeroizing<String> {
-    Zeroizing::new(String::with_capacity(128))
-}
-
 impl PinForm {
     /// A page offering `tokens`, over the main window `back` if it was open.
     pub fn new(tokens: Vec<TokenSlot>, back: Option<Status>) -> Self {
         Self {
             tokens,
             chosen: 0,
-            fields: std::array::from_fn(|_| empty_pin()),
+            fields: Default::default(),
             caps_lock: [false; 3],
             focus: Some(CURRENT),
+            typing: CURRENT,
             said: None,
             waiting: false,
             back,
@@ -120,8 +117,8 @@ impl PinForm {
         }
         if let Err(problem) = check_new_pin(&self.fields[NEW], &self.fields[AGAIN]) {
             self.said = Some(PinChange::Rejected { problem });
-            self.fields[NEW] = empty_pin();
-            self.fields[AGAIN] = empty_pin();
+            self.fields[NEW] = Zeroizing::default();
+            self.fields[AGAIN] = Zeroizing::default();
             self.focus = Some(NEW);
             return None;
         }
@@ -167,11 +164,14 @@ impl PinForm {
         }
         let mut act = PinAct::None;
         if !self.done() && !self.locked() {
+            // Back in front: the keyboard goes back to the field it was in.
             if fresh && self.focus.is_none() {
-                self.focus = Some(self.fields.iter().position(|f| f.is_empty()).unwrap_or(CURRENT));
+                self.focus = Some(self.typing);
             }
             // The first of this frame's events not typed into a field above.
             let mut from = 0;
+            // The field that takes the keyboard this frame, if one does.
+            let target = self.focus;
             for (i, label) in [(CURRENT, Pin::Current), (NEW, Pin::New), (AGAIN, Pin::Again)] {
                 ui.add_space(4.0);
                 ui.label(t(label));
@@ -179,9 +179,15 @@ impl PinForm {
                 if focus {
                     self.focus = None;
                 }
+                // A field above the one taking the keyboard reads nothing this frame:
+                // a key would land in both.
+                let quiet = target.is_some_and(|j| j > i);
                 let field = PasswordField::new(&mut self.fields[i], &mut self.caps_lock[i], t(label));
-                let field = field.reading_from(from).focused(focus);
-                let (_, entered) = ui.add_enabled_ui(!self.waiting, |ui| field.show(ui)).inner;
+                let field = field.reading_from(from).focused(focus).quiet(quiet);
+                let (field, entered) = ui.add_enabled_ui(!self.waiting, |ui| field.show(ui)).inner;
+                if field.has_focus() {
+                    self.typing = i;
+                }
                 // Enter goes to the next empty field, which takes what was typed after it
                 // in the same frame; with none left, it changes the PIN.
                 if let Some(at) = entered {
@@ -354,6 +360,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The window goes behind another and comes back while the current PIN is half
+    /// typed: the rest goes on in the same field, and in no other.
+    #[test]
+    fn back_in_front_the_keyboard_is_where_it_was() {
+        use egui::Event::Text;
+        let ctx = egui::Context::default();
+        let mut form = PinForm::new(vec![token("a")], None);
+        assert!(frame(&ctx, &mut form, vec![], true).is_none());
+        assert!(frame(&ctx, &mut form, vec![Text("1234".into())], false).is_none());
+        assert!(frame(&ctx, &mut form, vec![Text("5".into())], true).is_none());
+        assert!(frame(&ctx, &mut form, vec![Text("678".into())], false).is_none());
+        assert_eq!(form.fields[CURRENT].as_str(), "12345678");
+        assert!(form.fields[NEW].is_empty() && form.fields[AGAIN].is_empty());
+        // Told to go to a field below (the new PIN was refused): the key lands there only.
+        form.focus = Some(NEW);
+        assert!(frame(&ctx, &mut form, vec![Text("2".into())], false).is_none());
+        assert_eq!((form.fields[CURRENT].as_str(), form.fields[NEW].as_str()), ("12345678", "2"));
     }
 
     /// While the token works the fields take no typing.

@@ -22,6 +22,8 @@ pub struct PasswordField<'a> {
     from: usize,
     /// Take the keyboard now, before this frame's typing is read.
     focus: bool,
+    /// Read no typing this frame.
+    quiet: bool,
 }
 
 /// Does `c`, typed with `shift` held or not, suggest Caps Lock? Only letters tell.
@@ -29,9 +31,21 @@ fn suggests_caps_lock(c: char, shift: bool) -> Option<bool> {
     (c.is_alphabetic() && c.is_lowercase() != c.is_uppercase()).then_some(c.is_uppercase() != shift)
 }
 
+/// Append `c`; when the buffer is full, move to one twice the size and wipe the old
+/// one (a `String` growing by itself would leave the old bytes behind, unwiped).
+fn push_wiped(text: &mut Zeroizing<String>, c: char) {
+    if text.len() + c.len_utf8() > text.capacity() {
+        let mut grown = Zeroizing::new(String::with_capacity((text.capacity() * 2).max(64)));
+        grown.push_str(text);
+        // The old buffer is wiped as it is dropped.
+        *text = grown;
+    }
+    text.push(c);
+}
+
 impl<'a> PasswordField<'a> {
     pub fn new(text: &'a mut Zeroizing<String>, caps_lock: &'a mut bool, label: &'a str) -> Self {
-        Self { text, caps_lock, label, from: 0, focus: false }
+        Self { text, caps_lock, label, from: 0, focus: false, quiet: false }
     }
 
     /// Read this frame's events from the `from`th on.
@@ -42,6 +56,11 @@ impl<'a> PasswordField<'a> {
     /// Take the keyboard this frame if `focus`.
     pub fn focused(self, focus: bool) -> Self {
         Self { focus, ..self }
+    }
+
+    /// Read no typing this frame if `quiet`: another field takes the keyboard in it.
+    pub fn quiet(self, quiet: bool) -> Self {
+        Self { quiet, ..self }
     }
 
     /// The field, and the index among this frame's events of the Enter that ended what
@@ -55,7 +74,7 @@ impl<'a> PasswordField<'a> {
             response.request_focus();
         }
         let mut entered = None;
-        if response.has_focus() && ui.is_enabled() {
+        if response.has_focus() && ui.is_enabled() && !self.quiet {
             let before = self.text.chars().count();
             ui.input(|input| {
                 for (at, event) in input.events.iter().enumerate().skip(self.from) {
@@ -65,7 +84,7 @@ impl<'a> PasswordField<'a> {
                                 if let Some(caps) = suggests_caps_lock(c, input.modifiers.shift) {
                                     *self.caps_lock = caps;
                                 }
-                                self.text.push(c);
+                                push_wiped(self.text, c);
                             }
                         }
                         Event::Key { key: Key::Backspace, pressed: true, .. } => {
@@ -167,6 +186,17 @@ mod tests {
         assert_eq!(password.as_str(), "sécretӘ1", "typing reaches the buffer");
         assert!(texts.iter().any(|t| t == "<password input: ••••••••>"), "{texts:?}");
         assert!(texts.iter().all(|t| !t.contains("sécret") && !t.contains("Ә1")), "{texts:?}");
+    }
+
+    #[test]
+    fn a_growing_password_moves_to_a_bigger_buffer_it_owns() {
+        let mut text = Zeroizing::new(String::new());
+        for c in "Ә".repeat(100).chars() {
+            push_wiped(&mut text, c);
+            assert!(text.capacity() >= text.len());
+        }
+        assert_eq!(text.as_str(), "Ә".repeat(100));
+        assert_eq!(text.capacity(), 256, "doubled from 64 by the field itself, never by String");
     }
 
     #[test]

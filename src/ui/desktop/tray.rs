@@ -5,14 +5,19 @@
 //! window with the same commands.
 
 use std::sync::Arc;
+use std::sync::mpsc::Sender;
 
 use ksni::TrayMethods;
 use ksni::menu::{StandardItem, SubMenu};
 
-use crate::ui::shell::{Item, Shell, menu};
+use crate::ui::shell::{Command, Item, Shell, menu};
 
 struct QoltanbaTray {
     shell: Arc<Shell>,
+    /// Clicks go to a thread of their own, in order: some take seconds (making the
+    /// browsers trust qoltanba runs `certutil`; a site's answer waits for the sites
+    /// file's lock), and the tray's D-Bus task must not wait for them.
+    clicks: Sender<Command>,
 }
 
 /// A 32×32 icon: a green seal with a white ring (ARGB, network byte order).
@@ -41,7 +46,7 @@ fn items(list: Vec<Item>) -> Vec<ksni::MenuItem<QoltanbaTray>> {
         .map(|item| match item {
             Item::Action { label, command } => StandardItem {
                 label: mnemonic_free(&label),
-                activate: Box::new(move |tray: &mut QoltanbaTray| tray.shell.run(command.clone())),
+                activate: Box::new(move |tray: &mut QoltanbaTray| tray.click(command.clone())),
                 ..Default::default()
             }
             .into(),
@@ -54,6 +59,14 @@ fn items(list: Vec<Item>) -> Vec<ksni::MenuItem<QoltanbaTray>> {
             }
         })
         .collect()
+}
+
+impl QoltanbaTray {
+    fn click(&self, command: Command) {
+        if self.clicks.send(command).is_err() {
+            tracing::error!("the tray's clicks are no longer carried out");
+        }
+    }
 }
 
 /// Underscores mark access keys in tray menus: show them as written.
@@ -80,7 +93,7 @@ impl ksni::Tray for QoltanbaTray {
         ksni::ToolTip { title, ..Default::default() }
     }
     fn activate(&mut self, _x: i32, _y: i32) {
-        self.shell.run(crate::ui::shell::Command::OpenWindow);
+        self.click(Command::OpenWindow);
     }
     fn menu(&self) -> Vec<ksni::MenuItem<Self>> {
         items(menu(&self.shell.status(), self.shell.locale()))
@@ -91,7 +104,22 @@ impl ksni::Tray for QoltanbaTray {
 /// when the desktop has no tray.
 pub async fn start(shell: Arc<Shell>) -> bool {
     let activity = Arc::clone(shell.activity());
-    match (QoltanbaTray { shell }).spawn().await {
+    let (clicks, received) = std::sync::mpsc::channel();
+    let runs = Arc::clone(&shell);
+    let spawned = std::thread::Builder::new().name("tray-clicks".into()).spawn(move || {
+        for command in received {
+            // A command that panics is logged; the clicks after it still work.
+            let run = std::panic::AssertUnwindSafe(|| runs.run(command));
+            if std::panic::catch_unwind(run).is_err() {
+                tracing::error!("a tray command failed");
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread for the tray's clicks");
+        return false;
+    }
+    match (QoltanbaTray { shell, clicks }).spawn().await {
         Ok(handle) => {
             let runtime = tokio::runtime::Handle::current();
             activity.on_change(Box::new(move || {
