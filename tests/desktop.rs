@@ -724,3 +724,139 @@ async fn a_person_changes_the_tokens_pin_in_the_window() {
         drop((x, daemon));
     }
 }
+
+/// A desktop panel, as far as the tray is concerned (`tests/py/fake_tray_host.py`):
+/// it owns the StatusNotifierWatcher and reads the tray's menu and icon over D-Bus.
+struct Panel {
+    process: Stopped,
+    input: std::process::ChildStdin,
+    output: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Panel {
+    fn start(x: &Xvfb) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/fake_tray_host.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .env("DBUS_SESSION_BUS_ADDRESS", &x.bus)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take().unwrap();
+        let output = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        let mut panel = Panel { process: Stopped(Some(child)), input, output };
+        assert_eq!(panel.line(), "ready", "the panel did not start (pip install dbus-next)");
+        panel
+    }
+
+    fn line(&mut self) -> String {
+        self.output.next().and_then(Result::ok).unwrap_or_else(|| panic!("the panel ended: {:?}", self.process.0))
+    }
+
+    fn send(&mut self, command: &str) {
+        use std::io::Write;
+        writeln!(self.input, "{command}").unwrap();
+    }
+
+    /// Wait for the tray to appear in the panel.
+    fn registered(&mut self) {
+        let line = self.line();
+        assert!(line.starts_with("registered org.kde.StatusNotifierItem-"), "{line}");
+    }
+
+    /// The menu's labels, a submenu's entries after it.
+    fn menu(&mut self) -> Vec<String> {
+        self.send("menu");
+        assert_eq!(self.line(), "menu");
+        let mut labels = Vec::new();
+        loop {
+            let line = self.line();
+            if line == "end" {
+                return labels;
+            }
+            labels.push(line.rsplit('\t').next().unwrap().to_owned());
+        }
+    }
+
+    /// Wait until the menu offers `label`.
+    fn wait_for(&mut self, label: &str) {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let menu = self.menu();
+            if menu.iter().any(|l| l == label) {
+                return;
+            }
+            assert!(Instant::now() < until, "the menu never offered {label:?}: {menu:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn click(&mut self, label: &str) {
+        self.send(&format!("click {label}"));
+        let line = self.line();
+        assert!(line.starts_with("clicked "), "{line}");
+    }
+
+    /// The middle pixel of the icon, RGB.
+    fn icon(&mut self) -> [u8; 3] {
+        self.send("icon");
+        let line = self.line();
+        let rgb: Vec<u8> = line.strip_prefix("icon ").unwrap().split(' ').map(|v| v.parse().unwrap()).collect();
+        [rgb[0], rgb[1], rgb[2]]
+    }
+}
+
+/// The tray as a desktop panel shows it (the panel reads it over D-Bus as KDE's does):
+/// the menu says qoltanba runs and lists the sites answered, one of which is denied
+/// from it (its requests are then refused without a window); *Stop signing for now* stops signing (a page's request
+/// gets the error that says so and how to undo it, and the icon turns grey); *Resume
+/// signing* turns it back on; *Quit* ends the daemon.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tray_menu_stops_and_resumes_signing_and_quits() {
+    let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+    let mut panel = Panel::start(&x);
+    let mut daemon = x.daemon_in_language(&[], "en_US.UTF-8");
+    panel.registered();
+    let menu = panel.menu();
+    assert!(menu.iter().any(|l| l.starts_with("qoltanba ") && l.ends_with("running")), "{menu:?}");
+    for label in ["Stop signing for now", "Recent signatures", "Sites", "✓ English", "Open qoltanba's window", "Quit"]
+    {
+        assert!(menu.iter().any(|l| l == label), "{label:?} in {menu:?}");
+    }
+    const GREEN: [u8; 3] = [0x1f, 0x8f, 0x4f];
+    assert_eq!(panel.icon(), GREEN);
+    // The sites answered after the daemon started (here by the test, as a second
+    // qoltanba would) are in the menu when it opens; one is denied from it.
+    for site in ["✓ https://egov.kz", "✓ https://sigex.kz", "✓ https://cabinet.salyk.kz"] {
+        assert!(menu.iter().any(|l| l == site), "{site:?} in {menu:?}");
+    }
+    panel.click("✓ https://sigex.kz > Deny");
+    panel.wait_for("✖ https://sigex.kz");
+    let sites = qoltanba::sites::Sites::in_dir(&daemon.data_dir);
+    assert_eq!(sites.get(Some("https://sigex.kz")), Some(qoltanba::sites::Permission::Deny));
+    let mut denied = daemon.connect(Some("https://sigex.kz")).await;
+    denied.send_text(&sign_request("en", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+    let reply: Value = serde_json::from_str(&denied.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply, json!({"status":true,"body":{}}), "a denied site is answered as cancelled");
+    assert!(x.windows().is_empty() && x.pages().is_empty(), "and no window asks");
+
+    panel.click("Stop signing for now");
+    panel.wait_for("Resume signing");
+    assert_eq!(panel.icon(), [0x80; 3], "grey while stopped");
+    let mut ws = daemon.connect(Some("https://egov.kz")).await;
+    ws.send_text(&sign_request("en", json!({"extKeyUsageOids":[],"chain":[]})).to_string()).await;
+    let reply: Value = serde_json::from_str(&ws.recv_text().await.unwrap()).unwrap();
+    assert_eq!(reply["status"], false, "{reply}");
+    assert!(reply.to_string().contains("Signing is stopped for now by the user"), "{reply}");
+    assert!(x.windows().is_empty(), "no window asks while signing is stopped");
+
+    panel.click("Resume signing");
+    panel.wait_for("Stop signing for now");
+    assert_eq!(panel.icon(), GREEN);
+    panel.click("Quit");
+    let status = daemon.wait_for_exit(Duration::from_secs(10)).expect("Quit in the tray ends qoltanba");
+    assert!(status.success(), "{status:?}");
+    drop((panel, x));
+}

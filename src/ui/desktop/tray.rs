@@ -95,6 +95,9 @@ impl ksni::Tray for QoltanbaTray {
     fn activate(&mut self, _x: i32, _y: i32) {
         self.click(Command::OpenWindow);
     }
+    /// The panel opens the menu: it is drawn again from the current state (sites
+    /// answered, keys used and tokens plugged in since the last change are in it).
+    fn menu_about_to_show(&mut self) {}
     fn menu(&self) -> Vec<ksni::MenuItem<Self>> {
         items(menu(&self.shell.status(), self.shell.locale()))
     }
