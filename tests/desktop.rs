@@ -860,3 +860,29 @@ async fn the_tray_menu_stops_and_resumes_signing_and_quits() {
     assert!(status.success(), "{status:?}");
     drop((panel, x));
 }
+
+/// A token plugged in shows in the tray as *Change token PIN…* (tokens are looked for
+/// every 3 s); a click opens the PIN page alone, with no main window under it, and
+/// Escape closes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tray_offers_to_change_a_plugged_in_tokens_pin() {
+    const LABEL: &str = "KAZTOKEN";
+    let Some(hsm) = factory_pin_token(LABEL) else { return };
+    let conf = hsm.path().join("softhsm2.conf");
+    let x = tokio::task::spawn_blocking(Xvfb::start).await.unwrap();
+    let mut panel = Panel::start(&x);
+    let module = format!("{SOFTHSM}=AKKaztokenStore");
+    let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("QOLTANBA_PKCS11_MODULES", module.as_str())];
+    let daemon = x.daemon_with(&[], "en_US.UTF-8", &env);
+    panel.registered();
+    panel.wait_for("Change token PIN…");
+    panel.click("Change token PIN…");
+    let x = drive(x, move |x| {
+        x.wait_page(1, "change-pin");
+        x.key("Escape");
+        assert!(x.wait_no_window(Duration::from_secs(3)), "Escape closes the PIN page");
+        assert_eq!(x.pages(), ["change-pin"], "no main window under it");
+    })
+    .await;
+    drop((panel, daemon, x));
+}
