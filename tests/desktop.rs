@@ -180,7 +180,8 @@ impl Xvfb {
 
     /// A screenshot of the dialog window (the whole screen if none).
     fn screenshot(&self, name: &str) -> PathBuf {
-        let out = std::env::temp_dir().join(format!("qoltanba-{}-{name}.png", std::process::id()));
+        // In this display's own folder, removed with it.
+        let out = self._dir.path().join(format!("{name}.png"));
         // The screen, cut to the window: a GL window's own image reads back blank.
         let mut args = vec!["-display".to_owned(), self.name.clone(), "-window".into(), "root".into()];
         if let Some(window) = self.windows().first() {

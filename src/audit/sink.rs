@@ -16,6 +16,7 @@ use super::format::{Facility, Record, header_field, json_line, kv_line, syslog_m
 /// Records waiting for the writer at most; more are dropped.
 pub const QUEUE: usize = 4096;
 /// How long one syslog send may take before it counts as failed.
+#[cfg(unix)]
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Where syslog messages go.

@@ -534,6 +534,25 @@ impl Shell {
         }
     }
 
+    /// A sender whose commands are run here in the order sent, on a thread of their
+    /// own: a tray's clicks, some of which take seconds (making browsers trust qoltanba
+    /// runs `certutil`; a site's answer waits for the sites file's lock) while the
+    /// tray's own loop must not wait. A command that panics is logged; the ones after
+    /// it still run.
+    pub fn in_order(self: &Arc<Self>) -> std::io::Result<std::sync::mpsc::Sender<Command>> {
+        let (clicks, received) = std::sync::mpsc::channel::<Command>();
+        let shell = Arc::clone(self);
+        std::thread::Builder::new().name("tray-clicks".into()).spawn(move || {
+            for command in received {
+                let run = std::panic::AssertUnwindSafe(|| shell.run(command));
+                if std::panic::catch_unwind(run).is_err() {
+                    tracing::error!("a tray command failed");
+                }
+            }
+        })?;
+        Ok(clicks)
+    }
+
     pub fn run(&self, command: Command) {
         tracing::info!(?command, "command from the tray or the main window");
         match command {
@@ -685,6 +704,24 @@ mod tests {
         assert_eq!(acts[0], ("Resume signing".into(), Command::Resume));
         shell.run(Command::Resume);
         assert!(!shell.activity().is_paused());
+    }
+
+    /// A tray's clicks run in the order made, and one that fails stops none after it.
+    #[test]
+    fn clicks_run_in_order_and_survive_a_failing_one() {
+        let quit = Arc::new(AtomicBool::new(false));
+        let shell = Arc::new(shell(Arc::clone(&quit)));
+        shell.set_window_opener(Box::new(|| panic!("the window cannot open")));
+        let clicks = shell.in_order().unwrap();
+        for command in [Command::OpenWindow, Command::Pause, Command::Resume, Command::Pause, Command::Quit] {
+            clicks.send(command).unwrap();
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !quit.load(Ordering::SeqCst) {
+            assert!(std::time::Instant::now() < until, "Quit never ran");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(shell.activity().is_paused(), "stop, resume, stop: stopped");
     }
 
     #[test]

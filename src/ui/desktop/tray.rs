@@ -14,9 +14,8 @@ use crate::ui::shell::{Command, Item, Shell, menu};
 
 struct QoltanbaTray {
     shell: Arc<Shell>,
-    /// Clicks go to a thread of their own, in order: some take seconds (making the
-    /// browsers trust qoltanba runs `certutil`; a site's answer waits for the sites
-    /// file's lock), and the tray's D-Bus task must not wait for them.
+    /// Clicks run in order on a thread of their own ([`Shell::in_order`]): the tray's
+    /// D-Bus task never waits for one.
     clicks: Sender<Command>,
 }
 
@@ -107,21 +106,13 @@ impl ksni::Tray for QoltanbaTray {
 /// when the desktop has no tray.
 pub async fn start(shell: Arc<Shell>) -> bool {
     let activity = Arc::clone(shell.activity());
-    let (clicks, received) = std::sync::mpsc::channel();
-    let runs = Arc::clone(&shell);
-    let spawned = std::thread::Builder::new().name("tray-clicks".into()).spawn(move || {
-        for command in received {
-            // A command that panics is logged; the clicks after it still work.
-            let run = std::panic::AssertUnwindSafe(|| runs.run(command));
-            if std::panic::catch_unwind(run).is_err() {
-                tracing::error!("a tray command failed");
-            }
+    let clicks = match shell.in_order() {
+        Ok(clicks) => clicks,
+        Err(e) => {
+            tracing::warn!(error = %e, "no thread for the tray's clicks");
+            return false;
         }
-    });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "no thread for the tray's clicks");
-        return false;
-    }
+    };
     match (QoltanbaTray { shell, clicks }).spawn().await {
         Ok(handle) => {
             let runtime = tokio::runtime::Handle::current();

@@ -1,5 +1,6 @@
 //! The tray on Windows (`tray-icon`): the same menu as the Linux tray, drawn from
-//! [`crate::ui::shell::menu`], its clicks run through [`Shell::run`]. Windows wants a
+//! [`crate::ui::shell::menu`], its clicks run through [`Shell::run`] in order on a
+//! thread of their own. Windows wants a
 //! message loop on the thread that owns the icon: a winit event loop on a thread of its
 //! own. Written for Windows and compile-checked (`x86_64-pc-windows-gnu`), not run here.
 
@@ -24,6 +25,13 @@ const REFRESH: Duration = Duration::from_millis(500);
 
 /// Show the tray icon; `false` when it could not be started.
 pub fn start(shell: Arc<Shell>) -> bool {
+    let clicks = match shell.in_order() {
+        Ok(clicks) => clicks,
+        Err(e) => {
+            tracing::info!(error = %e, "no tray: no thread for its clicks");
+            return false;
+        }
+    };
     std::thread::Builder::new()
         .name("tray".into())
         .spawn(move || {
@@ -31,7 +39,7 @@ pub fn start(shell: Arc<Shell>) -> bool {
                 Ok(event_loop) => event_loop,
                 Err(e) => return tracing::info!(error = %e, "no tray: start qoltanba again to open its window"),
             };
-            let mut app = TrayApp { shell, icon: None, commands: HashMap::new(), shown: None };
+            let mut app = TrayApp { shell, clicks, icon: None, commands: HashMap::new(), shown: None };
             if let Err(e) = event_loop.run_app(&mut app) {
                 tracing::info!(error = %e, "the tray stopped");
             }
@@ -41,6 +49,8 @@ pub fn start(shell: Arc<Shell>) -> bool {
 
 struct TrayApp {
     shell: Arc<Shell>,
+    /// Clicks but Quit go here ([`Shell::in_order`]).
+    clicks: std::sync::mpsc::Sender<Command>,
     icon: Option<TrayIcon>,
     /// What each menu entry does, by its id.
     commands: HashMap<String, Command>,
@@ -112,11 +122,15 @@ impl ApplicationHandler for TrayApp {
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
         while let Ok(event) = MenuEvent::receiver().try_recv() {
             if let Some(command) = self.commands.get(&event.id.0).cloned() {
-                let quit = command == Command::Quit;
-                self.shell.run(command);
-                if quit {
+                // Quit at once, ahead of any click still running; the others in order on
+                // their own thread (Shell::in_order), so the message loop never waits.
+                if command == Command::Quit {
+                    self.shell.run(command);
                     event_loop.exit();
                     return;
+                }
+                if self.clicks.send(command).is_err() {
+                    tracing::error!("the tray's clicks are no longer carried out");
                 }
             }
         }
