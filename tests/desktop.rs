@@ -197,7 +197,12 @@ impl Xvfb {
         // A page drawn is many colours; a black or blank window is one or two.
         let colours = Command::new("identify").args(["-format", "%k", out.to_str().unwrap()]).output().unwrap();
         let colours: u32 = String::from_utf8_lossy(&colours.stdout).trim().parse().unwrap_or(0);
-        assert!(colours > 16, "{name}: the window looks blank ({colours} colours)");
+        if colours <= 16 {
+            // Kept for a look: the display's folder goes with the failing test.
+            let kept = std::env::temp_dir().join(format!("qoltanba-blank-{name}.png"));
+            let _ = std::fs::copy(&out, &kept);
+            panic!("{name}: the window looks blank ({colours} colours): {}", kept.display());
+        }
         if std::env::var_os("QOLTANBA_UPDATE_SCREENSHOTS").is_some() {
             let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/screenshots").join(format!("{name}.png"));
             std::fs::copy(&out, keep).unwrap();

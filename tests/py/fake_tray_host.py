@@ -13,7 +13,9 @@ one answer per command on stdout:
   icon           the middle pixel of the icon: "icon <r> <g> <b>"
 
 It prints "ready" once it owns the watcher's name, and "registered <service>" when
-the item registers.
+the item registers. Nothing waits for long: no item within 30 s, or a D-Bus call
+unanswered for 10 s, prints "timeout" and ends the panel (the test then fails, never
+hangs).
 
 Usage: python3 fake_tray_host.py
 """
@@ -22,6 +24,7 @@ import asyncio
 import sys
 
 from dbus_next import Variant
+from dbus_next.errors import DBusError
 from dbus_next.aio import MessageBus
 from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
 
@@ -83,44 +86,67 @@ async def interface(bus, service, path, name):
     return bus.get_proxy_object(service, path, introspection).get_interface(name)
 
 
+def soon(call):
+    """A D-Bus call that must be answered within 10 s."""
+    return asyncio.wait_for(call, 10)
+
+
+async def read_menu(menu):
+    await soon(menu.call_about_to_show(0))
+    _, layout = await soon(menu.call_get_layout(0, -1, []))
+    return flatten(layout, 0, "", [])
+
+
+async def click(menu, argument):
+    """Click the entry `argument` names; once more if the menu was redrawn (and its
+    entries numbered anew) between reading it and the click."""
+    parent, _, label = argument.rpartition(" > ")
+    for attempt in (1, 2):
+        entries = await read_menu(menu)
+        chosen = [e for e in entries if e[3] == label and e[2] and parent in ("", e[4])]
+        if not chosen:
+            return f"missing {argument}"
+        try:
+            await soon(menu.call_event(chosen[0][0], "clicked", Variant("i", 0), 0))
+            return f"clicked {chosen[0][0]}"
+        except DBusError:
+            if attempt == 2:
+                raise
+    return f"missing {argument}"
+
+
 async def main():
     bus = await MessageBus().connect()
     watcher = Watcher()
     bus.export("/StatusNotifierWatcher", watcher)
     await bus.request_name("org.kde.StatusNotifierWatcher")
     say("ready")
-    service = await watcher.registered
-    menu = await interface(bus, service, "/MenuBar", "com.canonical.dbusmenu")
-    item = await interface(bus, service, "/StatusNotifierItem", "org.kde.StatusNotifierItem")
+    service = await asyncio.wait_for(watcher.registered, 30)
+    menu = await soon(interface(bus, service, "/MenuBar", "com.canonical.dbusmenu"))
+    item = await soon(interface(bus, service, "/StatusNotifierItem", "org.kde.StatusNotifierItem"))
     loop = asyncio.get_event_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
             return
         command, _, argument = line.rstrip("\n").partition(" ")
-        if command in ("menu", "click"):
-            await menu.call_about_to_show(0)
-            _, layout = await menu.call_get_layout(0, -1, [])
-            entries = flatten(layout, 0, "", [])
-            if command == "menu":
-                say("menu")
-                for entry_id, depth, enabled, label, _ in entries:
-                    say(f"{entry_id}\t{depth}\t{int(enabled)}\t{label}")
-                say("end")
-                continue
-            parent, _, label = argument.rpartition(" > ")
-            chosen = [e for e in entries if e[3] == label and e[2] and parent in ("", e[4])]
-            if not chosen:
-                say(f"missing {argument}")
-                continue
-            await menu.call_event(chosen[0][0], "clicked", Variant("i", 0), 0)
-            say(f"clicked {chosen[0][0]}")
+        if command == "menu":
+            say("menu")
+            for entry_id, depth, enabled, label, _ in await read_menu(menu):
+                say(f"{entry_id}\t{depth}\t{int(enabled)}\t{label}")
+            say("end")
+        elif command == "click":
+            say(await click(menu, argument))
         elif command == "icon":
-            width, height, argb = (await item.get_icon_pixmap())[0]
+            width, height, argb = (await soon(item.get_icon_pixmap()))[0]
             at = ((height // 2) * width + width // 2) * 4
             say(f"icon {argb[at + 1]} {argb[at + 2]} {argb[at + 3]}")
         else:
             say(f"unknown {command}")
 
 
-asyncio.run(main())
+try:
+    asyncio.run(main())
+except asyncio.TimeoutError:
+    say("timeout")
+    sys.exit(1)

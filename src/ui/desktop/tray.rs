@@ -62,6 +62,10 @@ fn items(list: Vec<Item>) -> Vec<ksni::MenuItem<QoltanbaTray>> {
 
 impl QoltanbaTray {
     fn click(&self, command: Command) {
+        // Quit at once (it only tells the daemon to stop), ahead of any slow click.
+        if command == Command::Quit {
+            return self.shell.run(command);
+        }
         if self.clicks.send(command).is_err() {
             tracing::error!("the tray's clicks are no longer carried out");
         }
